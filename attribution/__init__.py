@@ -1,0 +1,50 @@
+"""Multi-touch attribution: score how much each touchpoint and channel contributed.
+
+>>> import attribution as at
+>>> j = at.Journeys.from_paths(df, path="path", conversions="total_conversions")  # doctest: +SKIP
+>>> at.compare(["first", "last", "linear"], j)                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ._validation import (
+    AttributionError,
+    ColumnTypeError,
+    DroppedDataWarning,
+    EmptyInputError,
+    InputError,
+    MissingColumnError,
+    ParameterError,
+    UnknownModelError,
+)
+from .compare import compare
+from .journeys import Journeys
+from .models import available_models, get_model, register
+from .results import AttributionResult
+
+__version__ = "0.1.0.dev0"
+
+_LAZY = {
+    "FirstTouch": "heuristic", "LastTouch": "heuristic", "Linear": "heuristic",
+    "PositionBased": "heuristic", "TimeDecay": "heuristic",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".models.{_LAZY[name]}", __name__), name)
+    if name == "datasets":
+        import importlib
+
+        return importlib.import_module(".datasets", __name__)
+    raise AttributeError(f"module 'attribution' has no attribute {name!r}")
+
+
+__all__ = [
+    "AttributionError", "AttributionResult", "ColumnTypeError", "DroppedDataWarning",
+    "EmptyInputError", "InputError", "Journeys", "MissingColumnError", "ParameterError",
+    "UnknownModelError", "available_models", "compare", "get_model", "register",
+    *_LAZY,
+]

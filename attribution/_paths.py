@@ -1,0 +1,204 @@
+"""Path tables: parsing "a > b > c" strings into CSR arrays, and exact grouping of identical paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._validation import (
+    ColumnTypeError,
+    InputError,
+    _row_list,
+    check_no_missing,
+    numeric_column,
+    require_columns,
+    require_frame,
+)
+
+_P1 = np.uint64(0x9E3779B97F4A7C15)
+_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(s, s + n)`` for every (s, n) pair, vectorised."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    shift = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths)
+    return np.arange(total, dtype=np.int64) + shift
+
+
+def touch_journey(offsets: np.ndarray) -> np.ndarray:
+    """Journey index of each touch of a CSR layout."""
+    lengths = np.diff(offsets)
+    return np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+
+
+def touch_position(offsets: np.ndarray) -> np.ndarray:
+    """0-based position of each touch inside its journey."""
+    lengths = np.diff(offsets)
+    return np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+
+
+def group_identical_paths(offsets: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group journeys with identical code sequences.
+
+    Returns ``(group, first)``: the group of every journey (groups numbered in order of first
+    appearance) and the index of the first journey of each group.  Grouping hashes each path with
+    two independent polynomial hashes plus its length, then checks every member touch-by-touch
+    against its group's first journey, so the result is exact; on a hash collision it falls back
+    to grouping by the path's bytes.
+    """
+    n = len(offsets) - 1
+    lengths = np.diff(offsets)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pos = touch_position(offsets)
+    maxlen = int(lengths.max()) if n else 0
+    x = codes.astype(np.uint64) + np.uint64(1)
+    with np.errstate(over="ignore"):
+        p1 = np.cumprod(np.full(max(maxlen, 1), _P1, dtype=np.uint64))
+        p2 = np.cumprod(np.full(max(maxlen, 1), _P2, dtype=np.uint64))
+        h1 = np.zeros(n, dtype=np.uint64)
+        h2 = np.zeros(n, dtype=np.uint64)
+        nonempty = lengths > 0
+        if codes.size:
+            starts = offsets[:-1][nonempty]
+            h1[nonempty] = np.add.reduceat(x * p1[pos], starts)
+            h2[nonempty] = np.add.reduceat(x ^ p2[pos], starts) * _P1 + np.add.reduceat(
+                x * p2[pos], starts
+            )
+    order = np.lexsort((h2, h1, lengths))
+    s_len, s1, s2 = lengths[order], h1[order], h2[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (s_len[1:] != s_len[:-1]) | (s1[1:] != s1[:-1]) | (s2[1:] != s2[:-1])
+    sorted_group = np.cumsum(new) - 1
+    n_groups = int(sorted_group[-1]) + 1
+    first = np.full(n_groups, n, dtype=np.int64)
+    np.minimum.at(first, sorted_group, order)
+    group = np.empty(n, dtype=np.int64)
+    group[order] = sorted_group
+    # renumber groups by first appearance
+    rank = np.argsort(first, kind="stable")
+    relabel = np.empty(n_groups, dtype=np.int64)
+    relabel[rank] = np.arange(n_groups)
+    group = relabel[group]
+    first = first[rank]
+    # exact check against the group's first journey
+    rep = first[group]
+    tj = touch_journey(offsets)
+    if not np.array_equal(codes, codes[offsets[rep][tj] + pos]):
+        return _group_by_bytes(offsets, codes)
+    return group, first
+
+
+def _group_by_bytes(offsets, codes):  # pragma: no cover - only on a 128-bit hash collision
+    keys = [codes[offsets[i]:offsets[i + 1]].tobytes() for i in range(len(offsets) - 1)]
+    group, uniques = pd.factorize(pd.Series(keys, dtype=object))
+    first = np.full(len(uniques), len(keys), dtype=np.int64)
+    np.minimum.at(first, group, np.arange(len(keys)))
+    return group.astype(np.int64), first
+
+
+def parse_path_table(df, path, conversions, nulls, value, sep):
+    """Read a path table into CSR arrays; see :meth:`Journeys.from_paths`."""
+    require_frame(df, "path table")
+    require_columns(df, {"path": path, "conversions": conversions, "nulls": nulls, "value": value})
+    col = df[path]
+    if not (pd.api.types.is_string_dtype(col.dtype) or pd.api.types.is_object_dtype(col.dtype)
+            or isinstance(col.dtype, pd.CategoricalDtype)):
+        raise ColumnTypeError(
+            f"column {path!r} (path) must hold strings like 'a > b > c', got dtype {col.dtype}; "
+            f"convert it with df[{path!r}].astype(str)"
+        )
+    check_no_missing(col, path, "path")
+    if not isinstance(sep, str) or not sep.strip():
+        raise InputError(f"sep must be a non-blank string such as '>', got {sep!r}")
+    n = len(df)
+    conv = numeric_column(df[conversions], conversions, "conversions")
+    nul = numeric_column(df[nulls], nulls, "nulls") if nulls is not None else np.zeros(n)
+    val = numeric_column(df[value], value, "value") if value is not None else np.zeros(n)
+
+    # parse each distinct path string once
+    inv, uniques = pd.factorize(col, use_na_sentinel=False)
+    try:
+        arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        bad = next((i for i, u in enumerate(uniques) if not isinstance(u, str)), 0)
+        row = df.index[np.flatnonzero(inv == bad)[0]]
+        raise ColumnTypeError(
+            f"column {path!r} (path) holds a non-string value {uniques[bad]!r} at row {row!r}; "
+            f"convert the column with .astype(str)"
+        ) from exc
+    parts = pc.split_pattern(arr, sep.strip())
+    ulen = pc.list_value_length(parts).to_numpy(zero_copy_only=False).astype(np.int64)
+    names = pc.utf8_trim_whitespace(pc.list_flatten(parts))
+    blank = pc.equal(pc.utf8_length(names), 0).to_numpy(zero_copy_only=False)
+    uoff = np.zeros(len(uniques) + 1, dtype=np.int64)
+    np.cumsum(ulen, out=uoff[1:])
+
+    # a path that is entirely blank is an empty journey; a blank between separators is an error
+    blank_per_path = np.add.reduceat(blank.astype(np.int64), uoff[:-1]) if blank.size else blank
+    empty_path = (ulen == 1) & (blank_per_path == 1)
+    holey = (blank_per_path > 0) & ~empty_path
+    if holey.any():
+        rows = df.index[np.isin(inv, np.flatnonzero(holey))]
+        example = uniques[int(np.flatnonzero(holey)[0])]
+        raise InputError(
+            f"column {path!r} has an empty touchpoint name between separators at row(s) "
+            f"{_row_list(rows)} (e.g. {example!r}); remove the doubled or trailing {sep.strip()!r}"
+        )
+    row_empty = empty_path[inv]
+    if (row_empty & (conv > 0)).any():
+        rows = df.index[row_empty & (conv > 0)]
+        raise InputError(
+            f"row(s) {_row_list(rows)} of column {path!r} have an empty path but carry "
+            f"conversions; a conversion needs at least one touchpoint: fill the path or drop "
+            f"the row(s)"
+        )
+    enc = pc.dictionary_encode(names)
+    vocab = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    local = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(vocab.astype(str), kind="stable")
+    remap = np.empty(len(vocab), dtype=np.int32)
+    remap[order] = np.arange(len(vocab), dtype=np.int32)
+    ucodes = remap[local]
+    if empty_path.any():  # drop the blank placeholder of empty paths
+        keep_names = vocab[order] != ""
+        shift = np.cumsum(~keep_names) if (~keep_names).any() else None
+        vocab_sorted = vocab[order][keep_names]
+        ulen = np.where(empty_path, 0, ulen)
+        keep_touch = ~np.repeat(empty_path, np.diff(uoff))
+        ucodes = ucodes[keep_touch]
+        if shift is not None:
+            ucodes = (ucodes - shift[ucodes]).astype(np.int32)
+        uoff = np.zeros(len(uniques) + 1, dtype=np.int64)
+        np.cumsum(ulen, out=uoff[1:])
+    else:
+        vocab_sorted = vocab[order]
+
+    # expand distinct paths back to rows (rows with an empty path and no conversions are dropped)
+    keep_rows = ~row_empty
+    rinv = inv[keep_rows]
+    rlen = ulen[rinv]
+    offsets = np.zeros(len(rinv) + 1, dtype=np.int64)
+    np.cumsum(rlen, out=offsets[1:])
+    codes = ucodes[ranges(uoff[rinv], rlen)].astype(np.int32)
+    dropped = {
+        "rows": int((~keep_rows).sum()),
+        "nulls": float(nul[~keep_rows].sum()),
+    }
+    return dict(
+        offsets=offsets,
+        codes=codes,
+        conversions=conv[keep_rows],
+        nulls=nul[keep_rows],
+        value=val[keep_rows],
+        names=vocab_sorted,
+        ids=df.index.to_numpy()[keep_rows],
+        dropped=dropped,
+    )

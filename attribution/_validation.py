@@ -1,0 +1,159 @@
+"""Input checks and every user-facing error type of the package.
+
+All errors raised for bad input are subclasses of :class:`AttributionError` and of the matching
+builtin (``ValueError`` or ``TypeError``), so ``except ValueError`` keeps working.  Every message
+says what is wrong, where (column, row, journey or entity) and how to fix it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+class AttributionError(Exception):
+    """Base class of the errors this package raises for bad input or bad use."""
+
+
+class InputError(AttributionError, ValueError):
+    """The data has a wrong value (NaN, negative count, empty path, ...)."""
+
+
+class MissingColumnError(InputError, KeyError):
+    """A column named in the call is not in the frame."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ColumnTypeError(AttributionError, TypeError):
+    """A column has a dtype that cannot be used for its role."""
+
+
+class EmptyInputError(InputError):
+    """The input has no rows (or nothing is left after windows and filters)."""
+
+
+class UnknownModelError(AttributionError, ValueError):
+    """A model name that is not in the registry."""
+
+
+class ParameterError(AttributionError, ValueError):
+    """A model or function parameter has an invalid value."""
+
+
+class DroppedDataWarning(UserWarning):
+    """Some events, touches or conversions were dropped; ``journeys.report_`` counts them."""
+
+
+def _row_list(index: Sequence, limit: int = 5) -> str:
+    shown = ", ".join(repr(x) for x in list(index[:limit]))
+    more = len(index) - limit
+    return shown + (f" (and {more} more)" if more > 0 else "")
+
+
+def require_frame(df, what: str = "input") -> pd.DataFrame:
+    """Check that ``df`` is a non-empty DataFrame."""
+    if not isinstance(df, pd.DataFrame):
+        raise ColumnTypeError(
+            f"{what} must be a pandas DataFrame, got {type(df).__name__}; "
+            "read files with pandas.read_csv / read_parquet first"
+        )
+    if len(df) == 0:
+        raise EmptyInputError(f"{what} has no rows; pass a frame with at least one row")
+    return df
+
+
+def require_columns(df: pd.DataFrame, columns: dict[str, str | None]) -> None:
+    """Check that every named column exists; ``columns`` maps role -> column name (None = unused)."""
+    missing = [(role, col) for role, col in columns.items() if col is not None and col not in df]
+    if missing:
+        wanted = ", ".join(f"{role}={col!r}" for role, col in missing)
+        present = ", ".join(repr(str(c)) for c in df.columns)
+        raise MissingColumnError(
+            f"column(s) not found: {wanted}. The frame has: {present}. "
+            f"Pass the right names, e.g. {missing[0][0]}='<column>'"
+        )
+
+
+def check_no_missing(values: pd.Series, column: str, role: str) -> None:
+    """Refuse NaN/NaT/None in a required column, naming the rows."""
+    mask = values.isna().to_numpy()
+    if mask.any():
+        rows = values.index[mask]
+        raise InputError(
+            f"column {column!r} ({role}) has {int(mask.sum())} missing value(s) at row(s) "
+            f"{_row_list(rows)}; drop or fill those rows first"
+        )
+
+
+def numeric_column(values: pd.Series, column: str, role: str) -> np.ndarray:
+    """Return a finite, non-negative float64 array from a numeric or boolean column."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or not (
+        pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
+    ):
+        raise ColumnTypeError(
+            f"column {column!r} ({role}) must be numeric or boolean, got dtype {values.dtype}; "
+            f"convert it with pd.to_numeric(df[{column!r}])"
+        )
+    check_no_missing(values, column, role)
+    arr = values.to_numpy(dtype=np.float64)
+    return check_finite_nonneg(arr, column, role, values.index)
+
+
+def check_finite_nonneg(arr: np.ndarray, column: str, role: str, index=None) -> np.ndarray:
+    """Refuse infinite or negative entries, naming the rows."""
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        pos = np.flatnonzero(bad)
+        rows = index[pos] if index is not None else pos
+        raise InputError(
+            f"column {column!r} ({role}) must be finite and >= 0, but row(s) {_row_list(rows)} "
+            f"hold {_row_list(arr[pos])}; fix or drop those rows"
+        )
+    return arr
+
+
+def label_column(values: pd.Series, column: str, role: str, allow_missing: bool = False):
+    """Check a label column (touchpoint, channel, stage) and return it as a pandas Series."""
+    dt = values.dtype
+    ok = (
+        isinstance(dt, pd.CategoricalDtype)
+        or pd.api.types.is_string_dtype(dt)
+        or pd.api.types.is_object_dtype(dt)
+        or pd.api.types.is_integer_dtype(dt)
+        or pd.api.types.is_bool_dtype(dt)
+    )
+    if not ok:
+        raise ColumnTypeError(
+            f"column {column!r} ({role}) must hold labels (strings, categories or integers), "
+            f"got dtype {dt}; convert it with df[{column!r}].astype(str)"
+        )
+    if not allow_missing:
+        check_no_missing(values, column, role)
+    return values
+
+
+def check_separator_free(names: Iterable[str], sep: str, what: str) -> None:
+    """Refuse names that contain the path separator (they could not be read back)."""
+    bad = [n for n in names if sep in n]
+    if bad:
+        raise InputError(
+            f"{what} name(s) {_row_list(bad)} contain the path separator {sep!r}; "
+            f"rename them or choose another separator with sep='...'"
+        )
+
+
+def check_parameter(ok: bool, message: str) -> None:
+    """Raise :class:`ParameterError` with ``message`` unless ``ok``."""
+    if not ok:
+        raise ParameterError(message)
+
+
+def warn_dropped(summary: str, stacklevel: int = 3) -> None:
+    """Warn once with a summary of what was dropped."""
+    warnings.warn(summary + " See journeys.report_ for the counts.", DroppedDataWarning,
+                  stacklevel=stacklevel)

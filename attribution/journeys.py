@@ -1,0 +1,326 @@
+"""The :class:`Journeys` container: integer-coded, weighted customer journeys in a CSR layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _paths
+from ._validation import (
+    InputError,
+    ParameterError,
+    check_finite_nonneg,
+    check_separator_free,
+    warn_dropped,
+)
+
+LEVELS = ("touchpoint", "channel")
+
+
+class Journeys:
+    """Ordered touches of many journeys, stored as flat integer arrays.
+
+    A journey is the ordered touches of one person up to a conversion (or up to the end of the
+    data).  Journey ``j`` holds the touches ``codes[offsets[j]:offsets[j + 1]]``; each code indexes
+    :attr:`names`, the entities of the level the journeys are coded at (touchpoints or channels).
+    Per journey there are ``conversions`` (>= 0, fractional allowed), ``nulls`` (non-converting
+    journeys with this path; an event-log journey has conversions + nulls = 1) and ``value``.
+    Aggregated path tables and per-journey data are the same type: counts are weights.
+
+    Build it with :meth:`from_events` (event logs) or :meth:`from_paths` (path tables); the
+    constructor is for arrays that are already coded.
+
+    Parameters
+    ----------
+    offsets : array of int64, shape (n_journeys + 1,)
+        CSR offsets; ``offsets[0] == 0`` and ``offsets[-1] == len(codes)``. Every journey has at
+        least one touch.
+    codes : array of int32, shape (n_touches,)
+        Entity code of each touch.
+    conversions, nulls, value : arrays of float64, shape (n_journeys,)
+        Journey weights; ``None`` means zeros.
+    names : sequence of str
+        Entity names (touchpoints, or channels when ``level="channel"``).
+    channel_of : array of int, optional
+        Channel code of each entity; default: every entity is its own channel.
+    channel_names : sequence of str, optional
+        Channel names; required with ``channel_of``.
+    stage_of : sequence of str, optional
+        Stage (e.g. pre-, during-, post-purchase) of each entity.
+    times : array of int64, optional
+        Time of each touch (nanoseconds since the epoch for datetimes).
+    end_times : array of int64, optional
+        Conversion time of each journey (last touch time for a journey that does not convert).
+    ids : array, optional
+        Journey id of each journey (person id for event logs, row label for path tables).
+    seq : array of int, optional
+        Conversion number of the journey within its person (event logs).
+    level : {"touchpoint", "channel"}
+        What the codes name.
+    report : list of dict, optional
+        What was dropped or reshaped on the way here (see :attr:`report_`).
+    """
+
+    def __init__(self, offsets, codes, conversions=None, nulls=None, value=None, *, names,
+                 channel_of=None, channel_names=None, stage_of=None, times=None, end_times=None,
+                 ids=None, seq=None, level="touchpoint", report=None, time_kind="datetime"):
+        self.offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        self.codes = np.ascontiguousarray(codes, dtype=np.int32)
+        n = len(self.offsets) - 1
+        if n < 0 or self.offsets[0] != 0 or self.offsets[-1] != len(self.codes):
+            raise InputError("offsets must start at 0 and end at len(codes)")
+        lengths = np.diff(self.offsets)
+        if (lengths <= 0).any():
+            j = int(np.flatnonzero(lengths <= 0)[0])
+            raise InputError(f"journey {j} has no touch; every journey needs at least one touch")
+        self.names = np.asarray([str(x) for x in names], dtype=object)
+        k = len(self.names)
+        if self.codes.size and (self.codes.min() < 0 or self.codes.max() >= k):
+            raise InputError(f"touch codes must lie in [0, {k}) to index the {k} names")
+
+        def weight(x, role):
+            if x is None:
+                return np.zeros(n)
+            arr = np.ascontiguousarray(x, dtype=np.float64)
+            if arr.shape != (n,):
+                raise InputError(f"{role} must have one entry per journey ({n}), got {arr.shape}")
+            return check_finite_nonneg(arr, role, role)
+
+        self.conversions = weight(conversions, "conversions")
+        self.nulls = weight(nulls, "nulls")
+        self.value = weight(value, "value")
+        if channel_of is None:
+            self.channel_of = np.arange(k, dtype=np.int32)
+            self.channel_names = self.names.copy()
+        else:
+            self.channel_of = np.asarray(channel_of, dtype=np.int32)
+            self.channel_names = np.asarray([str(x) for x in channel_names], dtype=object)
+        self.stage_of = None if stage_of is None else np.asarray(stage_of, dtype=object)
+        self.times = None if times is None else np.asarray(times, dtype=np.int64)
+        self.end_times = None if end_times is None else np.asarray(end_times, dtype=np.int64)
+        self.ids = None if ids is None else np.asarray(ids)
+        self.seq = None if seq is None else np.asarray(seq, dtype=np.int64)
+        if level not in LEVELS:
+            raise ParameterError(f"level must be one of {LEVELS}, got {level!r}")
+        self.level = level
+        self.time_kind = time_kind
+        self._report = list(report or [])
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_paths(cls, df, path="path", conversions="total_conversions", nulls="total_null",
+                   value=None, sep=">", channel_map=None):
+        """Read an aggregated path table (ChannelAttribution's format).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per path: ``"a > b > c"``, its conversions, non-conversions and value.
+        path, conversions, nulls, value : str or None
+            Column names. ``nulls`` and ``value`` may be ``None`` (zeros).
+        sep : str
+            Separator between touchpoints; names are stripped of surrounding spaces.
+        channel_map : mapping or pandas.Series, optional
+            Touchpoint -> channel. Without it every name is its own channel (``level="channel"``).
+
+        Returns
+        -------
+        Journeys
+            One journey per row (``ids`` are the row labels). Fractional conversions are kept.
+            Rows whose path is empty and that carry only nulls are dropped and counted in
+            :attr:`report_`; an empty path that carries conversions is an error.
+        """
+        parsed = _paths.parse_path_table(df, path, conversions, nulls, value, sep)
+        report = [dict(step="from_paths", item="rows read", count=len(df))]
+        if parsed["dropped"]["rows"]:
+            report.append(dict(step="from_paths", item="rows with an empty path (nulls only) dropped",
+                               count=parsed["dropped"]["rows"]))
+            warn_dropped(f"{parsed['dropped']['rows']} row(s) with an empty path and no conversions "
+                         f"were dropped.")
+        names = parsed["names"]
+        kw = {}
+        level = "channel"
+        if channel_map is not None:
+            mapping = pd.Series(channel_map)
+            missing = [nm for nm in names if nm not in mapping.index]
+            if missing:
+                raise InputError(f"channel_map has no channel for touchpoint(s) {missing[:5]}; "
+                                 f"add them to the mapping")
+            chans = mapping.loc[list(names)].astype(str).to_numpy()
+            channel_names, channel_of = np.unique(chans, return_inverse=True)
+            kw = dict(channel_of=channel_of, channel_names=channel_names)
+            level = "touchpoint"
+        return cls(parsed["offsets"], parsed["codes"], parsed["conversions"], parsed["nulls"],
+                   parsed["value"], names=names, ids=parsed["ids"], level=level, report=report,
+                   **kw)
+
+    @classmethod
+    def from_events(cls, df, journey, time, touchpoint, channel=None, conversion=None, value=None,
+                    stage=None, lookback=None, max_touches=None, conversion_window=None,
+                    reuse_touches=False, open_journeys="keep", conversion_touchpoints=None):
+        """Sessionise an event log into journeys; see :func:`attribution._events.from_events`."""
+        from ._events import journeys_from_events
+
+        return journeys_from_events(
+            cls, df, journey=journey, time=time, touchpoint=touchpoint, channel=channel,
+            conversion=conversion, value=value, stage=stage, lookback=lookback,
+            max_touches=max_touches, conversion_window=conversion_window,
+            reuse_touches=reuse_touches, open_journeys=open_journeys,
+            conversion_touchpoints=conversion_touchpoints)
+
+    # ------------------------------------------------------------------ basic properties
+    @property
+    def n_journeys(self) -> int:
+        """Number of journeys (rows)."""
+        return len(self.offsets) - 1
+
+    @property
+    def n_touches(self) -> int:
+        """Number of touches."""
+        return len(self.codes)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Touches per journey."""
+        return np.diff(self.offsets)
+
+    @property
+    def touch_journey(self) -> np.ndarray:
+        """Journey index of every touch."""
+        return _paths.touch_journey(self.offsets)
+
+    @property
+    def touch_position(self) -> np.ndarray:
+        """0-based position of every touch in its journey."""
+        return _paths.touch_position(self.offsets)
+
+    @property
+    def report_(self) -> pd.DataFrame:
+        """Everything read, dropped or reshaped on the way to these journeys (step, item, count)."""
+        return pd.DataFrame(self._report, columns=["step", "item", "count"])
+
+    @property
+    def touch_channel(self) -> np.ndarray:
+        """Channel code of every touch."""
+        return self.channel_of[self.codes]
+
+    def __len__(self) -> int:
+        return self.n_journeys
+
+    def __repr__(self) -> str:
+        return (f"Journeys({self.n_journeys} journeys, {self.n_touches} touches, "
+                f"{len(self.names)} {self.level}s, conversions={self.conversions.sum():g}, "
+                f"nulls={self.nulls.sum():g})")
+
+    def _replace(self, **changes) -> Journeys:
+        state = dict(offsets=self.offsets, codes=self.codes, conversions=self.conversions,
+                     nulls=self.nulls, value=self.value, names=self.names,
+                     channel_of=self.channel_of, channel_names=self.channel_names,
+                     stage_of=self.stage_of, times=self.times, end_times=self.end_times,
+                     ids=self.ids, seq=self.seq, level=self.level, report=list(self._report),
+                     time_kind=self.time_kind)
+        state.update(changes)
+        return Journeys(**state)
+
+    def _with_touches(self, keep: np.ndarray, step: str, **extra) -> Journeys:
+        """Keep the touches where ``keep`` is true (no journey may lose all its touches)."""
+        counts = np.bincount(self.touch_journey[keep], minlength=self.n_journeys)
+        offsets = np.zeros(self.n_journeys + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        report = list(self._report)
+        report.append(dict(step=step, item="touches removed", count=int((~keep).sum())))
+        return self._replace(offsets=offsets, codes=self.codes[keep],
+                             times=None if self.times is None else self.times[keep],
+                             report=report, **extra)
+
+    def select(self, journeys) -> Journeys:
+        """Return the journeys at the given positions or boolean mask, in that order."""
+        idx = np.arange(self.n_journeys)[journeys]
+        lengths = self.lengths[idx]
+        take = _paths.ranges(self.offsets[idx], lengths)
+        offsets = np.zeros(len(idx) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+
+        def sub(a):
+            return None if a is None else a[idx]
+
+        return self._replace(offsets=offsets, codes=self.codes[take],
+                             conversions=self.conversions[idx], nulls=self.nulls[idx],
+                             value=self.value[idx],
+                             times=None if self.times is None else self.times[take],
+                             end_times=sub(self.end_times), ids=sub(self.ids), seq=sub(self.seq))
+
+    # ------------------------------------------------------------------ levels, aggregation
+    def at_level(self, level: str) -> Journeys:
+        """Recode the touches at ``"touchpoint"`` or ``"channel"`` level.
+
+        Going to channel level maps every touch to its touchpoint's channel; consecutive touches
+        of one channel stay separate touches (collapse them with ``transform("collapse")``).
+        """
+        if level not in LEVELS:
+            raise ParameterError(f"level must be 'touchpoint' or 'channel', got {level!r}")
+        if level == self.level:
+            return self
+        if level == "touchpoint":
+            raise ParameterError("these journeys are coded at channel level; the touchpoints are "
+                                 "not known any more. Keep the touchpoint-level object instead")
+        report = list(self._report) + [dict(step="at_level", item="channel", count=0)]
+        return self._replace(codes=self.channel_of[self.codes], names=self.channel_names,
+                             channel_of=np.arange(len(self.channel_names)), stage_of=None,
+                             level="channel", report=report)
+
+    def aggregate(self) -> Journeys:
+        """Merge journeys with identical paths, summing conversions, nulls and value.
+
+        Times and journey ids do not survive aggregation. Every model gives the same credit on
+        the aggregate as on the journeys themselves.
+        """
+        group, first = _paths.group_identical_paths(self.offsets, self.codes)
+        g = len(first)
+        lengths = self.lengths[first]
+        offsets = np.zeros(g + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        codes = self.codes[_paths.ranges(self.offsets[first], lengths)]
+        report = list(self._report) + [dict(step="aggregate", item="unique paths", count=g)]
+
+        def total(w):
+            return np.bincount(group, weights=w, minlength=g)
+
+        return self._replace(offsets=offsets, codes=codes, conversions=total(self.conversions),
+                             nulls=total(self.nulls), value=total(self.value), times=None,
+                             end_times=None, ids=None, seq=None, report=report)
+
+    def transform(self, name: str, **params) -> Journeys:
+        """Apply a path transform; see :mod:`attribution._transforms` for the names."""
+        from ._transforms import apply_transform
+
+        return apply_transform(self, name, **params)
+
+    # ------------------------------------------------------------------ output
+    def path_strings(self, sep: str = " > ") -> np.ndarray:
+        """The path of each journey as one string, names joined with ``sep``."""
+        check_separator_free(self.names, sep.strip(), self.level)
+        names = pa.array(list(self.names), type=pa.string()).take(pa.array(self.codes))
+        lists = pa.ListArray.from_arrays(pa.array(self.offsets.astype(np.int32)
+                                                  if self.n_touches < 2**31 else self.offsets),
+                                         names)
+        return np.asarray(pc.binary_join(lists, sep).to_numpy(zero_copy_only=False), dtype=object)
+
+    def to_paths(self, sep: str = " > ", aggregate: bool = True) -> pd.DataFrame:
+        """Write the journeys as a path table (``path``, ``total_conversions``, ``total_null``,
+        ``total_conversion_value``), readable again with :meth:`from_paths`."""
+        src = self.aggregate() if aggregate else self
+        return pd.DataFrame({
+            "path": src.path_strings(sep),
+            "total_conversions": src.conversions,
+            "total_null": src.nulls,
+            "total_conversion_value": src.value,
+        })
+
+    def describe(self, top: int = 10):
+        """Summary statistics, top paths and the report of what windows and transforms removed."""
+        from ._describe import describe
+
+        return describe(self, top=top)

@@ -1,0 +1,51 @@
+"""Attribution models and the registry that names them (``"first"``, ``"markov"``, ...)."""
+
+from __future__ import annotations
+
+import importlib
+
+from .._validation import UnknownModelError
+
+_REGISTRY: dict[str, type] = {}
+# modules that register models when imported
+_MODULES = ("heuristic",)
+
+
+def register(name: str):
+    """Class decorator: make a model available under ``name`` (CLI, :func:`compare`)."""
+
+    def deco(cls):
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def _load_all() -> None:
+    for mod in _MODULES:
+        importlib.import_module(f"{__name__}.{mod}")
+
+
+def available_models() -> list[str]:
+    """Names of the registered models."""
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def get_model(name, **params):
+    """Instantiate the model registered as ``name`` with ``params``."""
+    _load_all()
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise UnknownModelError(f"unknown model {name!r}; available: "
+                                f"{', '.join(sorted(_REGISTRY))}")
+    return cls(**params)
+
+
+def __getattr__(attr):
+    _load_all()
+    for cls in _REGISTRY.values():
+        if cls.__name__ == attr:
+            return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

@@ -1,0 +1,157 @@
+"""The estimator base class and the one credit allocator every model uses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import ColumnTypeError, EmptyInputError, ParameterError
+from ..journeys import Journeys
+from ..results import AttributionResult
+
+
+def check_journeys(journeys, level: str | None = None) -> Journeys:
+    """Check the input of ``fit``/``transform`` and bring it to ``level``."""
+    if not isinstance(journeys, Journeys):
+        raise ColumnTypeError(
+            f"models take a Journeys object, got {type(journeys).__name__}; build one with "
+            "Journeys.from_events(df, ...) or Journeys.from_paths(df, ...)")
+    if journeys.n_journeys == 0:
+        raise EmptyInputError("the journeys are empty; nothing to attribute")
+    if level is not None:
+        journeys = journeys.at_level(level)
+    return journeys
+
+
+def journey_sums(journeys: Journeys, per_touch: np.ndarray) -> np.ndarray:
+    """Sum a per-touch array within each journey."""
+    return np.add.reduceat(per_touch, journeys.offsets[:-1]) if journeys.n_touches else per_touch
+
+
+def allocate(journeys: Journeys, weights: np.ndarray, value_weights: np.ndarray | None = None):
+    """Turn per-touch weights into per-touch and per-entity credit.
+
+    ``weights`` are fractions of each journey's conversions (and ``value_weights`` of its value;
+    the same fractions when omitted), summing to 1 within every converting journey.  Returns
+    ``(touch_conversions, touch_value, entity_conversions, entity_value)``.
+    """
+    tj = journeys.touch_journey
+    vw = weights if value_weights is None else value_weights
+    tc = journeys.conversions[tj] * weights
+    tv = journeys.value[tj] * vw
+    k = len(journeys.names)
+    return (tc, tv, np.bincount(journeys.codes, tc, minlength=k),
+            np.bincount(journeys.codes, tv, minlength=k))
+
+
+def exposure(journeys: Journeys) -> np.ndarray:
+    """Weighted journeys (conversions + nulls) in which each entity appears at least once."""
+    k = len(journeys.names)
+    key = np.unique(journeys.touch_journey * k + journeys.codes)
+    jj, code = np.divmod(key, k)
+    w = journeys.conversions + journeys.nulls
+    return np.bincount(code, w[jj], minlength=k)
+
+
+class AttributionModel(BaseEstimator):
+    """Base of every attribution model: a scikit-learn estimator over :class:`Journeys`.
+
+    Subclasses implement :meth:`_touch_weights` (fractions of each journey's conversions and value
+    per touch) and, when their totals are not the sum of those fractions, :meth:`_fit`.
+
+    ``fit(journeys)`` returns ``self`` and sets ``result_`` (an :class:`AttributionResult`),
+    ``credit_`` (pandas Series of conversion credit per entity) and ``value_credit_``.
+    ``transform(journeys)`` returns one row per touch of every converting journey with its credit.
+    """
+
+    #: registry name, set by :func:`attribution.models.register`
+    name: str = ""
+
+    def __init__(self, level=None):
+        self.level = level
+
+    # -- hooks ---------------------------------------------------------------------------
+    def _touch_weights(self, journeys: Journeys):
+        """Per-touch fractions of conversions and of value: ``(w, w_value)``."""
+        raise NotImplementedError
+
+    def _fit(self, journeys: Journeys) -> dict:
+        """Fit state; return entity credit as dict(conversions=..., value=..., extra=...)."""
+        w, wv = self._touch_weights(journeys)
+        _, _, conv, val = allocate(journeys, w, wv)
+        return dict(conversions=conv, value=val)
+
+    def _check_params(self):
+        if self.level not in (None, "touchpoint", "channel"):
+            raise ParameterError(f"level must be None, 'touchpoint' or 'channel', got "
+                                 f"{self.level!r}")
+
+    # -- public API ----------------------------------------------------------------------
+    def fit(self, journeys, y=None):
+        """Fit on ``journeys`` (a :class:`Journeys`); returns ``self``."""
+        self._check_params()
+        j = check_journeys(journeys, self.level)
+        out = self._fit(j)
+        self.level_ = j.level
+        self.names_ = j.names
+        self.channel_of_ = j.channel_of
+        self.channel_names_ = j.channel_names
+        self.n_journeys_ = j.n_journeys
+        self.result_ = AttributionResult(
+            model=self._label(), level=j.level, names=j.names,
+            conversions=np.asarray(out["conversions"], dtype=np.float64),
+            value=np.asarray(out["value"], dtype=np.float64), exposure=exposure(j),
+            channel_of=j.channel_of, channel_names=j.channel_names,
+            total_conversions=float(j.conversions.sum()), total_value=float(j.value.sum()),
+            extra=out.get("extra", {}), diagnostics=out.get("diagnostics", {}))
+        idx = pd.Index(j.names.astype(str), name=j.level)
+        self.credit_ = pd.Series(self.result_.conversions, index=idx, name="conversions")
+        self.value_credit_ = pd.Series(self.result_.value, index=idx, name="value")
+        return self
+
+    def _label(self) -> str:
+        params = self.get_params(deep=False)
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items()
+                          if v is not None and k not in ("n_jobs", "level"))
+        return f"{type(self).__name__}({shown})"
+
+    def transform(self, journeys) -> pd.DataFrame:
+        """Credit of every touch of every converting journey.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``journey`` (id), ``conversion`` (conversion number, event logs only),
+            ``position`` (0-based), ``touchpoint`` (touchpoint level only), ``channel``,
+            ``time`` (when known), ``credit`` and ``value_credit``. Within a journey ``credit``
+            sums to its conversions and ``value_credit`` to its value.
+        """
+        check_is_fitted(self, "result_")
+        j = check_journeys(journeys, self.level_)
+        w, wv = self._touch_weights(j)
+        tc, tv, _, _ = allocate(j, w, wv)
+        tj = j.touch_journey
+        keep = (j.conversions > 0)[tj]
+        out = {}
+        ids = j.ids if j.ids is not None else np.arange(j.n_journeys)
+        out["journey"] = ids[tj[keep]]
+        if j.seq is not None:
+            out["conversion"] = j.seq[tj[keep]]
+        out["position"] = j.touch_position[keep]
+        codes = j.codes[keep]
+        if j.level == "touchpoint":
+            out["touchpoint"] = pd.Categorical.from_codes(codes, j.names.astype(str))
+        out["channel"] = pd.Categorical.from_codes(j.channel_of[codes],
+                                                   j.channel_names.astype(str))
+        if j.times is not None:
+            t = j.times[keep]
+            out["time"] = t.view("datetime64[ns]") if j.time_kind == "datetime" else t
+        out["credit"] = tc[keep]
+        out["value_credit"] = tv[keep]
+        return pd.DataFrame(out)
+
+    def fit_transform(self, journeys, y=None) -> pd.DataFrame:
+        """``fit(journeys).transform(journeys)``."""
+        return self.fit(journeys).transform(journeys)

@@ -1,0 +1,137 @@
+"""``AttributionResult``: the credit a fitted model gives each touchpoint or channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import metrics
+from ._validation import ParameterError
+
+
+@dataclass
+class AttributionResult:
+    """Credit per entity (touchpoint or channel) from one fitted model.
+
+    Attributes
+    ----------
+    model : str
+        The model's name and parameters.
+    level : {"touchpoint", "channel"}
+    names : array of str
+        Entity names.
+    conversions, value : arrays of float
+        Conversion and value credit per entity.
+    exposure : array of float
+        Weighted journeys (conversions + nulls) in which each entity appears.
+    channel_of, channel_names : arrays
+        The touchpoint -> channel map (identity at channel level).
+    extra : dict
+        Rows outside the entities, e.g. ``"(baseline)"`` or ``"(unattributed)"`` ->
+        (conversions, value). They are part of the totals.
+    total_conversions, total_value : float
+        Conversions and value of the journeys the model was fitted on.
+    diagnostics : dict
+        Model-specific figures (removal effects' sum, iterations, ...).
+    """
+
+    model: str
+    level: str
+    names: np.ndarray
+    conversions: np.ndarray
+    value: np.ndarray
+    exposure: np.ndarray
+    channel_of: np.ndarray
+    channel_names: np.ndarray
+    total_conversions: float
+    total_value: float
+    extra: dict = field(default_factory=dict)
+    diagnostics: dict = field(default_factory=dict)
+
+    def to_frame(self, extra: bool = True) -> pd.DataFrame:
+        """Tidy frame: ``entity``, (``channel``), ``conversions``, ``value``, ``share``,
+        ``value_share``; one row per entity, then the extra rows such as ``(baseline)``."""
+        df = pd.DataFrame({"entity": self.names.astype(str)})
+        if self.level == "touchpoint":
+            df["channel"] = self.channel_names[self.channel_of].astype(str)
+        df["conversions"] = self.conversions
+        df["value"] = self.value
+        if extra and self.extra:
+            rows = pd.DataFrame({"entity": list(self.extra),
+                                 "conversions": [v[0] for v in self.extra.values()],
+                                 "value": [v[1] for v in self.extra.values()]})
+            if self.level == "touchpoint":
+                rows["channel"] = rows["entity"]
+            df = pd.concat([df, rows[df.columns]], ignore_index=True)
+        tc, tv = df["conversions"].sum(), df["value"].sum()
+        df["share"] = df["conversions"] / tc if tc else 0.0
+        df["value_share"] = df["value"] / tv if tv else 0.0
+        return df
+
+    def at_level(self, level: str) -> AttributionResult:
+        """Roll touchpoint credit up to channels (sums; extra rows carried over)."""
+        if level == self.level:
+            return self
+        if level != "channel":
+            raise ParameterError("a result can only be rolled up from touchpoint to channel")
+        k = len(self.channel_names)
+        return AttributionResult(
+            model=self.model, level="channel", names=self.channel_names,
+            conversions=np.bincount(self.channel_of, self.conversions, minlength=k),
+            value=np.bincount(self.channel_of, self.value, minlength=k),
+            exposure=np.bincount(self.channel_of, self.exposure, minlength=k),
+            channel_of=np.arange(k), channel_names=self.channel_names,
+            total_conversions=self.total_conversions, total_value=self.total_value,
+            extra=dict(self.extra), diagnostics=dict(self.diagnostics))
+
+    def concentration(self, p: float = 0.2, q: float = 0.8, on: str = "conversions"):
+        """Concentration of credit over entities with any exposure (see :mod:`metrics`)."""
+        if on not in ("conversions", "value"):
+            raise ParameterError(f"on must be 'conversions' or 'value', got {on!r}")
+        credit = getattr(self, on)[self.exposure > 0]
+        return metrics.concentration(credit, p=p, q=q)
+
+    def summary(self) -> Summary:
+        """A summary table (text and HTML) sorted by credit, with its concentration."""
+        return Summary(self)
+
+    def plot(self, ax=None, on: str = "share", top: int | None = None):
+        """Horizontal bars of credit per entity; returns the matplotlib Axes."""
+        from .plotting import plot_credit
+
+        return plot_credit(self, ax=ax, on=on, top=top)
+
+
+class Summary:
+    """Rendered summary of an :class:`AttributionResult` (``str()`` or HTML in notebooks)."""
+
+    def __init__(self, result: AttributionResult):
+        self.result = result
+        self.table = result.to_frame().sort_values("conversions", ascending=False,
+                                                   kind="stable").reset_index(drop=True)
+        exposed = (result.exposure > 0).sum()
+        self.concentration = result.concentration() if exposed else None
+
+    def _header(self) -> list[str]:
+        r = self.result
+        lines = [f"Model: {r.model}", f"Level: {r.level}",
+                 f"Conversions: {r.total_conversions:,.4g}   Value: {r.total_value:,.4g}"]
+        lines += [f"{k}: {v}" for k, v in r.diagnostics.items() if np.isscalar(v)]
+        if self.concentration is not None:
+            lines.append(f"Concentration: {self.concentration}")
+        return lines
+
+    def __str__(self) -> str:
+        fmt = self.table.copy()
+        for col in ("share", "value_share"):
+            fmt[col] = (100 * fmt[col]).map("{:.1f}%".format)
+        return "\n".join(self._header() + ["", fmt.to_string(index=False,
+                                                               float_format="{:,.3f}".format)])
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<div>{line}</div>" for line in self._header())
+        return head + self.table.to_html(index=False, float_format="{:,.3f}".format)
