@@ -47,7 +47,8 @@ def _duration(x, kind, what):
         try:
             td = pd.Timedelta(x)
         except (ValueError, TypeError) as exc:
-            raise ParameterError(f"{what} must be a duration like '30D' or '12h', got {x!r}") from exc
+            raise ParameterError(f"{what} must be a duration like '30D' or '12h', got {x!r}"
+                                 ) from exc
         if pd.isna(td) or td.value < 0:
             raise ParameterError(f"{what} must be a non-negative duration, got {x!r}")
         return int(td.value)
@@ -164,7 +165,7 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     report = [dict(step="from_events", item="events read", count=n)]
     dropped_msgs = []
 
-    jcode, jnames = pd.factorize(jcol, sort=False)
+    jcode, jnames = pd.factorize(jcol, sort=True)
     tie = (conv > 0).astype(np.int64)
     # sort by (journey, time, touch-before-conversion); skip when already in that order
     dj = np.diff(jcode)

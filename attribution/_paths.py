@@ -1,4 +1,4 @@
-"""Path tables: parsing "a > b > c" strings into CSR arrays, and exact grouping of identical paths."""
+"""Path tables: parse "a > b > c" strings into CSR arrays; group identical paths exactly."""
 
 from __future__ import annotations
 

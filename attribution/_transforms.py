@@ -2,7 +2,8 @@
 
 ``journeys.transform(name, **params)`` with ``name`` one of
 
-- ``"collapse"`` (alias ``"exposure"``): merge consecutive repeats, ``a > a > b > a`` -> ``a > b > a``;
+- ``"collapse"`` (alias ``"exposure"``): merge consecutive repeats,
+  ``a > a > b > a`` -> ``a > b > a``;
 - ``"first"``: keep the first occurrence of each touchpoint, ``a > b > a > c`` -> ``a > b > c``;
 - ``"frequency"``: first occurrences, renamed with their count, ``a > b > a`` -> ``a(2) > b(1)``
   (the new names keep their channel and stage);
@@ -66,7 +67,7 @@ def frequency(j):
     pair = j.codes[keep].astype(np.int64) * (int(count.max()) + 1) + count[keep]
     uniq, new_codes = np.unique(pair, return_inverse=True)
     base, cnt = np.divmod(uniq, int(count.max()) + 1)
-    names = [f"{j.names[b]}({n})" for b, n in zip(base, cnt)]
+    names = [f"{j.names[b]}({n})" for b, n in zip(base, cnt, strict=True)]
     out = j._with_touches(keep, "frequency")
     out.codes = new_codes.astype(np.int32)
     out.names = np.asarray(names, dtype=object)

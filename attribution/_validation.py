@@ -68,7 +68,7 @@ def require_frame(df, what: str = "input") -> pd.DataFrame:
 
 
 def require_columns(df: pd.DataFrame, columns: dict[str, str | None]) -> None:
-    """Check that every named column exists; ``columns`` maps role -> column name (None = unused)."""
+    """Check that every named column exists; ``columns`` maps role -> name (None = unused)."""
     missing = [(role, col) for role, col in columns.items() if col is not None and col not in df]
     if missing:
         wanted = ", ".join(f"{role}={col!r}" for role, col in missing)

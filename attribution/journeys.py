@@ -135,10 +135,10 @@ class Journeys:
         parsed = _paths.parse_path_table(df, path, conversions, nulls, value, sep)
         report = [dict(step="from_paths", item="rows read", count=len(df))]
         if parsed["dropped"]["rows"]:
-            report.append(dict(step="from_paths", item="rows with an empty path (nulls only) dropped",
-                               count=parsed["dropped"]["rows"]))
-            warn_dropped(f"{parsed['dropped']['rows']} row(s) with an empty path and no conversions "
-                         f"were dropped.")
+            k = parsed["dropped"]["rows"]
+            report.append(dict(step="from_paths",
+                               item="rows with an empty path (nulls only) dropped", count=k))
+            warn_dropped(f"{k} row(s) with an empty path and no conversions were dropped.")
         names = parsed["names"]
         kw = {}
         level = "channel"
@@ -310,7 +310,8 @@ class Journeys:
 
     def to_paths(self, sep: str = " > ", aggregate: bool = True) -> pd.DataFrame:
         """Write the journeys as a path table (``path``, ``total_conversions``, ``total_null``,
-        ``total_conversion_value``), readable again with :meth:`from_paths`."""
+        ``total_conversion_value``), readable again with :meth:`from_paths`.
+        """
         src = self.aggregate() if aggregate else self
         return pd.DataFrame({
             "path": src.path_strings(sep),

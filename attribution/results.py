@@ -52,7 +52,8 @@ class AttributionResult:
 
     def to_frame(self, extra: bool = True) -> pd.DataFrame:
         """Tidy frame: ``entity``, (``channel``), ``conversions``, ``value``, ``share``,
-        ``value_share``; one row per entity, then the extra rows such as ``(baseline)``."""
+        ``value_share``; one row per entity, then the extra rows such as ``(baseline)``.
+        """
         df = pd.DataFrame({"entity": self.names.astype(str)})
         if self.level == "touchpoint":
             df["channel"] = self.channel_names[self.channel_of].astype(str)

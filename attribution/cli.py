@@ -1,0 +1,213 @@
+"""The ``attribution`` command: fit models on event logs or path tables from CSV or Parquet.
+
+Bad input exits with code 2 and one line on stderr (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from ._validation import AttributionError, DroppedDataWarning, InputError
+
+
+class CLIError(InputError):
+    """A problem with the command line or the files it names."""
+
+
+def _value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+
+
+def _params(pairs) -> dict:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise CLIError(f"--param takes key=value, got {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k.strip().replace("-", "_")] = _value(v.strip())
+    return out
+
+
+def read_table(path: str) -> pd.DataFrame:
+    """Read CSV (optionally compressed) or Parquet, by file extension."""
+    p = Path(path)
+    if not p.exists():
+        raise CLIError(f"input file {path!r} does not exist")
+    suffixes = [s.lower() for s in p.suffixes]
+    try:
+        if ".parquet" in suffixes or ".pq" in suffixes:
+            return pd.read_parquet(p)
+        if ".csv" in suffixes or ".txt" in suffixes or ".tsv" in suffixes:
+            return pd.read_csv(p, sep="\t" if ".tsv" in suffixes else ",")
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise CLIError(f"could not read {path!r}: {exc}") from exc
+    raise CLIError(f"cannot tell the format of {path!r}: use a .csv, .csv.gz, .tsv or .parquet "
+                   "file")
+
+
+def write_table(df: pd.DataFrame, out: str | None) -> None:
+    """Write CSV or Parquet by extension (via a temporary file, then rename); stdout if None."""
+    if out is None:
+        with pd.option_context("display.max_rows", 500, "display.width", 200):
+            print(df.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+        return
+    p = Path(out)
+    tmp = p.with_name(f".{p.name}.tmp")
+    if p.suffix.lower() in (".parquet", ".pq"):
+        df.to_parquet(tmp, index=False)
+    elif p.suffix.lower() in (".csv", ".gz"):
+        df.to_csv(tmp, index=False, compression="infer" if p.suffix != ".gz" else "gzip")
+    else:
+        raise CLIError(f"cannot tell the output format of {out!r}: use .csv or .parquet")
+    tmp.replace(p)
+
+
+def load_journeys(args):
+    """Build journeys from the input file as the flags say (events or paths)."""
+    from .journeys import Journeys
+
+    df = read_table(args.input)
+    fmt = args.format
+    if fmt == "auto":
+        if args.path in df.columns:
+            fmt = "paths"
+        elif args.journey in df.columns:
+            fmt = "events"
+        else:
+            raise CLIError(f"cannot tell whether {args.input!r} is a path table (needs column "
+                           f"{args.path!r}) or an event log (needs column {args.journey!r}); it "
+                           f"has {', '.join(map(str, df.columns))}. Name the columns with --path "
+                           f"or --journey, or pass --format")
+    if fmt == "paths":
+        return Journeys.from_paths(df, path=args.path, conversions=args.conversions,
+                                   nulls=args.nulls, value=args.path_value, sep=args.sep)
+    if args.time in df.columns and not pd.api.types.is_datetime64_any_dtype(df[args.time]) \
+            and not pd.api.types.is_integer_dtype(df[args.time]):
+        try:
+            df[args.time] = pd.to_datetime(df[args.time])
+        except (ValueError, TypeError) as exc:
+            raise CLIError(f"column {args.time!r} (time) could not be read as dates: {exc}"
+                           ) from exc
+    channel = args.channel if args.channel in df.columns or args.channel != "channel" else None
+    return Journeys.from_events(df, journey=args.journey, time=args.time,
+                                touchpoint=args.touchpoint, channel=channel,
+                                conversion=args.conversion, value=args.value,
+                                lookback=args.lookback, max_touches=args.max_touches)
+
+
+def _fit(args) -> int:
+    from .compare import compare
+    from .models import get_model
+
+    models = args.model or ["linear"]
+    params = _params(args.param)
+    estimators = {m: get_model(m, **(params if len(models) == 1 else {})) for m in models}
+    j = load_journeys(args)
+    frame = compare(estimators, j, level=args.level)
+    if len(models) == 1:
+        frame = frame.drop(columns="model")
+    write_table(frame, args.output)
+    return 0
+
+
+def _demo(args) -> int:
+    from .compare import compare
+    from .datasets import load_sample
+
+    j = load_sample(as_journeys=True)
+    print(f"Sample: {j}\n")
+    models = ["first", "last", "linear", "position", "time_decay"]
+    frame = compare(models, j, level="channel")
+    wide = frame.pivot(index="entity", columns="model", values="conversions")[models]
+    wide.index.name = "channel"
+    wide.loc["(total)"] = wide.sum()
+    print("Conversions credited to each channel, by model:")
+    print(wide.round(1).to_string())
+    share = frame.pivot(index="entity", columns="model", values="share")[models]
+    print("\nShare of conversions:")
+    print((100 * share).round(1).astype(str).add("%").to_string())
+    return 0
+
+
+def _models(args) -> int:
+    from .models import _REGISTRY, available_models
+
+    for name in available_models():
+        doc = (_REGISTRY[name].__doc__ or "").strip().splitlines()[0]
+        print(f"{name:12s} {_REGISTRY[name].__name__:16s} {doc}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``attribution`` command."""
+    ap = argparse.ArgumentParser(prog="attribution", description=__doc__.splitlines()[0])
+    ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    ap.add_argument("--quiet", action="store_true", help="no warnings")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    fit = sub.add_parser("fit", help="credit table by touchpoint or channel")
+    fit.add_argument("input", help="CSV or Parquet: an event log or a path table")
+    fit.add_argument("--model", "-m", action="append",
+                     help="model name (repeat to compare); see `attribution models`")
+    fit.add_argument("--param", "-p", action="append", help="model parameter key=value")
+    fit.add_argument("--level", choices=["touchpoint", "channel"], default=None)
+    fit.add_argument("--output", "-o", help="write .csv or .parquet instead of a table on stdout")
+    fit.add_argument("--format", choices=["auto", "events", "paths"], default="auto")
+    g = fit.add_argument_group("path table columns")
+    g.add_argument("--path", default="path")
+    g.add_argument("--conversions", default="total_conversions")
+    g.add_argument("--nulls", default="total_null")
+    g.add_argument("--path-value", default=None, help="value column of a path table")
+    g.add_argument("--sep", default=">")
+    e = fit.add_argument_group("event log columns")
+    e.add_argument("--journey", default="user_id")
+    e.add_argument("--time", default="timestamp")
+    e.add_argument("--touchpoint", default="touchpoint")
+    e.add_argument("--channel", default="channel")
+    e.add_argument("--conversion", default="converted")
+    e.add_argument("--value", default=None)
+    e.add_argument("--lookback", default=None, help="e.g. 30D")
+    e.add_argument("--max-touches", type=int, default=None)
+    fit.set_defaults(func=_fit)
+
+    demo = sub.add_parser("demo", help="fit five models on the bundled sample")
+    demo.set_defaults(func=_demo)
+    models = sub.add_parser("models", help="list the registered models")
+    models.set_defaults(func=_models)
+    return ap
+
+
+def main(argv=None) -> int:
+    """Entry point; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            if args.quiet:
+                warnings.simplefilter("ignore", DroppedDataWarning)
+            else:
+                warnings.simplefilter("always", DroppedDataWarning)
+                warnings.showwarning = _short_warning
+            return args.func(args)
+    except (AttributionError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"attribution: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _short_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"attribution: warning: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
