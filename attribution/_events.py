@@ -67,9 +67,9 @@ def _codes(values: pd.Series, mask: np.ndarray | None = None):
     used = np.zeros(len(names), dtype=bool)
     used[codes[codes >= 0]] = True
     order = np.flatnonzero(used)[np.argsort(names[used].astype(str), kind="stable")]
-    remap = np.full(len(names), -1, dtype=np.int64)
+    remap = np.full(len(names) + 1, -1, dtype=np.int64)  # slot -1 maps missing to -1
     remap[order] = np.arange(len(order))
-    return np.where(codes >= 0, remap[np.maximum(codes, 0)], -1), names[order]
+    return remap[codes], names[order]
 
 
 def _entity_attribute(tp, attr, attr_names, tp_names, column, role):
@@ -160,7 +160,7 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     if conversion_touchpoints:
         is_conv_tp = tp_col.isin(list(conversion_touchpoints)).to_numpy()
         conv = np.where(is_conv_tp, np.maximum(conv, 1.0), conv)
-        has_tp &= ~is_conv_tp
+        has_tp = has_tp & ~is_conv_tp
     val = numeric_column(df[value], value, "value") if value is not None else np.zeros(n)
     report = [dict(step="from_events", item="events read", count=n)]
     dropped_msgs = []
@@ -185,6 +185,9 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     jcode, t, conv, val = s(jcode), s(t), s(conv), s(val)
     is_touch = tp_code >= 0
     is_conv = conv > 0
+    if not is_touch.any():
+        raise EmptyInputError(f"column {touchpoint!r} (touchpoint) holds no touch: every row is "
+                              f"missing or a conversion; nothing to attribute")
     neither = ~is_touch & ~is_conv
     if neither.any():
         k = int(neither.sum())

@@ -68,6 +68,8 @@ class AttributionModel(BaseEstimator):
 
     #: registry name, set by :func:`attribution.models.register`
     name: str = ""
+    #: True when touchpoint credit rolled up to channels equals fitting at channel level
+    additive: bool = False
 
     def __init__(self, level=None):
         self.level = level

@@ -15,8 +15,16 @@ from . import register
 from ._base import AttributionModel, journey_sums
 
 
+class _Heuristic(AttributionModel):
+    """A model whose touch weights depend only on positions and times, not on the codes: its
+    touchpoint credit rolled up to channels equals its channel-level credit.
+    """
+
+    additive = True
+
+
 @register("first")
-class FirstTouch(AttributionModel):
+class FirstTouch(_Heuristic):
     """First touch: ``w_1 = 1``; all credit to the journey's first touch.
 
     Parameters
@@ -31,7 +39,7 @@ class FirstTouch(AttributionModel):
 
 
 @register("last")
-class LastTouch(AttributionModel):
+class LastTouch(_Heuristic):
     """Last touch: ``w_L = 1``; all credit to the touch just before conversion.
 
     Parameters
@@ -46,7 +54,7 @@ class LastTouch(AttributionModel):
 
 
 @register("linear")
-class Linear(AttributionModel):
+class Linear(_Heuristic):
     """Linear: ``w_t = 1/L`` for each of the L touches.
 
     Repeated touches each get their share, as in ChannelAttribution's ``linear_touch``; apply
@@ -64,7 +72,7 @@ class Linear(AttributionModel):
 
 
 @register("position")
-class PositionBased(AttributionModel):
+class PositionBased(_Heuristic):
     """Position-based ("U-shaped"): ``first`` to the first touch, ``last`` to the last, the rest
     evenly over the middle.
 
@@ -104,7 +112,7 @@ class PositionBased(AttributionModel):
 
 
 @register("time_decay")
-class TimeDecay(AttributionModel):
+class TimeDecay(_Heuristic):
     """Time decay: ``w_t`` proportional to ``2^(-(T - t_t) / half_life)``.
 
     ``T`` is the conversion time; it cancels in the normalisation, so journeys whose conversion

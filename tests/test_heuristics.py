@@ -1,0 +1,115 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import attribution as at
+
+from .conftest import make_journeys
+
+# ChannelAttribution 2.2.5, heuristic_models(CA_PATHS, "path", "total_conversions",
+# var_value="total_conversion_value", sep=">"), run once in a side environment on 2026-11-23.
+CA_EXPECTED = pd.DataFrame({
+    "channel_name": ["a", "b", "c", "d"],
+    "first_touch_conversions": [6.0, 1.0, 6.0, 5.0],
+    "first_touch_value": [59.5, 5.0, 50.0, 60.0],
+    "last_touch_conversions": [1.0, 5.0, 12.0, 0.0],
+    "last_touch_value": [7.5, 46.0, 121.0, 0.0],
+    "linear_touch_conversions": [3.833333, 6.0, 6.666667, 1.5],
+    "linear_touch_value": [40.416667, 59.5, 58.833333, 15.75],
+})
+
+
+@pytest.mark.parametrize("model, prefix", [("first", "first_touch"), ("last", "last_touch"),
+                                           ("linear", "linear_touch")])
+def test_equals_channelattribution(ca_journeys, model, prefix):
+    m = at.get_model(model).fit(ca_journeys)
+    np.testing.assert_allclose(m.credit_.to_numpy(), CA_EXPECTED[f"{prefix}_conversions"],
+                               atol=1e-6)
+    np.testing.assert_allclose(m.value_credit_.to_numpy(), CA_EXPECTED[f"{prefix}_value"],
+                               atol=1e-6)
+
+
+# hand-computed: journeys  a>b>c (2 conv), b (1 conv), a>a>d>b (1 conv), c>a (0 conv, 3 nulls)
+HAND = dict(paths=[[0, 1, 2], [1], [0, 0, 3, 1], [2, 0]], conversions=[2, 1, 1, 0],
+            nulls=[0, 0, 0, 3], value=[20, 5, 8, 0])
+
+
+def hand():
+    return make_journeys(**HAND, names=["a", "b", "c", "d"])
+
+
+@pytest.mark.parametrize("model, expected", [
+    (at.FirstTouch(), {"a": 3, "b": 1, "c": 0, "d": 0}),
+    (at.LastTouch(), {"a": 0, "b": 2, "c": 2, "d": 0}),
+    # a: 2/3 + 2/4; b: 2/3 + 1 + 1/4; c: 2/3; d: 1/4
+    (at.Linear(), {"a": 2 / 3 + 0.5, "b": 2 / 3 + 1.25, "c": 2 / 3, "d": 0.25}),
+    # L=3: .4/.2/.4 ; L=4: .4, .1, .1, .4
+    (at.PositionBased(), {"a": 0.8 + 0.5, "b": 0.4 + 1 + 0.4, "c": 0.8, "d": 0.1}),
+    # first=.3,last=.5, L=3: .3/.2/.5; L=4: .3,.1,.1,.5
+    (at.PositionBased(first=0.3, last=0.5), {"a": 0.6 + 0.4, "b": 0.4 + 1 + 0.5, "c": 1.0,
+                                             "d": 0.1}),
+    # by position, half-life 1 step: L=3 weights 1/4,1/2,1 over 7/4; L=4: 1/8,1/4,1/2,1 / 15/8
+    (at.TimeDecay(by="position"), {"a": 2 * (1 / 7) + (1 / 15 + 2 / 15),
+                                   "b": 2 * (2 / 7) + 1 + 8 / 15, "c": 2 * (4 / 7),
+                                   "d": 4 / 15}),
+])
+def test_hand_computed(model, expected):
+    m = model.fit(hand())
+    got = m.credit_.to_dict()
+    assert got == pytest.approx(expected, abs=1e-12)
+    # value credit uses the same weights with v_j
+    v = m.value_credit_.sum()
+    assert v == pytest.approx(33)
+
+
+def test_position_based_two_touches():
+    j = make_journeys([[0, 1]], [1], names=["x", "y"])
+    m = at.PositionBased(first=0.6, last=0.2).fit(j)
+    assert m.credit_.to_dict() == pytest.approx({"x": 0.75, "y": 0.25})
+
+
+def test_time_decay_by_time_hand_computed():
+    day = pd.Timedelta("1D").value
+    j = make_journeys([[0, 1, 2]], [1], names=["a", "b", "c"],
+                      times=np.array([0, 7 * day, 14 * day]))
+    m = at.TimeDecay(half_life="7D").fit(j)
+    assert m.credit_.to_dict() == pytest.approx({"a": 1 / 7, "b": 2 / 7, "c": 4 / 7})
+    # very old touches do not underflow into 0/0
+    j = make_journeys([[0, 1]], [1], names=["a", "b"],
+                      times=np.array([0, 3000 * day]))
+    m = at.TimeDecay(half_life="1D").fit(j)
+    assert m.credit_["b"] == pytest.approx(1.0) and np.isfinite(m.credit_).all()
+
+
+def test_time_decay_on_event_log_uses_conversion_time(sample_journeys):
+    m = at.TimeDecay(half_life="2D").fit(sample_journeys)
+    assert m.credit_.sum() == pytest.approx(sample_journeys.conversions.sum())
+    per_touch = m.transform(sample_journeys)
+    # within a journey, later touches never get less credit
+    d = per_touch.sort_values(["journey", "conversion", "position"])
+    later = d.groupby(["journey", "conversion"])["credit"].diff().dropna()
+    assert (later >= -1e-12).all()
+
+
+def test_time_decay_without_times_is_a_clear_error(ca_journeys):
+    with pytest.raises(at.InputError, match="needs touch timestamps.*by='position'"):
+        at.TimeDecay().fit(ca_journeys)
+
+
+@pytest.mark.parametrize("params", [dict(first=0.7, last=0.5), dict(first=-0.1, last=0.5),
+                                    dict(first=0, last=0)])
+def test_position_based_bad_params(params, ca_journeys):
+    with pytest.raises(at.ParameterError, match="first"):
+        at.PositionBased(**params).fit(ca_journeys)
+
+
+@pytest.mark.parametrize("params", [dict(half_life="soon"), dict(half_life=-1, by="position"),
+                                    dict(by="age")])
+def test_time_decay_bad_params(params, ca_journeys):
+    with pytest.raises(at.ParameterError):
+        at.TimeDecay(**params).fit(ca_journeys)
+
+
+def test_unknown_model_name():
+    with pytest.raises(at.UnknownModelError, match="available: .*linear"):
+        at.get_model("linearr")

@@ -1,0 +1,85 @@
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import attribution as at
+from attribution._paths import group_identical_paths
+
+from .conftest import journeys_strategy, make_journeys
+
+
+def test_constructor_validates():
+    with pytest.raises(at.InputError, match="no touch"):
+        at.Journeys([0, 1, 1], [0], names=["a"])
+    with pytest.raises(at.InputError, match="codes must lie"):
+        at.Journeys([0, 1], [3], names=["a"])
+    with pytest.raises(at.InputError, match="one entry per journey"):
+        at.Journeys([0, 1], [0], [1, 2], names=["a"])
+    with pytest.raises(at.InputError, match=">= 0"):
+        at.Journeys([0, 1], [0], [-1], names=["a"])
+
+
+def test_aggregate_sums_identical_paths():
+    j = make_journeys([[0, 1], [1], [0, 1], [1, 0], [1]], [1, 0, 2, 1, 3], [0, 1, 1, 0, 0],
+                      [5, 0, 7, 1, 2])
+    a = j.aggregate()
+    assert a.n_journeys == 3
+    got = {tuple(a.codes[s:e]): (c, n, v) for s, e, c, n, v in
+           zip(a.offsets[:-1], a.offsets[1:], a.conversions, a.nulls, a.value, strict=False)}
+    assert got == {(0, 1): (3, 1, 12), (1,): (3, 1, 2), (1, 0): (1, 0, 1)}
+    assert a.ids is None and a.times is None
+
+
+@given(journeys_strategy(max_journeys=30, max_len=5, n_codes=3))
+@settings(max_examples=60, deadline=None)
+def test_grouping_matches_python_tuples(j):
+    group, first = group_identical_paths(j.offsets, j.codes)
+    keys = [tuple(j.codes[a:b]) for a, b in zip(j.offsets[:-1], j.offsets[1:], strict=False)]
+    expected = {}
+    for _i, k in enumerate(keys):
+        expected.setdefault(k, len(expected))
+    assert list(group) == [expected[k] for k in keys]
+    assert [keys[f] for f in first] == list(expected)
+
+
+def test_select_and_at_level():
+    j = make_journeys([[0, 1, 2], [2], [1, 1]], [1, 0, 2], names=["tv", "blog", "store"],
+                      channel_of=[0, 1, 0], channel_names=["offline", "web"])
+    s = j.select([2, 0])
+    assert s.n_journeys == 2 and list(s.codes) == [1, 1, 0, 1, 2]
+    np.testing.assert_array_equal(s.conversions, [2, 1])
+    c = j.at_level("channel")
+    assert c.level == "channel" and list(c.names) == ["offline", "web"]
+    assert list(c.codes) == [0, 1, 0, 0, 1, 1]
+    with pytest.raises(at.ParameterError, match="channel level"):
+        c.at_level("touchpoint")
+
+
+def test_describe_reports_figures(sample_journeys):
+    d = sample_journeys.describe()
+    ov = d.overview
+    assert ov["journeys (rows)"] == sample_journeys.n_journeys
+    assert ov["conversions"] == pytest.approx(sample_journeys.conversions.sum())
+    assert ov["touches per journey (mean)"] == pytest.approx(sample_journeys.lengths.mean())
+    assert ov["touches per journey (median)"] == np.median(sample_journeys.lengths)
+    conv = sample_journeys.conversions > 0
+    assert ov["touches before conversion (mean)"] == pytest.approx(
+        sample_journeys.lengths[conv].mean())
+    assert len(d.top_paths) == 10
+    assert d.top_paths["journeys"].is_monotonic_decreasing
+    assert "Top paths" in str(d) and "<h4>" in d._repr_html_()
+
+
+def test_weighted_describe_on_aggregated(ca_journeys):
+    d = ca_journeys.describe(top=3)
+    w = ca_journeys.conversions + ca_journeys.nulls
+    assert d.overview["touches per journey (mean)"] == pytest.approx(
+        np.average(ca_journeys.lengths, weights=w))
+    assert d.overview["conversion rate"] == pytest.approx(18 / 57)
+
+
+def test_journeys_pickle(ca_journeys):
+    j2 = pickle.loads(pickle.dumps(ca_journeys))
+    np.testing.assert_array_equal(j2.codes, ca_journeys.codes)
