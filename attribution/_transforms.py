@@ -25,10 +25,16 @@ TRANSFORMS = ("collapse", "exposure", "first", "frequency", "trim", "drop_unless
               "drop_if_last")
 
 
-def apply_transform(j, name, **params):
-    fn = _DISPATCH.get(name)
+def apply_transform(j, kind, /, **params):
+    fn = _DISPATCH.get(kind)
     if fn is None:
-        raise ParameterError(f"unknown transform {name!r}; choose one of {', '.join(TRANSFORMS)}")
+        raise ParameterError(f"unknown transform {kind!r}; choose one of {', '.join(TRANSFORMS)}")
+    import inspect
+
+    expected = [p for p in inspect.signature(fn).parameters if p != "j"]
+    if set(params) != set(expected):
+        raise ParameterError(f"transform {kind!r} takes {expected or 'no parameters'}, got "
+                             f"{sorted(params)}")
     return fn(j, **params)
 
 

@@ -292,11 +292,16 @@ class Journeys:
                              nulls=total(self.nulls), value=total(self.value), times=None,
                              end_times=None, ids=None, seq=None, report=report)
 
-    def transform(self, name: str, **params) -> Journeys:
-        """Apply a path transform; see :mod:`attribution._transforms` for the names."""
+    def transform(self, kind: str, /, **params) -> Journeys:
+        """Apply a path transform and return new journeys.
+
+        ``kind`` is ``"collapse"``, ``"first"``, ``"frequency"``, ``"trim"`` (``n=``),
+        ``"drop_unless_only"`` (``name=``) or ``"drop_if_last"`` (``name=``); see
+        :mod:`attribution._transforms`. The touches removed are counted in ``report_``.
+        """
         from ._transforms import apply_transform
 
-        return apply_transform(self, name, **params)
+        return apply_transform(self, kind, **params)
 
     # ------------------------------------------------------------------ output
     def path_strings(self, sep: str = " > ") -> np.ndarray:

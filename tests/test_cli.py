@@ -1,0 +1,80 @@
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from attribution.cli import main
+
+from .conftest import CA_PATHS
+
+
+@pytest.fixture
+def paths_csv(tmp_path):
+    p = tmp_path / "paths.csv"
+    CA_PATHS.to_csv(p, index=False)
+    return p
+
+
+def test_fit_path_table_to_stdout(paths_csv, capsys):
+    assert main(["fit", str(paths_csv), "--model", "linear"]) == 0
+    out = capsys.readouterr().out
+    assert "entity" in out and "3.8333" in out
+
+
+def test_fit_events_to_parquet_and_compare(tmp_path, sample_events):
+    src = tmp_path / "events.parquet"
+    sample_events.to_parquet(src)
+    out = tmp_path / "credit.parquet"
+    code = main(["fit", str(src), "-m", "first", "-m", "last", "--level", "channel",
+                 "--value", "revenue", "-o", str(out)])
+    assert code == 0
+    df = pd.read_parquet(out)
+    assert set(df["model"]) == {"first", "last"}
+    assert df.groupby("model")["conversions"].sum().tolist() == pytest.approx([698, 698])
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_fit_with_params_and_lookback(tmp_path, sample_events, capsys):
+    src = tmp_path / "events.csv"
+    sample_events.to_csv(src, index=False)
+    code = main(["fit", str(src), "-m", "time_decay", "-p", "half_life=3D", "--lookback", "7D",
+                 "-o", str(tmp_path / "c.csv")])
+    assert code == 0
+    assert "outside the lookback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["fit", "nope.csv"], "does not exist"),
+    (["fit", "{paths}", "-m", "linearr"], "unknown model 'linearr'"),
+    (["fit", "{paths}", "--path", "route"], "cannot tell whether"),
+    (["fit", "{paths}", "-m", "time_decay"], "needs touch timestamps"),
+    (["fit", "{paths}", "-m", "position", "-p", "first=2"], "first + last"),
+    (["fit", "{paths}", "-p", "oops"], "key=value"),
+])
+def test_bad_input_exit_2_one_line(args, msg, paths_csv, capsys):
+    args = [a.replace("{paths}", str(paths_csv)) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("attribution: error:") and msg in err[0]
+
+
+def test_bad_input_file_content(tmp_path, capsys):
+    p = tmp_path / "bad.csv"
+    p.write_text("path,total_conversions,total_null\na > b,x,1\n")
+    assert main(["fit", str(p)]) == 2
+    assert "must be numeric" in capsys.readouterr().err
+
+
+def test_demo_and_models(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "time_decay" in out and "(total)" in out and "698.0" in out
+    assert main(["models"]) == 0
+    assert "PositionBased" in capsys.readouterr().out
+
+
+def test_console_script_exit_code(paths_csv):
+    r = subprocess.run([sys.executable, "-m", "attribution.cli", "fit", str(paths_csv), "-m",
+                        "nope"], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
