@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._paths import distinct_pairs
+
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     """Quantile of ``x`` with frequency weights ``w`` (inverted CDF: the smallest x with F >= q)."""
@@ -45,9 +47,8 @@ def describe(j, top: int = 10) -> JourneysDescription:
     total = w.sum()
     lengths = j.lengths.astype(float)
     conv = j.conversions
-    ch = j.touch_channel.astype(np.int64)
-    key = np.unique(j.touch_journey * max(len(j.channel_names), 1) + ch)
-    distinct = np.bincount(key // max(len(j.channel_names), 1), minlength=j.n_journeys)
+    jj, _ = distinct_pairs(j.touch_journey, j.touch_channel, len(j.channel_names))
+    distinct = np.bincount(jj, minlength=j.n_journeys)
     touched = np.zeros(len(j.names), dtype=bool)
     touched[j.codes] = True
     ov = {

@@ -44,6 +44,19 @@ def touch_position(offsets: np.ndarray) -> np.ndarray:
     return np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
 
 
+def distinct_pairs(tj: np.ndarray, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (journey, code) pairs, sorted by journey then code.
+
+    ``tj`` must be non-decreasing (touches in journey order); the key is then nearly sorted and
+    a stable (radix/timsort) sort is fast.
+    """
+    key = np.sort(tj.astype(np.int64) * max(k, 1) + codes, kind="stable")
+    keep = np.ones(len(key), dtype=bool)
+    keep[1:] = key[1:] != key[:-1]
+    jj, code = np.divmod(key[keep], max(k, 1))
+    return jj, code
+
+
 def group_identical_paths(offsets: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Group journeys with identical code sequences.
 
@@ -104,6 +117,27 @@ def _group_by_bytes(offsets, codes):  # pragma: no cover - only on a 128-bit has
     return group.astype(np.int64), first
 
 
+def _strings_are_paths(raw_ids, raw_to_name, uoff) -> bool:
+    """True when distinct path strings are distinct paths.
+
+    A string is its raw tokens joined by the separator, so two strings with the same trimmed
+    tokens differ only if some name has two raw spellings in the same place (only, first,
+    middle or last token): " a" and "a" as last token, say. Check that each place maps raw
+    spellings to names one-to-one.
+    """
+    n_raw = len(raw_to_name)
+    lengths = np.diff(uoff)
+    tlen = np.repeat(lengths, lengths)
+    pos = np.arange(len(raw_ids)) - np.repeat(uoff[:-1], lengths)
+    place = np.where(tlen == 1, 0, np.where(pos == 0, 1, np.where(pos == tlen - 1, 3, 2)))
+    seen = np.bincount(place * n_raw + raw_ids, minlength=4 * n_raw).reshape(4, n_raw) > 0
+    for row in seen:
+        names = raw_to_name[row]
+        if len(np.unique(names)) != len(names):
+            return False
+    return True
+
+
 def parse_path_table(df, path, conversions, nulls, value, sep):
     """Read a path table into CSR arrays; see :meth:`Journeys.from_paths`."""
     require_frame(df, "path table")
@@ -124,21 +158,27 @@ def parse_path_table(df, path, conversions, nulls, value, sep):
     val = numeric_column(df[value], value, "value") if value is not None else np.zeros(n)
 
     # parse each distinct path string once
-    inv, uniques = pd.factorize(col, use_na_sentinel=False)
     try:
-        arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+        enc_rows = pc.dictionary_encode(pa.array(col.astype(str) if isinstance(
+            col.dtype, pd.CategoricalDtype) else col, from_pandas=True))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        bad = next((i for i, u in enumerate(uniques) if not isinstance(u, str)), 0)
-        row = df.index[np.flatnonzero(inv == bad)[0]]
+        is_str = col.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
+        bad = col.index[~is_str][0]
         raise ColumnTypeError(
-            f"column {path!r} (path) holds a non-string value {uniques[bad]!r} at row {row!r}; "
+            f"column {path!r} (path) holds a non-string value {col[bad]!r} at row {bad!r}; "
             f"convert the column with .astype(str)"
         ) from exc
+    inv = enc_rows.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    arr = enc_rows.dictionary.cast(pa.string())
+    n_uniques = len(arr)
     parts = pc.split_pattern(arr, sep.strip())
     ulen = pc.list_value_length(parts).to_numpy(zero_copy_only=False).astype(np.int64)
-    names = pc.utf8_trim_whitespace(pc.list_flatten(parts))
-    blank = pc.equal(pc.utf8_length(names), 0).to_numpy(zero_copy_only=False)
-    uoff = np.zeros(len(uniques) + 1, dtype=np.int64)
+    raw = pc.dictionary_encode(pc.list_flatten(parts))  # trim the few distinct raw names
+    trimmed = pc.utf8_trim_whitespace(raw.dictionary)
+    names = pa.DictionaryArray.from_arrays(raw.indices, trimmed)
+    blank = pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False)[
+        raw.indices.to_numpy(zero_copy_only=False)]
+    uoff = np.zeros(n_uniques + 1, dtype=np.int64)
     np.cumsum(ulen, out=uoff[1:])
 
     # a path that is entirely blank is an empty journey; a blank between separators is an error
@@ -147,7 +187,7 @@ def parse_path_table(df, path, conversions, nulls, value, sep):
     holey = (blank_per_path > 0) & ~empty_path
     if holey.any():
         rows = df.index[np.isin(inv, np.flatnonzero(holey))]
-        example = uniques[int(np.flatnonzero(holey)[0])]
+        example = arr[int(np.flatnonzero(holey)[0])].as_py()
         raise InputError(
             f"column {path!r} has an empty touchpoint name between separators at row(s) "
             f"{_row_list(rows)} (e.g. {example!r}); remove the doubled or trailing {sep.strip()!r}"
@@ -160,9 +200,11 @@ def parse_path_table(df, path, conversions, nulls, value, sep):
             f"conversions; a conversion needs at least one touchpoint: fill the path or drop "
             f"the row(s)"
         )
-    enc = pc.dictionary_encode(names)
-    vocab = np.asarray(enc.dictionary.to_pylist(), dtype=object)
-    local = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    # distinct trimmed names ("a" and " a" are one name)
+    tnames = np.asarray(trimmed.to_pylist(), dtype=object)
+    vocab, raw_to_vocab = np.unique(tnames.astype(str), return_inverse=True)
+    vocab = vocab.astype(object)
+    local = raw_to_vocab[names.indices.to_numpy(zero_copy_only=False)]
     order = np.argsort(vocab.astype(str), kind="stable")
     remap = np.empty(len(vocab), dtype=np.int32)
     remap[order] = np.arange(len(vocab), dtype=np.int32)
@@ -176,7 +218,7 @@ def parse_path_table(df, path, conversions, nulls, value, sep):
         ucodes = ucodes[keep_touch]
         if shift is not None:
             ucodes = (ucodes - shift[ucodes]).astype(np.int32)
-        uoff = np.zeros(len(uniques) + 1, dtype=np.int64)
+        uoff = np.zeros(n_uniques + 1, dtype=np.int64)
         np.cumsum(ulen, out=uoff[1:])
     else:
         vocab_sorted = vocab[order]
@@ -192,6 +234,23 @@ def parse_path_table(df, path, conversions, nulls, value, sep):
         "rows": int((~keep_rows).sum()),
         "nulls": float(nul[~keep_rows].sum()),
     }
+    # Rows sharing a path string share a path. Distinct strings are distinct paths unless
+    # trimming merged raw names ("a" and " a"); then group the distinct strings exactly.
+    groups = None
+    if keep_rows.all():
+        if _strings_are_paths(names.indices.to_numpy(zero_copy_only=False), raw_to_vocab, uoff):
+            group = inv
+            n_groups = n_uniques
+        else:
+            sub_g, _ = group_identical_paths(uoff, ucodes)
+            group = sub_g[inv]
+            n_groups = int(sub_g.max()) + 1 if len(sub_g) else 0
+        first = np.full(n_groups, len(inv), dtype=np.int64)
+        np.minimum.at(first, group, np.arange(len(inv), dtype=np.int64))
+        rank = np.argsort(first, kind="stable")  # number groups by first appearance
+        relabel = np.empty(n_groups, dtype=np.int64)
+        relabel[rank] = np.arange(n_groups)
+        groups = (relabel[group], first[rank])
     return dict(
         offsets=offsets,
         codes=codes,
@@ -201,4 +260,5 @@ def parse_path_table(df, path, conversions, nulls, value, sep):
         names=vocab_sorted,
         ids=df.index.to_numpy()[keep_rows],
         dropped=dropped,
+        groups=groups,
     )

@@ -75,11 +75,9 @@ def frequency(j):
     base, cnt = np.divmod(uniq, int(count.max()) + 1)
     names = [f"{j.names[b]}({n})" for b, n in zip(base, cnt, strict=True)]
     out = j._with_touches(keep, "frequency")
-    out.codes = new_codes.astype(np.int32)
-    out.names = np.asarray(names, dtype=object)
-    out.channel_of = j.channel_of[base]
-    out.stage_of = None if j.stage_of is None else j.stage_of[base]
-    return out
+    return out._replace(codes=new_codes.astype(np.int32), names=names,
+                        channel_of=j.channel_of[base],
+                        stage_of=None if j.stage_of is None else j.stage_of[base])
 
 
 def trim(j, n):

@@ -30,7 +30,9 @@ class Journeys:
     Aggregated path tables and per-journey data are the same type: counts are weights.
 
     Build it with :meth:`from_events` (event logs) or :meth:`from_paths` (path tables); the
-    constructor is for arrays that are already coded.
+    constructor is for arrays that are already coded. Treat a Journeys as immutable: derived
+    arrays (touch positions, aggregates, exposure) are computed once and cached; methods return
+    new objects.
 
     Parameters
     ----------
@@ -107,6 +109,17 @@ class Journeys:
         self.level = level
         self.time_kind = time_kind
         self._report = list(report or [])
+        self._cache = {}
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        return state
+
+    def _cached(self, key, fn):
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -152,9 +165,12 @@ class Journeys:
             channel_names, channel_of = np.unique(chans, return_inverse=True)
             kw = dict(channel_of=channel_of, channel_names=channel_names)
             level = "touchpoint"
-        return cls(parsed["offsets"], parsed["codes"], parsed["conversions"], parsed["nulls"],
-                   parsed["value"], names=names, ids=parsed["ids"], level=level, report=report,
-                   **kw)
+        out = cls(parsed["offsets"], parsed["codes"], parsed["conversions"], parsed["nulls"],
+                  parsed["value"], names=names, ids=parsed["ids"], level=level, report=report,
+                  **kw)
+        if parsed["groups"] is not None:
+            out._cache["groups"] = parsed["groups"]
+        return out
 
     @classmethod
     def from_events(cls, df, journey, time, touchpoint, channel=None, conversion=None, value=None,
@@ -184,17 +200,61 @@ class Journeys:
     @property
     def lengths(self) -> np.ndarray:
         """Touches per journey."""
-        return np.diff(self.offsets)
+        return self._cached("lengths", lambda: np.diff(self.offsets))
 
     @property
     def touch_journey(self) -> np.ndarray:
         """Journey index of every touch."""
-        return _paths.touch_journey(self.offsets)
+        return self._cached("tj", lambda: _paths.touch_journey(self.offsets))
 
     @property
     def touch_position(self) -> np.ndarray:
         """0-based position of every touch in its journey."""
-        return _paths.touch_position(self.offsets)
+        return self._cached("pos", lambda: _paths.touch_position(self.offsets))
+
+    @property
+    def touch_length(self) -> np.ndarray:
+        """Length of the journey of every touch."""
+        return self._cached("tlen", lambda: self.lengths[self.touch_journey])
+
+    def touch_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """The conversions and value of the journey of every touch."""
+        return self._cached("tw", lambda: (np.repeat(self.conversions, self.lengths),
+                                           np.repeat(self.value, self.lengths)))
+
+    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct (journey, entity) pairs: each entity once per journey it appears in."""
+        return self._cached("distinct", lambda: _paths.distinct_pairs(
+            self.touch_journey, self.codes, len(self.names)))
+
+    def compact(self) -> Journeys:
+        """The converting journeys, aggregated to unique paths when the grouping is already
+        known (path tables): what models that credit each path on its own fit on.
+        """
+        def compute():
+            src = self.aggregate() if "groups" in self._cache else self
+            return src.converting()
+
+        return self._cached("compact", compute)
+
+    def converting(self) -> Journeys:
+        """The journeys with conversions or value (all of them when every journey has some)."""
+        def compute():
+            mask = (self.conversions > 0) | (self.value > 0)
+            return self if mask.all() else self.select(mask)
+
+        return self._cached("converting", compute)
+
+    def exposure(self) -> np.ndarray:
+        """Weighted touches of each entity: the sum over its touches of the journey's
+        conversions + nulls (an entity with exposure 0 was never met).
+        """
+        def compute():
+            src = self.aggregate() if "groups" in self._cache else self  # same sums, fewer rows
+            w = np.repeat(src.conversions + src.nulls, src.lengths)
+            return np.bincount(src.codes, w, minlength=len(src.names))
+
+        return self._cached("exposure", compute)
 
     @property
     def report_(self) -> pd.DataFrame:
@@ -277,7 +337,10 @@ class Journeys:
         Times and journey ids do not survive aggregation. Every model gives the same credit on
         the aggregate as on the journeys themselves.
         """
-        group, first = _paths.group_identical_paths(self.offsets, self.codes)
+        if "aggregate" in self._cache:
+            return self._cache["aggregate"]
+        group, first = self._cached(
+            "groups", lambda: _paths.group_identical_paths(self.offsets, self.codes))
         g = len(first)
         lengths = self.lengths[first]
         offsets = np.zeros(g + 1, dtype=np.int64)
@@ -288,9 +351,11 @@ class Journeys:
         def total(w):
             return np.bincount(group, weights=w, minlength=g)
 
-        return self._replace(offsets=offsets, codes=codes, conversions=total(self.conversions),
-                             nulls=total(self.nulls), value=total(self.value), times=None,
-                             end_times=None, ids=None, seq=None, report=report)
+        out = self._replace(offsets=offsets, codes=codes, conversions=total(self.conversions),
+                            nulls=total(self.nulls), value=total(self.value), times=None,
+                            end_times=None, ids=None, seq=None, report=report)
+        self._cache["aggregate"] = out
+        return out
 
     def transform(self, kind: str, /, **params) -> Journeys:
         """Apply a path transform and return new journeys.

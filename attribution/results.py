@@ -25,7 +25,7 @@ class AttributionResult:
     conversions, value : arrays of float
         Conversion and value credit per entity.
     exposure : array of float
-        Weighted journeys (conversions + nulls) in which each entity appears.
+        Weighted touches of each entity (see :meth:`Journeys.exposure`).
     channel_of, channel_names : arrays
         The touchpoint -> channel map (identity at channel level).
     extra : dict

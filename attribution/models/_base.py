@@ -30,29 +30,46 @@ def journey_sums(journeys: Journeys, per_touch: np.ndarray) -> np.ndarray:
     return np.add.reduceat(per_touch, journeys.offsets[:-1]) if journeys.n_touches else per_touch
 
 
-def allocate(journeys: Journeys, weights: np.ndarray, value_weights: np.ndarray | None = None):
-    """Turn per-touch weights into per-touch and per-entity credit.
+class SingleTouch:
+    """Touch weights where each journey's whole credit goes to one touch: ``index[j]`` is the
+    position in ``codes`` of journey j's credited touch (first touch, last touch)."""
+
+    def __init__(self, index: np.ndarray):
+        self.index = index
+
+    def dense(self, n_touches: int) -> np.ndarray:
+        w = np.zeros(n_touches)
+        w[self.index] = 1.0
+        return w
+
+
+def allocate(journeys: Journeys, weights, value_weights=None, per_touch: bool = True):
+    """The one credit allocator: per-touch weights -> per-touch and per-entity credit.
 
     ``weights`` are fractions of each journey's conversions (and ``value_weights`` of its value;
-    the same fractions when omitted), summing to 1 within every converting journey.  Returns
-    ``(touch_conversions, touch_value, entity_conversions, entity_value)``.
+    the same fractions when omitted), summing to 1 within every converting journey, or a
+    :class:`SingleTouch`.  Returns ``(touch_conversions, touch_value, entity_conversions,
+    entity_value)``; the per-touch arrays are ``None`` unless ``per_touch``.
     """
-    tj = journeys.touch_journey
-    vw = weights if value_weights is None else value_weights
-    tc = journeys.conversions[tj] * weights
-    tv = journeys.value[tj] * vw
     k = len(journeys.names)
+    if isinstance(weights, SingleTouch) and value_weights is None:
+        code = journeys.codes[weights.index]
+        conv = np.bincount(code, journeys.conversions, minlength=k)
+        val = np.bincount(code, journeys.value, minlength=k)
+        if not per_touch:
+            return None, None, conv, val
+        w = weights.dense(journeys.n_touches)
+        c_t, v_t = journeys.touch_weights()
+        return c_t * w, v_t * w, conv, val
+    if isinstance(weights, SingleTouch):
+        weights = weights.dense(journeys.n_touches)
+    if isinstance(value_weights, SingleTouch):
+        value_weights = value_weights.dense(journeys.n_touches)
+    c_t, v_t = journeys.touch_weights()
+    tc = c_t * weights
+    tv = v_t * (weights if value_weights is None else value_weights)
     return (tc, tv, np.bincount(journeys.codes, tc, minlength=k),
             np.bincount(journeys.codes, tv, minlength=k))
-
-
-def exposure(journeys: Journeys) -> np.ndarray:
-    """Weighted journeys (conversions + nulls) in which each entity appears at least once."""
-    k = len(journeys.names)
-    key = np.unique(journeys.touch_journey * k + journeys.codes)
-    jj, code = np.divmod(key, k)
-    w = journeys.conversions + journeys.nulls
-    return np.bincount(code, w[jj], minlength=k)
 
 
 class AttributionModel(BaseEstimator):
@@ -81,8 +98,9 @@ class AttributionModel(BaseEstimator):
 
     def _fit(self, journeys: Journeys) -> dict:
         """Fit state; return entity credit as dict(conversions=..., value=..., extra=...)."""
-        w, wv = self._touch_weights(journeys)
-        _, _, conv, val = allocate(journeys, w, wv)
+        jc = journeys.compact()  # only journeys with conversions or value get credit
+        w, wv = self._touch_weights(jc)
+        _, _, conv, val = allocate(jc, w, wv, per_touch=False)
         return dict(conversions=conv, value=val)
 
     def _check_params(self):
@@ -104,7 +122,7 @@ class AttributionModel(BaseEstimator):
         self.result_ = AttributionResult(
             model=self._label(), level=j.level, names=j.names,
             conversions=np.asarray(out["conversions"], dtype=np.float64),
-            value=np.asarray(out["value"], dtype=np.float64), exposure=exposure(j),
+            value=np.asarray(out["value"], dtype=np.float64), exposure=j.exposure(),
             channel_of=j.channel_of, channel_names=j.channel_names,
             total_conversions=float(j.conversions.sum()), total_value=float(j.value.sum()),
             extra=out.get("extra", {}), diagnostics=out.get("diagnostics", {}))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._validation import InputError, ParameterError
 from . import register
-from ._base import AttributionModel, journey_sums
+from ._base import AttributionModel, SingleTouch, journey_sums
 
 
 class _Heuristic(AttributionModel):
@@ -34,8 +34,7 @@ class FirstTouch(_Heuristic):
     """
 
     def _touch_weights(self, j):
-        w = (j.touch_position == 0).astype(np.float64)
-        return w, w
+        return SingleTouch(j.offsets[:-1]), None
 
 
 @register("last")
@@ -49,8 +48,7 @@ class LastTouch(_Heuristic):
     """
 
     def _touch_weights(self, j):
-        w = (j.touch_position == (j.lengths - 1)[j.touch_journey]).astype(np.float64)
-        return w, w
+        return SingleTouch(j.offsets[1:] - 1), None
 
 
 @register("linear")
@@ -67,8 +65,7 @@ class Linear(_Heuristic):
     """
 
     def _touch_weights(self, j):
-        w = 1.0 / j.lengths[j.touch_journey]
-        return w, w
+        return 1.0 / j.touch_length, None
 
 
 @register("position")
@@ -101,14 +98,15 @@ class PositionBased(_Heuristic):
 
     def _touch_weights(self, j):
         self._check_params()
-        L = j.lengths[j.touch_journey].astype(np.float64)
-        pos = j.touch_position
         f, la = float(self.first), float(self.last)
-        middle = (1.0 - f - la) / np.maximum(L - 2, 1)
-        w = np.where(pos == 0, f, np.where(pos == L - 1, la, middle))
-        w = np.where(L == 2, np.where(pos == 0, f / (f + la), la / (f + la)), w)
-        w = np.where(L == 1, 1.0, w)
-        return w, w
+        lengths = j.lengths
+        first, last = j.offsets[:-1], j.offsets[1:] - 1
+        w = (1.0 - f - la) / np.maximum(j.touch_length - 2, 1)  # middle touches
+        two = lengths == 2
+        w[first] = np.where(two, f / (f + la), f)
+        w[last] = np.where(two, la / (f + la), la)
+        w[first[lengths == 1]] = 1.0
+        return w, None
 
 
 @register("time_decay")
@@ -162,7 +160,7 @@ class TimeDecay(_Heuristic):
         h = self._half_life(j.time_kind)
         tj = j.touch_journey
         if self.by == "position":
-            age = (j.lengths[tj] - 1 - j.touch_position).astype(np.float64)
+            age = (j.touch_length - 1 - j.touch_position).astype(np.float64)
         else:
             if j.times is None:
                 raise InputError(
@@ -173,4 +171,4 @@ class TimeDecay(_Heuristic):
             age = (latest[tj] - j.times).astype(np.float64)
         w = np.exp2(-age / h)  # the most recent touch has weight 1: no underflow to 0/0
         w /= journey_sums(j, w)[tj]
-        return w, w
+        return w, None

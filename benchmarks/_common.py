@@ -1,0 +1,101 @@
+"""Shared helpers of the benchmark scripts: synthetic path tables, timing, peak memory."""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def path_table(n_rows=1_000_000, n_channels=12, mean_length=4.0, seed=0) -> pd.DataFrame:
+    """A path table with repeated path strings: lengths 1 + Poisson(mean - 1), channels drawn
+    with Zipf-like frequencies, integer conversions and nulls (ChannelAttribution truncates
+    fractions)."""
+    rng = np.random.default_rng(seed)
+    names = np.array([f"ch{i:02d}" for i in range(n_channels)])
+    p = 1.0 / np.arange(1, n_channels + 1) ** 0.8
+    p /= p.sum()
+    lengths = 1 + rng.poisson(mean_length - 1, size=n_rows)
+    codes = rng.choice(n_channels, size=int(lengths.sum()), p=p)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)),
+                                     pa.array(names[codes].tolist()))
+    paths = pc.binary_join(lists, " > ").to_numpy(zero_copy_only=False)
+    conv = rng.poisson(0.3 + 0.1 * lengths)
+    nulls = rng.poisson(2.0, size=n_rows)
+    value = np.round(conv * rng.gamma(2.0, 20.0, size=n_rows), 2)
+    return pd.DataFrame({"path": paths, "total_conversions": conv, "total_null": nulls,
+                         "total_conversion_value": value})
+
+
+class PeakRSS:
+    """Peak resident memory of this process while the block runs, sampled every 5 ms."""
+
+    def __init__(self):
+        self.peak = 0
+        self._stop = threading.Event()
+
+    @staticmethod
+    def rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.rss())
+            time.sleep(0.005)
+
+    def __enter__(self):
+        self.start = self.rss()
+        self.peak = self.start
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+        self.peak = max(self.peak, self.rss())
+
+    @property
+    def extra(self) -> int:
+        """Peak above the RSS at entry, in bytes."""
+        return self.peak - self.start
+
+
+@contextmanager
+def timer(store: dict, key: str):
+    t0 = time.perf_counter()
+    yield
+    store[key] = time.perf_counter() - t0
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A GitHub markdown table (without the optional tabulate dependency)."""
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join(" --- " for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def write(name: str, frame: pd.DataFrame, notes: str = "") -> None:
+    RESULTS.mkdir(exist_ok=True)
+    frame.to_csv(RESULTS / f"{name}.csv", index=False)
+    md = f"# {name}\n\n{notes}\n\nMachine: {machine()}\n\n{markdown(frame)}\n"
+    (RESULTS / f"{name}.md").write_text(md)
+    print(md)
