@@ -154,90 +154,97 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     t, kind = _time_array(df[time], time)
     look = _duration(lookback, kind, "lookback")
     tp_col = label_column(df[touchpoint], touchpoint, "touchpoint", allow_missing=True)
-    conv = (numeric_column(df[conversion], conversion, "conversion") if conversion is not None
-            else np.zeros(n))
-    has_tp = tp_col.notna().to_numpy()
-    if conversion_touchpoints:
-        is_conv_tp = tp_col.isin(list(conversion_touchpoints)).to_numpy()
-        conv = np.where(is_conv_tp, np.maximum(conv, 1.0), conv)
-        has_tp = has_tp & ~is_conv_tp
-    val = numeric_column(df[value], value, "value") if value is not None else np.zeros(n)
     report = [dict(step="from_events", item="events read", count=n)]
     dropped_msgs = []
 
-    jcode, jnames = pd.factorize(jcol, sort=True)
-    tie = (conv > 0).astype(np.int64)
-    # sort by (journey, time, touch-before-conversion); skip when already in that order
-    dj = np.diff(jcode)
-    in_order = bool((dj >= 0).all()) and bool(
-        ((dj > 0) | (np.diff(t) > 0) | ((np.diff(t) == 0) & (np.diff(tie) >= 0))).all())
-    if in_order:
-        perm = None
+    # -- per-row arrays in input order (int32 codes, bool flags; values only where needed)
+    conv = None  # conversion counts; None: a boolean flag, so each conversion row counts 1
+    if conversion is None:
+        is_conv = np.zeros(n, dtype=bool)
+    elif pd.api.types.is_bool_dtype(df[conversion].dtype) and not df[conversion].hasnans:
+        is_conv = df[conversion].to_numpy(dtype=bool)
     else:
-        perm = np.lexsort((tie, t, jcode))
-    del dj
-
-    def s(a):
-        return a if perm is None else a[perm]
-
+        conv = numeric_column(df[conversion], conversion, "conversion")
+        is_conv = conv > 0
+    has_tp = tp_col.notna().to_numpy()
+    if conversion_touchpoints:
+        is_conv_tp = tp_col.isin(list(conversion_touchpoints)).to_numpy()
+        if conv is not None:
+            conv = np.where(is_conv_tp, np.maximum(conv, 1.0), conv)
+        is_conv = is_conv | is_conv_tp
+        has_tp = has_tp & ~is_conv_tp
+    val = numeric_column(df[value], value, "value") if value is not None else None
     tp_code, tp_names = _codes(tp_col, has_tp)
-    tp_code = s(tp_code)
-    jcode, t, conv, val = s(jcode), s(t), s(conv), s(val)
+    del has_tp
     is_touch = tp_code >= 0
-    is_conv = conv > 0
     if not is_touch.any():
         raise EmptyInputError(f"column {touchpoint!r} (touchpoint) holds no touch: every row is "
                               f"missing or a conversion; nothing to attribute")
-    neither = ~is_touch & ~is_conv
-    if neither.any():
-        k = int(neither.sum())
+    neither = int((~is_touch & ~is_conv).sum())
+    if neither:
         report.append(dict(step="from_events", item="rows with neither touchpoint nor conversion "
-                           "dropped", count=k))
-        dropped_msgs.append(f"{k} row(s) with neither touchpoint nor conversion")
-    stray_value = int(((val > 0) & ~is_conv).sum())
-    if stray_value:
-        report.append(dict(step="from_events", item="value on rows that are not conversions "
-                           "ignored", count=stray_value))
-        dropped_msgs.append(f"value on {stray_value} non-conversion row(s)")
-
+                           "dropped", count=neither))
+        dropped_msgs.append(f"{neither} row(s) with neither touchpoint nor conversion")
+    if val is not None:
+        stray_value = int(((val > 0) & ~is_conv).sum())
+        if stray_value:
+            report.append(dict(step="from_events", item="value on rows that are not "
+                               "conversions ignored", count=stray_value))
+            dropped_msgs.append(f"value on {stray_value} non-conversion row(s)")
     channel_of = channel_names = stage_of = None
     if channel is not None:
         label_column(df[channel], channel, "channel", allow_missing=True)
-        ch_code, ch_names = _codes(df[channel], has_tp)
-        ch = s(ch_code)
+        ch, channel_names = _codes(df[channel], is_touch)
         missing = is_touch & (ch < 0)
         if missing.any():
-            rows = df.index[perm[missing] if perm is not None else missing]
             raise InputError(f"column {channel!r} (channel) is missing on touch row(s) "
-                             f"{_row_list(rows)}; every touch needs its channel")
-        channel_of = _entity_attribute(tp_code, ch, ch_names, tp_names, channel, "channel")
-        channel_names = ch_names
+                             f"{_row_list(df.index[missing])}; every touch needs its channel")
+        channel_of = _entity_attribute(tp_code, ch, channel_names, tp_names, channel, "channel")
+        del ch, missing
     if stage is not None:
-        st_code, st_names = _codes(df[stage].astype(object).where(df[stage].notna(), None),
-                                   has_tp)
-        st_of = _entity_attribute(tp_code, s(st_code), st_names, tp_names, stage, "stage")
+        st, st_names = _codes(df[stage].astype(object).where(df[stage].notna(), None), is_touch)
+        st_of = _entity_attribute(tp_code, st, st_names, tp_names, stage, "stage")
         stage_of = np.array([st_names[k] if k >= 0 else None for k in st_of], dtype=object)
+        del st
 
-    # person boundaries in sorted order
-    row = np.arange(n, dtype=np.int64)
+    # -- sort by (journey, time, touch-before-conversion); skip when already in that order
+    jcode, jnames = pd.factorize(jcol, sort=True)
+    jcode = jcode.astype(np.int32 if len(jnames) < 2**31 else np.int64)
+    dj = np.diff(jcode)
+    in_order = bool((dj >= 0).all())
+    if in_order:
+        dt = np.diff(t)
+        in_order = bool(((dj > 0) | (dt > 0) | ((dt == 0) & (is_conv[1:] >= is_conv[:-1]))).all())
+        del dt
+    del dj
+    perm = None if in_order else np.lexsort((is_conv, t, jcode))
+    if perm is not None:
+        jcode, t, tp_code, is_conv = jcode[perm], t[perm], tp_code[perm], is_conv[perm]
+        is_touch = tp_code >= 0
+
+    # -- persons, conversion rows and touch rows, all in sorted order
     new_person = np.ones(n, dtype=bool)
     new_person[1:] = jcode[1:] != jcode[:-1]
-    pstart = np.maximum.accumulate(np.where(new_person, row, 0))
-    pend_of_person = np.append(np.flatnonzero(new_person)[1:], n)
-
-    # converting journeys: one per conversion row
+    first_row = np.flatnonzero(new_person)
+    del new_person
+    pend = np.append(first_row[1:], n)
     crow = np.flatnonzero(is_conv)
-    prev_conv = np.maximum.accumulate(np.where(is_conv, row, -1))
-    prev_excl = np.full(n, -1, dtype=np.int64)
-    prev_excl[1:] = prev_conv[:-1]
-    lo = pstart[crow]
+    del is_conv
+    trow = np.flatnonzero(is_touch)  # the touch rows; a range's touches are trow[a:b]
+    c_person = np.searchsorted(first_row, crow, side="right") - 1
+    c_start = first_row[c_person]
+    orig = crow if perm is None else perm[crow]
+    c_conv = np.ones(len(crow)) if conv is None else conv[orig]
+    c_val = np.zeros(len(crow)) if val is None else val[orig]
+    del perm, conv, val, orig
+
+    # converting journeys: one per conversion row, touches in [lo, hi)
+    lo = c_start
     if not reuse_touches:
-        lo = np.maximum(lo, np.where(prev_excl[crow] >= pstart[crow], prev_excl[crow] + 1, lo))
+        prev = np.concatenate([[-1], crow[:-1]])
+        lo = np.where(prev >= c_start, prev + 1, c_start)
     hi = crow + is_touch[crow]  # a touch on the conversion row belongs to its journey
-    base_lo = lo
-    if look is not None:
-        lo = _bisect_first(t, lo, hi, t[crow] - look)
-    c_lo, c_hi, c_end = lo, hi, t[crow]
+    c_end = t[crow]
     keep_conv = np.ones(len(crow), dtype=bool)
     if conversion_window is not None:
         start, end = conversion_window
@@ -250,98 +257,93 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
                                "dropped", count=k))
             dropped_msgs.append(f"{k} conversion(s) outside the conversion window")
 
-    # open journeys: touches after each person's last conversion
-    last_conv = prev_conv[pend_of_person - 1]
-    first_row = np.flatnonzero(new_person)
-    o_lo = np.where(last_conv >= first_row, last_conv + 1, first_row)
-    o_hi = pend_of_person
-    has_open = np.add.reduceat(is_touch.astype(np.int64), first_row) > 0
-    touch_cum = np.concatenate([[0], np.cumsum(is_touch)])
-    has_open &= (touch_cum[o_hi] - touch_cum[np.minimum(o_lo, o_hi)]) > 0
-    o_lo, o_hi = o_lo[has_open], o_hi[has_open]
-    open_touches = int((touch_cum[o_hi] - touch_cum[o_lo]).sum())
+    # open journeys: the touches after each person's last conversion
+    last = np.searchsorted(crow, pend, side="left") - 1
+    last_c = crow[np.maximum(last, 0)] if len(crow) else last
+    last_c = np.where(last >= 0, last_c, -1)
+    o_lo = np.where(last_c >= first_row, last_c + 1, first_row)
+    o_hi = pend
+    o_a, o_b = np.searchsorted(trow, o_lo), np.searchsorted(trow, o_hi)
+    has_open = o_b > o_a
+    n_conv_person = np.searchsorted(crow, pend) - np.searchsorted(crow, first_row)
+    o_lo, o_hi, o_b = o_lo[has_open], o_hi[has_open], o_b[has_open]
+    o_seq = n_conv_person[has_open]
     if open_journeys == "drop":
-        if open_touches:
+        k = int((o_b - o_a[has_open]).sum())
+        if k:
             report.append(dict(step="from_events", item="touches after the last conversion "
-                               "dropped", count=open_touches))
-            dropped_msgs.append(f"{open_touches} touch(es) after the last conversion")
-        o_lo = o_hi = o_lo[:0]
-    # last touch of an open range = last touch row before o_hi
-    last_touch = np.maximum.accumulate(np.where(is_touch, row, -1))
-    o_end = t[last_touch[o_hi - 1]] if len(o_hi) else t[:0]
-    o_base = o_lo
-    if look is not None and len(o_lo):
-        o_lo = _bisect_first(t, o_lo, o_hi, o_end - look)
+                               "dropped", count=k))
+            dropped_msgs.append(f"{k} touch(es) after the last conversion")
+        o_lo, o_hi, o_b, o_seq = o_lo[:0], o_hi[:0], o_b[:0], o_seq[:0]
+    o_end = t[trow[o_b - 1]] if len(o_b) else t[:0]
 
-    # assemble (converting journeys first in row order, then open ones; then re-sort by row)
-    all_lo = np.concatenate([c_lo[keep_conv], o_lo])
-    all_hi = np.concatenate([c_hi[keep_conv], o_hi])
-    anchor = np.concatenate([crow[keep_conv], o_hi - 1])
-    all_end = np.concatenate([c_end[keep_conv], o_end])
-    jorder = np.argsort(anchor, kind="stable")
-    all_lo, all_hi, anchor = all_lo[jorder], all_hi[jorder], anchor[jorder]
-    all_end = all_end[jorder]
-    is_open = np.concatenate([np.zeros(keep_conv.sum(), bool), np.ones(len(o_lo), bool)])[jorder]
-    idx = _paths.ranges(all_lo, all_hi - all_lo)
-    jid = np.repeat(np.arange(len(all_lo)), all_hi - all_lo)
-    tmask = is_touch[idx]
-    idx, jid = idx[tmask], jid[tmask]
-    counts = np.bincount(jid, minlength=len(all_lo))
-
+    # all journeys, in (person, conversion) order
+    c_first = np.searchsorted(c_person, c_person, side="left")  # first conversion of person
+    c_seq = np.arange(len(crow)) - c_first
+    kc = keep_conv
+    anchor = np.concatenate([crow[kc], o_hi - 1])
+    order = np.argsort(anchor, kind="stable")
+    base = np.concatenate([lo[kc], o_lo])[order]
+    hi_all = np.concatenate([hi[kc], o_hi])[order]
+    end_all = np.concatenate([c_end[kc], o_end])[order]
+    is_open = np.concatenate([np.zeros(int(kc.sum()), bool), np.ones(len(o_lo), bool)])[order]
+    conv_j = np.concatenate([c_conv[kc], np.zeros(len(o_lo))])[order]
+    val_j = np.concatenate([c_val[kc], np.zeros(len(o_lo))])[order]
+    seq = np.concatenate([c_seq[kc], o_seq])[order]
+    anchor = anchor[order]
+    lo_all = base
+    if look is not None and len(anchor):
+        lo_all = _bisect_first(t, base, hi_all, end_all - look)
+    a0 = np.searchsorted(trow, base)
+    a = np.searchsorted(trow, lo_all)
+    b = np.searchsorted(trow, hi_all)
     if look is not None:
-        in_window = touch_cum[all_hi] - touch_cum[all_lo]
-        base = np.concatenate([base_lo[keep_conv], o_base])[jorder]
-        before = touch_cum[all_hi] - touch_cum[base] - in_window
-        k = int(before.sum())
+        k = int((a - a0).sum())
         if k:
             report.append(dict(step="lookback", item="touches outside the lookback dropped",
                                count=k))
             dropped_msgs.append(f"{k} touch(es) outside the lookback")
     if max_touches is not None:
-        pos_from_end = counts[jid] - 1 - (np.arange(len(jid)) - np.repeat(
-            np.concatenate([[0], np.cumsum(counts)[:-1]]), counts))
-        keep_t = pos_from_end < max_touches
-        k = int((~keep_t).sum())
+        trimmed = np.maximum(a, b - max_touches)
+        k = int((trimmed - a).sum())
         if k:
             report.append(dict(step="max_touches", item="touches beyond max_touches dropped",
                                count=k))
             dropped_msgs.append(f"{k} touch(es) beyond max_touches={max_touches}")
-        idx, jid = idx[keep_t], jid[keep_t]
-        counts = np.bincount(jid, minlength=len(all_lo))
+        a = trimmed
+    counts = b - a
     if reuse_touches:
-        reused = len(idx) - len(np.unique(idx))
-        report.append(dict(step="reuse_touches", item="touches used by more than one conversion "
-                           "(extra uses)", count=int(reused)))
+        used = np.zeros(len(trow) + 1, dtype=np.int64)
+        np.add.at(used, a, 1)
+        np.add.at(used, b, -1)
+        uses = np.cumsum(used[:-1])
+        report.append(dict(step="reuse_touches", item="touches used by more than one "
+                           "conversion (extra uses)", count=int(np.maximum(uses - 1, 0).sum())))
 
     empty = counts == 0
     if empty.any():
         k = int(empty.sum())
-        lost = float(conv[anchor[empty & ~is_open]].sum())
+        lost = float(conv_j[empty].sum())
         report.append(dict(step="from_events", item="conversions with no touch in their window "
                            "dropped", count=k))
         dropped_msgs.append(f"{k} conversion event(s) ({lost:g} conversions) with no touch in "
                             f"their window")
-    keep_j = ~empty
-    anchor, is_open, all_end = anchor[keep_j], is_open[keep_j], all_end[keep_j]
-    counts = counts[keep_j]
-    offsets = np.zeros(len(anchor) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+        keep = ~empty
+        a, counts, anchor, is_open = a[keep], counts[keep], anchor[keep], is_open[keep]
+        conv_j, val_j, seq, end_all = conv_j[keep], val_j[keep], seq[keep], end_all[keep]
     if len(anchor) == 0:
         raise EmptyInputError("no journey is left after windows and filters: "
                               + "; ".join(dropped_msgs) + ". Widen the lookback or check the "
                               "conversion column")
-    conv_j = np.where(is_open, 0.0, conv[anchor])
-    val_j = np.where(is_open, 0.0, val[anchor])
-    nulls_j = np.where(is_open, 1.0, 0.0)
-    # conversion number within the person
-    conv_rank = np.cumsum(is_conv) - 1 - (np.cumsum(is_conv) - is_conv)[pstart]
-    seq = np.where(is_open, conv_rank[anchor] + 1, conv_rank[anchor])
+    offsets = np.zeros(len(anchor) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    idx = trow[_paths.ranges(a, counts)]
     ids = np.asarray(jnames)[jcode[anchor]]
     report.append(dict(step="from_events", item="journeys built", count=len(anchor)))
     report.append(dict(step="from_events", item="converting journeys", count=int((~is_open).sum())))
     if dropped_msgs:
         warn_dropped("from_events dropped " + "; ".join(dropped_msgs) + ".", stacklevel=4)
-    return cls(offsets, tp_code[idx], conv_j, nulls_j, val_j, names=tp_names,
+    return cls(offsets, tp_code[idx], conv_j, np.where(is_open, 1.0, 0.0), val_j, names=tp_names,
                channel_of=channel_of, channel_names=channel_names, stage_of=stage_of,
-               times=t[idx], end_times=all_end, ids=ids, seq=seq,
-               level="touchpoint", report=report, time_kind=kind)
+               times=t[idx], end_times=end_all, ids=ids, seq=seq, level="touchpoint",
+               report=report, time_kind=kind)
