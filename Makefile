@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench-env clean
+.PHONY: demo test lint bench-env clean test-pandas2
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,13 @@ bench-env:
 
 clean:
 	rm -rf $(VENV) .venv-bench build *.egg-info .pytest_cache .ruff_cache
+
+# the same tests on the oldest pandas we support (CI runs this too)
+.venv-pandas2/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-pandas2
+	.venv-pandas2/bin/python -m pip install --quiet --upgrade pip
+	.venv-pandas2/bin/python -m pip install --quiet 'pandas>=2.2,<2.3' 'numpy<2.3' -e '.[dev,plot]'
+	touch .venv-pandas2/.installed
+
+test-pandas2: .venv-pandas2/.installed
+	.venv-pandas2/bin/python -m pytest -q -p no:cacheprovider

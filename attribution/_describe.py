@@ -75,8 +75,9 @@ def describe(j, top: int = 10) -> JourneysDescription:
     weight = agg.conversions + agg.nulls
     order = np.argsort(-weight, kind="stable")[:top]
     sub = agg.select(order)
+    sep = next(s for s in (" > ", " | ", " ~ ", " / ") if not any(s.strip() in n for n in j.names))
     top_paths = pd.DataFrame({
-        "path": sub.path_strings(" > ") if sub.n_journeys else [],
+        "path": sub.path_strings(sep) if sub.n_journeys else [],
         "journeys": weight[order],
         "conversions": agg.conversions[order],
         "conversion rate": np.divide(agg.conversions[order], weight[order],

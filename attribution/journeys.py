@@ -176,7 +176,58 @@ class Journeys:
     def from_events(cls, df, journey, time, touchpoint, channel=None, conversion=None, value=None,
                     stage=None, lookback=None, max_touches=None, conversion_window=None,
                     reuse_touches=False, open_journeys="keep", conversion_touchpoints=None):
-        """Sessionise an event log into journeys; see :func:`attribution._events.from_events`."""
+        """Sessionise an event log into journeys.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per event. Unsorted input is sorted by journey and time (input order
+            breaks ties; at equal times touches come before the conversion).
+        journey : str
+            Column identifying the person (user, cookie, account); no missing values.
+        time : str
+            Column ordering the events: datetime64 (time zones are converted to UTC) or
+            integers.
+        touchpoint : str
+            Column naming the interaction. Missing on rows that are only a conversion.
+        channel : str, optional
+            Column naming the medium that hosts the touchpoint; one channel per touchpoint.
+        conversion : str, optional
+            Column flagging conversions: bool, or a count >= 0. A row with a touchpoint and a
+            conversion is a touch that converts (it is part of the journey it closes); a row
+            with a conversion and no touchpoint is a conversion of its own.
+        value : str, optional
+            Column with the conversion's value (read on conversion rows only; value on other
+            rows is ignored and counted).
+        stage : str, optional
+            Column with the touchpoint's stage (pre-, during-, post-purchase ...).
+        lookback : str or int, optional
+            Only touches within this duration before the conversion (``"30D"``; an integer
+            for integer times). Open journeys count back from their last touch.
+        max_touches : int, optional
+            Only the last ``max_touches`` touches of each journey.
+        conversion_window : (start, end), optional
+            Only conversions with ``start <= time < end`` are attributed.
+        reuse_touches : bool
+            False (default): each conversion gets the touches since the person's previous
+            conversion. True: every touch inside its window, so a touch may count for several
+            conversions (as fractribution does).
+        open_journeys : {"keep", "drop"}
+            Touches after a person's last conversion form a non-converting journey, or are
+            dropped.
+        conversion_touchpoints : list of str, optional
+            Touchpoint labels that mean a conversion (e.g. ``["purchase"]``); such rows are
+            conversions, not touches.
+
+        Returns
+        -------
+        Journeys
+            At touchpoint level, with ``ids`` (the journey column's value), ``seq`` (the
+            conversion number within the person; the open journey comes last), ``times`` and
+            ``end_times`` (conversion time, or the last touch of an open journey).
+            Everything dropped is counted in ``report_`` and summarised in one
+            :class:`~attribution.DroppedDataWarning`.
+        """
         from ._events import journeys_from_events
 
         return journeys_from_events(

@@ -83,3 +83,8 @@ def test_weighted_describe_on_aggregated(ca_journeys):
 def test_journeys_pickle(ca_journeys):
     j2 = pickle.loads(pickle.dumps(ca_journeys))
     np.testing.assert_array_equal(j2.codes, ca_journeys.codes)
+
+
+def test_describe_with_separator_in_names():
+    j = at.Journeys([0, 2, 3], [0, 1, 0], [1, 0], [0, 1], names=["a>b", "c"])
+    assert list(j.describe().top_paths["path"]) == ["a>b | c", "a>b"]
