@@ -134,6 +134,7 @@ def _demo(args) -> int:
     print("Conversions credited to each channel, by model:")
     print(wide.round(1).to_string())
     share = frame.pivot(index="entity", columns="model", values="share")[models]
+    share.index.name = "channel"
     print("\nShare of conversions:")
     print((100 * share).round(1).astype(str).add("%").to_string())
     return 0

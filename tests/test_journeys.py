@@ -88,3 +88,11 @@ def test_journeys_pickle(ca_journeys):
 def test_describe_with_separator_in_names():
     j = at.Journeys([0, 2, 3], [0, 1, 0], [1, 0], [0, 1], names=["a>b", "c"])
     assert list(j.describe().top_paths["path"]) == ["a>b | c", "a>b"]
+
+
+def test_distinct_pairs_and_exposure():
+    j = make_journeys([[0, 1, 0], [1, 1], [2]], [1, 0, 2], [0, 3, 0])
+    jj, code = j.distinct()
+    assert list(zip(jj, code, strict=True)) == [(0, 0), (0, 1), (1, 1), (2, 2)]
+    # weighted touches: c0 twice in journey 0 (weight 1), c1 once in 0 and twice in 1 (weight 3)
+    np.testing.assert_array_equal(j.exposure(), [2, 7, 2])
