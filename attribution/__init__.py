@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._validation import (
     AttributionError,
+    AttributionWarning,
     ColumnTypeError,
     DroppedDataWarning,
     EmptyInputError,
@@ -27,6 +28,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "FirstTouch": "heuristic", "LastTouch": "heuristic", "Linear": "heuristic",
     "PositionBased": "heuristic", "TimeDecay": "heuristic",
+    "MarkovChain": "markov",
 }
 
 
@@ -43,7 +45,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "AttributionError", "AttributionResult", "ColumnTypeError", "DroppedDataWarning",
+    "AttributionError", "AttributionResult", "AttributionWarning", "ColumnTypeError",
+    "DroppedDataWarning",
     "EmptyInputError", "InputError", "Journeys", "MissingColumnError", "ParameterError",
     "UnknownModelError", "available_models", "compare", "get_model", "register",
     *_LAZY,

@@ -44,8 +44,9 @@ def touch_position(offsets: np.ndarray) -> np.ndarray:
     return np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
 
 
-def distinct_pairs(tj: np.ndarray, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (journey, code) pairs, sorted by journey then code.
+def distinct_pairs(tj: np.ndarray, codes: np.ndarray, k: int, return_counts: bool = False):
+    """The distinct (journey, code) pairs, sorted by journey then code (and how many touches
+    each pair has, with ``return_counts``).
 
     ``tj`` must be non-decreasing (touches in journey order); the key is then nearly sorted and
     a stable (radix/timsort) sort is fast.
@@ -54,7 +55,10 @@ def distinct_pairs(tj: np.ndarray, codes: np.ndarray, k: int) -> tuple[np.ndarra
     keep = np.ones(len(key), dtype=bool)
     keep[1:] = key[1:] != key[:-1]
     jj, code = np.divmod(key[keep], max(k, 1))
-    return jj, code
+    if not return_counts:
+        return jj, code
+    starts = np.flatnonzero(keep)
+    return jj, code, np.diff(np.append(starts, len(key)))
 
 
 def group_identical_paths(offsets: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,8 +163,11 @@ def parse_path_table(df, path, conversions, nulls, value, sep):
 
     # parse each distinct path string once
     try:
-        enc_rows = pc.dictionary_encode(pa.array(col.astype(str) if isinstance(
-            col.dtype, pd.CategoricalDtype) else col, from_pandas=True))
+        arrow = pa.array(col.astype(str) if isinstance(col.dtype, pd.CategoricalDtype) else col,
+                         from_pandas=True)
+        if isinstance(arrow, pa.ChunkedArray):  # e.g. after pd.concat of arrow-backed strings
+            arrow = arrow.combine_chunks()
+        enc_rows = pc.dictionary_encode(arrow)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         is_str = col.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
         bad = col.index[~is_str][0]

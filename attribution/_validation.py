@@ -45,6 +45,10 @@ class ParameterError(AttributionError, ValueError):
     """A model or function parameter has an invalid value."""
 
 
+class AttributionWarning(UserWarning):
+    """A result that is valid but deserves attention (no conversions, negative credit, ...)."""
+
+
 class DroppedDataWarning(UserWarning):
     """Some events, touches or conversions were dropped; ``journeys.report_`` counts them."""
 

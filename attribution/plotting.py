@@ -66,3 +66,51 @@ def plot_compare(frame, ax=None, on: str = "share"):
     ax.set_xlabel(on)
     ax.legend(fontsize="small")
     return ax
+
+
+def plot_removal_effects(model, ax=None):
+    """Bars of a fitted MarkovChain's raw removal effects (conversion and value).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    plt = _pyplot()
+    re = model.removal_effects_.sort_values("conversion")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.3 * len(re) + 1.2))
+    y = np.arange(len(re))
+    ax.barh(y - 0.2, re["conversion"].to_numpy(), height=0.4, label="conversion")
+    ax.barh(y + 0.2, re["value"].to_numpy(), height=0.4, label="value")
+    ax.set_yticks(y, [str(i) for i in re.index])
+    ax.set_xlabel("removal effect")
+    ax.set_title(f"Removal effects (order {model.order_}; sum {model.removal_effects_sum_:.2f})")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_transitions(model, ax=None, top: int = 25):
+    """Heatmap of a fitted MarkovChain's transition probabilities among its busiest states.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    plt = _pyplot()
+    tm = model.transition_matrix_
+    busy = tm.groupby("from")["count"].sum().sort_values(ascending=False).index[:top]
+    keep_to = list(busy[busy != "(start)"]) + ["(conversion)", "(null)"]
+    sub = tm[tm["from"].isin(busy) & tm["to"].isin(keep_to)]
+    grid = sub.pivot_table(index="from", columns="to", values="probability", fill_value=0.0)
+    grid = grid.reindex(index=[b for b in busy if b in grid.index],
+                        columns=[c for c in keep_to if c in grid.columns], fill_value=0.0)
+    if ax is None:
+        size = 0.35 * max(len(grid.columns), 4) + 2
+        _, ax = plt.subplots(figsize=(size, 0.3 * len(grid) + 2))
+    im = ax.imshow(grid.to_numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(np.arange(len(grid.columns)), grid.columns, rotation=90, fontsize="small")
+    ax.set_yticks(np.arange(len(grid.index)), grid.index, fontsize="small")
+    ax.set_xlabel("to")
+    ax.set_ylabel("from")
+    ax.figure.colorbar(im, ax=ax, label="probability")
+    return ax

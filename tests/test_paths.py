@@ -116,3 +116,11 @@ def test_separator_inside_a_name_is_refused_on_output():
     with pytest.raises(at.InputError, match="contain the path separator '>'"):
         j.to_paths()
     assert list(j.to_paths(sep=" | ")["path"]) == ["a>b | c"]
+
+
+def test_chunked_arrow_strings_after_concat():
+    a = pd.DataFrame({"path": ["a > b"], "total_conversions": [1], "total_null": [0]})
+    b = pd.DataFrame({"path": ["b", "a > b"], "total_conversions": [0, 2], "total_null": [1, 0]})
+    j = at.Journeys.from_paths(pd.concat([a, b], ignore_index=True))
+    assert paths_of(j) == [["a", "b"], ["b"], ["a", "b"]]
+    assert j.aggregate().n_journeys == 2

@@ -8,7 +8,7 @@ from .._validation import UnknownModelError
 
 _REGISTRY: dict[str, type] = {}
 # modules that register models when imported
-_MODULES = ("heuristic",)
+_MODULES = ("heuristic", "markov")
 
 
 def register(name: str):

@@ -150,6 +150,7 @@ class AttributionModel(BaseEstimator):
         """
         check_is_fitted(self, "result_")
         j = check_journeys(journeys, self.level_)
+        self._transform_info = {}
         w, wv = self._touch_weights(j)
         tc, tv, _, _ = allocate(j, w, wv)
         tj = j.touch_journey
@@ -170,7 +171,9 @@ class AttributionModel(BaseEstimator):
             out["time"] = t.view("datetime64[ns]") if j.time_kind == "datetime" else t
         out["credit"] = tc[keep]
         out["value_credit"] = tv[keep]
-        return pd.DataFrame(out)
+        frame = pd.DataFrame(out)
+        frame.attrs.update(self._transform_info)  # e.g. balancing iterations and residual
+        return frame
 
     def fit_transform(self, journeys, y=None) -> pd.DataFrame:
         """``fit(journeys).transform(journeys)``."""
