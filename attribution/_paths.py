@@ -142,7 +142,7 @@ def _strings_are_paths(raw_ids, raw_to_name, uoff) -> bool:
     return True
 
 
-def parse_path_table(df, path, conversions, nulls, value, sep):
+def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
     """Read a path table into CSR arrays; see :meth:`Journeys.from_paths`."""
     require_frame(df, "path table")
     require_columns(df, {"path": path, "conversions": conversions, "nulls": nulls, "value": value})
@@ -211,7 +211,9 @@ def parse_path_table(df, path, conversions, nulls, value, sep):
     tnames = np.asarray(trimmed.to_pylist(), dtype=object)
     vocab, raw_to_vocab = np.unique(tnames.astype(str), return_inverse=True)
     vocab = vocab.astype(object)
-    local = raw_to_vocab[names.indices.to_numpy(zero_copy_only=False)]
+    raw_ids = names.indices.to_numpy(zero_copy_only=False)
+    strings_are_paths = _strings_are_paths(raw_ids, raw_to_vocab, uoff)
+    local = raw_to_vocab[raw_ids]
     order = np.argsort(vocab.astype(str), kind="stable")
     remap = np.empty(len(vocab), dtype=np.int32)
     remap[order] = np.arange(len(vocab), dtype=np.int32)
@@ -230,42 +232,51 @@ def parse_path_table(df, path, conversions, nulls, value, sep):
     else:
         vocab_sorted = vocab[order]
 
-    # expand distinct paths back to rows (rows with an empty path and no conversions are dropped)
-    keep_rows = ~row_empty
+    keep_rows = ~row_empty  # rows with an empty path and no conversions are dropped
+    dropped = {"rows": int((~keep_rows).sum()), "nulls": float(nul[~keep_rows].sum())}
+    # Rows sharing a path string share a path. Distinct strings are distinct paths unless
+    # trimming merged raw spellings ("a" and " a"); then group the distinct strings exactly.
+    if strings_are_paths:
+        ugroup, n_groups = np.arange(n_uniques, dtype=np.int64), n_uniques
+    else:
+        ugroup, _ = group_identical_paths(uoff, ucodes) if len(ucodes) else (
+            np.zeros(n_uniques, dtype=np.int64), None)
+        n_groups = int(ugroup.max()) + 1 if n_uniques else 0
+    out = dict(names=vocab_sorted, dropped=dropped)
+    if aggregate:
+        # one journey per distinct path, weights summed: the row CSR is never built
+        rinv = inv[keep_rows]
+        g = ugroup[rinv]
+        used = np.zeros(n_groups, dtype=bool)
+        used[g] = True
+        relabel = np.cumsum(used) - 1
+        g = relabel[g]
+        n_out = int(used.sum())
+        rep = np.full(n_out, n_uniques, dtype=np.int64)  # a distinct string of each path
+        np.minimum.at(rep, g, rinv)
+        lengths = ulen[rep]
+        offsets = np.zeros(n_out + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        out.update(offsets=offsets, codes=ucodes[ranges(uoff[rep], lengths)].astype(np.int32),
+                   conversions=np.bincount(g, conv[keep_rows], minlength=n_out),
+                   nulls=np.bincount(g, nul[keep_rows], minlength=n_out),
+                   value=np.bincount(g, val[keep_rows], minlength=n_out), ids=None, groups=None)
+        return out
     rinv = inv[keep_rows]
     rlen = ulen[rinv]
     offsets = np.zeros(len(rinv) + 1, dtype=np.int64)
     np.cumsum(rlen, out=offsets[1:])
     codes = ucodes[ranges(uoff[rinv], rlen)].astype(np.int32)
-    dropped = {
-        "rows": int((~keep_rows).sum()),
-        "nulls": float(nul[~keep_rows].sum()),
-    }
-    # Rows sharing a path string share a path. Distinct strings are distinct paths unless
-    # trimming merged raw names ("a" and " a"); then group the distinct strings exactly.
     groups = None
-    if keep_rows.all():
-        if _strings_are_paths(names.indices.to_numpy(zero_copy_only=False), raw_to_vocab, uoff):
-            group = inv
-            n_groups = n_uniques
-        else:
-            sub_g, _ = group_identical_paths(uoff, ucodes)
-            group = sub_g[inv]
-            n_groups = int(sub_g.max()) + 1 if len(sub_g) else 0
+    if keep_rows.all():  # remember which rows share a path: aggregate() is then free
+        group = ugroup[inv]
         first = np.full(n_groups, len(inv), dtype=np.int64)
         np.minimum.at(first, group, np.arange(len(inv), dtype=np.int64))
         rank = np.argsort(first, kind="stable")  # number groups by first appearance
         relabel = np.empty(n_groups, dtype=np.int64)
         relabel[rank] = np.arange(n_groups)
         groups = (relabel[group], first[rank])
-    return dict(
-        offsets=offsets,
-        codes=codes,
-        conversions=conv[keep_rows],
-        nulls=nul[keep_rows],
-        value=val[keep_rows],
-        names=vocab_sorted,
-        ids=df.index.to_numpy()[keep_rows],
-        dropped=dropped,
-        groups=groups,
-    )
+    out.update(offsets=offsets, codes=codes, conversions=conv[keep_rows],
+               nulls=nul[keep_rows], value=val[keep_rows], ids=df.index.to_numpy()[keep_rows],
+               groups=groups)
+    return out

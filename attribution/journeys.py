@@ -124,7 +124,7 @@ class Journeys:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_paths(cls, df, path="path", conversions="total_conversions", nulls="total_null",
-                   value=None, sep=">", channel_map=None):
+                   value=None, sep=">", channel_map=None, aggregate=False):
         """Read an aggregated path table (ChannelAttribution's format).
 
         Parameters
@@ -137,15 +137,20 @@ class Journeys:
             Separator between touchpoints; names are stripped of surrounding spaces.
         channel_map : mapping or pandas.Series, optional
             Touchpoint -> channel. Without it every name is its own channel (``level="channel"``).
+        aggregate : bool
+            Return one journey per distinct path (weights summed, no ``ids``) instead of one
+            per row. Every model gives the same credit; it uses far less memory on large
+            tables with repeated paths, so prefer it for fitting.
 
         Returns
         -------
         Journeys
-            One journey per row (``ids`` are the row labels). Fractional conversions are kept.
+            One journey per row (``ids`` are the row labels), or per distinct path with
+            ``aggregate=True``. Fractional conversions are kept.
             Rows whose path is empty and that carry only nulls are dropped and counted in
             :attr:`report_`; an empty path that carries conversions is an error.
         """
-        parsed = _paths.parse_path_table(df, path, conversions, nulls, value, sep)
+        parsed = _paths.parse_path_table(df, path, conversions, nulls, value, sep, aggregate)
         report = [dict(step="from_paths", item="rows read", count=len(df))]
         if parsed["dropped"]["rows"]:
             k = parsed["dropped"]["rows"]
@@ -170,6 +175,9 @@ class Journeys:
                   **kw)
         if parsed["groups"] is not None:
             out._cache["groups"] = parsed["groups"]
+        if aggregate:
+            out._report.append(dict(step="from_paths", item="distinct paths (aggregate=True)",
+                                    count=out.n_journeys))
         return out
 
     @classmethod

@@ -218,3 +218,17 @@ def test_collapse_repeats_off_keeps_self_states():
         on = at.MarkovChain(order=2).fit(j).transition_matrix_
         off = at.MarkovChain(order=2, collapse_repeats=False).fit(j).transition_matrix_
     assert "a > a" not in set(on["from"]) and "a > a" in set(off["from"])
+
+
+def test_sparse_solver_matches_dense(monkeypatch):
+    import attribution.models._markov_chain as mc
+
+    rng = np.random.default_rng(5)
+    paths = [list(rng.integers(0, 14, size=rng.integers(1, 7))) for _ in range(4000)]
+    conv = (rng.random(4000) < 0.3).astype(float)
+    j = make_journeys(paths, conv, 1 - conv, value=conv * 10)
+    sparse = at.MarkovChain(order=3).fit(j)
+    assert sparse.n_states_ > mc.DENSE_MAX and sparse.solve_residual_ < 1e-12
+    monkeypatch.setattr(mc, "DENSE_MAX", 10**6)
+    dense = at.MarkovChain(order=3).fit(j)
+    np.testing.assert_allclose(sparse.removal_effects_, dense.removal_effects_, atol=1e-10)

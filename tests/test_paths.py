@@ -124,3 +124,26 @@ def test_chunked_arrow_strings_after_concat():
     j = at.Journeys.from_paths(pd.concat([a, b], ignore_index=True))
     assert paths_of(j) == [["a", "b"], ["b"], ["a", "b"]]
     assert j.aggregate().n_journeys == 2
+
+
+def test_aggregate_option_merges_spelling_variants():
+    df = pd.DataFrame({"path": ["a > b", "a>b", " a >  b ", "b", "", "b > a"],
+                       "total_conversions": [1, 2, 0.5, 1, 0, 3],
+                       "total_null": [1, 0, 2, 0, 4, 1], "v": [5.0, 6, 1, 2, 0, 9]})
+    with pytest.warns(at.DroppedDataWarning):
+        j = at.Journeys.from_paths(df, value="v", aggregate=True)
+    assert paths_of(j) == [["a", "b"], ["b"], ["b", "a"]]
+    np.testing.assert_array_equal(j.conversions, [3.5, 1, 3])
+    np.testing.assert_array_equal(j.nulls, [3, 0, 1])
+    np.testing.assert_array_equal(j.value, [12, 2, 9])
+    assert j.ids is None
+
+
+@pytest.mark.parametrize("model", ["first", "last", "linear", "position", "markov"])
+def test_aggregate_option_gives_the_same_credit(ca_paths, model):
+    rows = at.Journeys.from_paths(ca_paths, value="total_conversion_value")
+    agg = at.Journeys.from_paths(ca_paths, value="total_conversion_value", aggregate=True)
+    a = at.get_model(model).fit(rows)
+    b = at.get_model(model).fit(agg)
+    np.testing.assert_allclose(a.credit_, b.credit_, rtol=1e-12)
+    np.testing.assert_allclose(a.value_credit_, b.value_credit_, rtol=1e-12)
