@@ -17,19 +17,30 @@ from ._validation import (
     require_frame,
 )
 
+SPLIT_CHUNK = 1 << 16  # distinct path strings split at a time
+# Arrow's default (mimalloc) pool keeps freed pages and needs ~90 MB of fresh pages to encode
+# 1M path strings; the system allocator peaks near 45 MB and returns memory when freed.
+_POOL = pa.system_memory_pool()
 _P1 = np.uint64(0x9E3779B97F4A7C15)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenate ``arange(s, s + n)`` for every (s, n) pair, vectorised."""
+    """Concatenate ``arange(s, s + n)`` for every (s, n) pair, vectorised (one output-sized
+    array: steps of 1 with a jump at each range's head, then a cumulative sum in place)."""
     lengths = np.asarray(lengths, dtype=np.int64)
+    nz = lengths > 0
+    starts = np.asarray(starts, dtype=np.int64)[nz]
+    lengths = lengths[nz]
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    shift = np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths)
-    return np.arange(total, dtype=np.int64) + shift
+    out = np.ones(total, dtype=np.int64)
+    heads = np.cumsum(lengths) - lengths
+    out[0] = starts[0]
+    out[heads[1:]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    np.cumsum(out, out=out)
+    return out
 
 
 def touch_journey(offsets: np.ndarray) -> np.ndarray:
@@ -131,10 +142,14 @@ def _strings_are_paths(raw_ids, raw_to_name, uoff) -> bool:
     """
     n_raw = len(raw_to_name)
     lengths = np.diff(uoff)
-    tlen = np.repeat(lengths, lengths)
-    pos = np.arange(len(raw_ids)) - np.repeat(uoff[:-1], lengths)
-    place = np.where(tlen == 1, 0, np.where(pos == 0, 1, np.where(pos == tlen - 1, 3, 2)))
-    seen = np.bincount(place * n_raw + raw_ids, minlength=4 * n_raw).reshape(4, n_raw) > 0
+    first, last = uoff[:-1][lengths > 0], uoff[1:][lengths > 0] - 1
+    place = np.full(len(raw_ids), 2, dtype=np.int32)  # middle
+    place[last] = 3
+    place[first] = 1
+    place[first[lengths[lengths > 0] == 1]] = 0  # the only token
+    place *= n_raw
+    place += raw_ids
+    seen = np.bincount(place, minlength=4 * n_raw).reshape(4, n_raw) > 0
     for row in seen:
         names = raw_to_name[row]
         if len(np.unique(names)) != len(names):
@@ -157,9 +172,18 @@ def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
     if not isinstance(sep, str) or not sep.strip():
         raise InputError(f"sep must be a non-blank string such as '>', got {sep!r}")
     n = len(df)
-    conv = numeric_column(df[conversions], conversions, "conversions")
-    nul = numeric_column(df[nulls], nulls, "nulls") if nulls is not None else np.zeros(n)
-    val = numeric_column(df[value], value, "value") if value is not None else np.zeros(n)
+
+    def read_weight(column, role, inv=None, n_uniques=0):
+        """One validated weight column: per row, or summed per distinct path string."""
+        if column is None:
+            return np.zeros(n_uniques if inv is not None else n)
+        w = numeric_column(df[column], column, role)
+        return w if inv is None else np.bincount(inv, w, minlength=n_uniques)
+
+    if not aggregate:
+        conv = read_weight(conversions, "conversions")
+        nul = read_weight(nulls, "nulls")
+        val = read_weight(value, "value")
 
     # parse each distinct path string once
     try:
@@ -167,7 +191,7 @@ def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
                          from_pandas=True)
         if isinstance(arrow, pa.ChunkedArray):  # e.g. after pd.concat of arrow-backed strings
             arrow = arrow.combine_chunks()
-        enc_rows = pc.dictionary_encode(arrow)
+        enc_rows = pc.dictionary_encode(arrow, memory_pool=_POOL)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         is_str = col.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
         bad = col.index[~is_str][0]
@@ -175,16 +199,31 @@ def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
             f"column {path!r} (path) holds a non-string value {col[bad]!r} at row {bad!r}; "
             f"convert the column with .astype(str)"
         ) from exc
-    inv = enc_rows.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    arr = enc_rows.dictionary.cast(pa.string())
+    inv = enc_rows.indices.to_numpy(zero_copy_only=False)
+    arr = enc_rows.dictionary  # the distinct path strings, in order of first appearance
+    del enc_rows
     n_uniques = len(arr)
-    parts = pc.split_pattern(arr, sep.strip())
-    ulen = pc.list_value_length(parts).to_numpy(zero_copy_only=False).astype(np.int64)
-    raw = pc.dictionary_encode(pc.list_flatten(parts))  # trim the few distinct raw names
-    trimmed = pc.utf8_trim_whitespace(raw.dictionary)
-    names = pa.DictionaryArray.from_arrays(raw.indices, trimmed)
-    blank = pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False)[
-        raw.indices.to_numpy(zero_copy_only=False)]
+    if aggregate:  # sum the weights per distinct string at once: no per-row copies kept
+        conv = read_weight(conversions, "conversions", inv, n_uniques)
+        nul = read_weight(nulls, "nulls", inv, n_uniques)
+        val = read_weight(value, "value", inv, n_uniques)
+        rows_per_string = np.bincount(inv, minlength=n_uniques)
+        inv_rows, inv = inv, None  # per-row codes are only needed again to name bad rows
+    # split in chunks (bounded memory); the few raw token spellings get one dictionary
+    lens, encoded = [], []
+    for start in range(0, n_uniques, SPLIT_CHUNK):
+        parts = pc.split_pattern(arr.slice(start, SPLIT_CHUNK), sep.strip(), memory_pool=_POOL)
+        lens.append(pc.list_value_length(parts, memory_pool=_POOL).to_numpy(zero_copy_only=False))
+        encoded.append(pc.dictionary_encode(pc.list_flatten(parts, memory_pool=_POOL),
+                                           memory_pool=_POOL))
+        del parts
+    unified = pa.chunked_array(encoded).unify_dictionaries(memory_pool=_POOL)
+    del encoded
+    ulen = np.concatenate(lens).astype(np.int64)
+    trimmed = pc.utf8_trim_whitespace(unified.chunk(0).dictionary)  # trim the raw spellings
+    raw_ids = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in unified.chunks])
+    del unified, lens
+    blank = pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False)[raw_ids]
     uoff = np.zeros(n_uniques + 1, dtype=np.int64)
     np.cumsum(ulen, out=uoff[1:])
 
@@ -192,32 +231,38 @@ def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
     blank_per_path = np.add.reduceat(blank.astype(np.int64), uoff[:-1]) if blank.size else blank
     empty_path = (ulen == 1) & (blank_per_path == 1)
     holey = (blank_per_path > 0) & ~empty_path
+    example = arr[int(np.flatnonzero(holey)[0])].as_py() if holey.any() else None
+    del arr  # the distinct strings are not needed any more
+    if aggregate:
+        inv = inv_rows if (holey.any() or (empty_path & (conv > 0)).any()) else None
     if holey.any():
         rows = df.index[np.isin(inv, np.flatnonzero(holey))]
-        example = arr[int(np.flatnonzero(holey)[0])].as_py()
         raise InputError(
             f"column {path!r} has an empty touchpoint name between separators at row(s) "
             f"{_row_list(rows)} (e.g. {example!r}); remove the doubled or trailing {sep.strip()!r}"
         )
-    row_empty = empty_path[inv]
-    if (row_empty & (conv > 0)).any():
-        rows = df.index[row_empty & (conv > 0)]
+    converts = conv > 0 if aggregate else np.bincount(inv, conv > 0, minlength=n_uniques) > 0
+    if (empty_path & converts).any():
+        conv_rows = numeric_column(df[conversions], conversions, "conversions")
+        rows = df.index[empty_path[inv] & (conv_rows > 0)]
         raise InputError(
             f"row(s) {_row_list(rows)} of column {path!r} have an empty path but carry "
             f"conversions; a conversion needs at least one touchpoint: fill the path or drop "
             f"the row(s)"
         )
+    if aggregate:
+        del inv_rows
     # distinct trimmed names ("a" and " a" are one name)
     tnames = np.asarray(trimmed.to_pylist(), dtype=object)
     vocab, raw_to_vocab = np.unique(tnames.astype(str), return_inverse=True)
     vocab = vocab.astype(object)
-    raw_ids = names.indices.to_numpy(zero_copy_only=False)
+    raw_to_vocab = raw_to_vocab.astype(np.int32)
     strings_are_paths = _strings_are_paths(raw_ids, raw_to_vocab, uoff)
-    local = raw_to_vocab[raw_ids]
     order = np.argsort(vocab.astype(str), kind="stable")
     remap = np.empty(len(vocab), dtype=np.int32)
     remap[order] = np.arange(len(vocab), dtype=np.int32)
-    ucodes = remap[local]
+    ucodes = remap[raw_to_vocab][raw_ids]
+    del raw_ids, blank
     if empty_path.any():  # drop the blank placeholder of empty paths
         keep_names = vocab[order] != ""
         shift = np.cumsum(~keep_names) if (~keep_names).any() else None
@@ -232,8 +277,12 @@ def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
     else:
         vocab_sorted = vocab[order]
 
-    keep_rows = ~row_empty  # rows with an empty path and no conversions are dropped
-    dropped = {"rows": int((~keep_rows).sum()), "nulls": float(nul[~keep_rows].sum())}
+    if aggregate:  # rows with an empty path and no conversions are dropped
+        dropped = {"rows": int(rows_per_string[empty_path].sum()),
+                   "nulls": float(nul[empty_path].sum())}
+    else:
+        keep_rows = ~empty_path[inv]
+        dropped = {"rows": int((~keep_rows).sum()), "nulls": float(nul[~keep_rows].sum())}
     # Rows sharing a path string share a path. Distinct strings are distinct paths unless
     # trimming merged raw spellings ("a" and " a"); then group the distinct strings exactly.
     if strings_are_paths:
@@ -243,24 +292,34 @@ def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
             np.zeros(n_uniques, dtype=np.int64), None)
         n_groups = int(ugroup.max()) + 1 if n_uniques else 0
     out = dict(names=vocab_sorted, dropped=dropped)
+    del trimmed
     if aggregate:
-        # one journey per distinct path, weights summed: the row CSR is never built
-        rinv = inv[keep_rows]
-        g = ugroup[rinv]
+        # one journey per distinct path (weights already summed per distinct string, which
+        # is ordered by first appearance): the row CSR is never built
+        keep_u = ~empty_path
+        if strings_are_paths and keep_u.all():  # the distinct strings are the journeys
+            out.update(offsets=uoff, codes=ucodes.astype(np.int32, copy=False),
+                       conversions=conv, nulls=nul, value=val, ids=None, groups=None)
+            return out
+        g = np.where(keep_u, ugroup, -1)
         used = np.zeros(n_groups, dtype=bool)
-        used[g] = True
+        used[g[keep_u]] = True
         relabel = np.cumsum(used) - 1
-        g = relabel[g]
         n_out = int(used.sum())
-        rep = np.full(n_out, n_uniques, dtype=np.int64)  # a distinct string of each path
-        np.minimum.at(rep, g, rinv)
+        g = relabel[g[keep_u]]
+        rep = np.full(n_out, n_uniques, dtype=np.int64)  # first distinct string of each path
+        np.minimum.at(rep, g, np.flatnonzero(keep_u))
         lengths = ulen[rep]
         offsets = np.zeros(n_out + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        out.update(offsets=offsets, codes=ucodes[ranges(uoff[rep], lengths)].astype(np.int32),
-                   conversions=np.bincount(g, conv[keep_rows], minlength=n_out),
-                   nulls=np.bincount(g, nul[keep_rows], minlength=n_out),
-                   value=np.bincount(g, val[keep_rows], minlength=n_out), ids=None, groups=None)
+        ucodes = ucodes.astype(np.int32, copy=False)
+
+        def total(w):
+            return np.bincount(g, w[keep_u], minlength=n_out)
+
+        out.update(offsets=offsets, codes=ucodes[ranges(uoff[rep], lengths)],
+                   conversions=total(conv), nulls=total(nul), value=total(val), ids=None,
+                   groups=None)
         return out
     rinv = inv[keep_rows]
     rlen = ulen[rinv]

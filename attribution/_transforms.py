@@ -47,9 +47,10 @@ def _code_of(j, name):
 
 
 def collapse(j):
-    c, tj = j.codes, j.touch_journey
+    c = j.codes
     keep = np.ones(j.n_touches, dtype=bool)
-    keep[1:] = (c[1:] != c[:-1]) | (tj[1:] != tj[:-1])
+    np.not_equal(c[1:], c[:-1], out=keep[1:])
+    keep[j.offsets[:-1]] = True  # a journey's first touch
     return j._with_touches(keep, "collapse")
 
 

@@ -345,7 +345,7 @@ class Journeys:
 
     def _with_touches(self, keep: np.ndarray, step: str, **extra) -> Journeys:
         """Keep the touches where ``keep`` is true (no journey may lose all its touches)."""
-        counts = np.bincount(self.touch_journey[keep], minlength=self.n_journeys)
+        counts = np.add.reduceat(keep.astype(np.int64), self.offsets[:-1])
         offsets = np.zeros(self.n_journeys + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         report = list(self._report)

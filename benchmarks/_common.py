@@ -39,11 +39,36 @@ def path_table(n_rows=1_000_000, n_channels=12, mean_length=4.0, seed=0) -> pd.D
                          "total_conversion_value": value})
 
 
-class PeakRSS:
-    """Peak resident memory of this process while the block runs, sampled every 5 ms."""
+def release_memory():
+    """Return memory the allocators keep after frees (Arrow's pool, glibc's heap) to the OS,
+    so that a measurement starts from live memory only and cannot reuse retained pages."""
+    import gc
 
-    def __init__(self):
+    gc.collect()
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:  # pragma: no cover - not glibc
+        pass
+
+
+class PeakRSS:
+    """Peak resident memory of this process while the block runs, sampled every 5 ms.
+
+    With ``release=True`` (default) retained allocator memory is returned to the OS first, so
+    the baseline is the live memory and the block cannot reuse pages freed before it.
+    """
+
+    def __init__(self, release: bool = True):
         self.peak = 0
+        self.release = release
         self._stop = threading.Event()
 
     @staticmethod
@@ -57,6 +82,8 @@ class PeakRSS:
             time.sleep(0.005)
 
     def __enter__(self):
+        if self.release:
+            release_memory()
         self.start = self.rss()
         self.peak = self.start
         self._t = threading.Thread(target=self._run, daemon=True)

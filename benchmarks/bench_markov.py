@@ -7,8 +7,11 @@ Targets (issue 3), 12 channels, mean length 4:
 - order="auto" up to 4 in under 10x the order-1 time.
 Also: the per-channel difference of ChannelAttribution's Monte Carlo credit from our exact
 credit, at its default simulations and at nsim_start=1e7 (it should shrink).
+
 ChannelAttribution collapses repeats at order 1 only, so ours runs with
-collapse_repeats=(order == 1) for the comparison.
+collapse_repeats=(order == 1). Every configuration runs in a fresh process: the table is made,
+a warm-up fit on 1,000 rows loads the code, then the measured call runs (time: best of
+--repeat; peak: resident memory above the table, first measured run).
 
     .venv-bench/bin/python benchmarks/bench_markov.py [--rows 1000000] [--skip-1e7]
 """
@@ -16,43 +19,64 @@ collapse_repeats=(order == 1) for the comparison.
 from __future__ import annotations
 
 import argparse
-import gc
+import json
+import subprocess
+import sys
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
-from _common import PeakRSS, path_table, write
+from _common import PeakRSS, markdown, path_table, write
 
-import attribution as at
+CONFIGS = {
+    "ours order 1 (aggregate=True)": ("ours", dict(order=1), True),
+    "ours order 1 (one journey per row)": ("ours", dict(order=1), False),
+    "ours order 3 (aggregate=True)": ("ours", dict(order=3, collapse_repeats=False), True),
+    "ours order 3 (one journey per row)": ("ours", dict(order=3, collapse_repeats=False), False),
+    "ours order='auto', max 4 (aggregate=True)": ("ours", dict(order="auto", max_order=4,
+                                                              random_state=0), True),
+    "ChannelAttribution order 1, defaults (nsim 1e5)": ("ca", dict(order=1, nsim_start=1e5), 0),
+    "ChannelAttribution order 3, defaults (nsim 1e5)": ("ca", dict(order=3, nsim_start=1e5), 0),
+    "ChannelAttribution order 1, nsim 1e7": ("ca", dict(order=1, nsim_start=1e7), 0),
+    "ChannelAttribution order 3, nsim 1e7": ("ca", dict(order=3, nsim_start=1e7), 0),
+}
 
 
-def ours(df, **params):
-    j = at.Journeys.from_paths(df, value="total_conversion_value")
-    return at.MarkovChain(**params).fit(j)
+def run_ours(df, params, aggregate):
+    import attribution as at
+
+    j = at.Journeys.from_paths(df, value="total_conversion_value", aggregate=aggregate)
+    m = at.MarkovChain(**params).fit(j)
+    extra = {"order": m.order_}
+    if m.order_scores_ is not None:
+        extra["scores"] = m.order_scores_.round(6).to_dict("list")
+    return m.credit_.to_dict(), extra
 
 
-def theirs(df, order, nsim=1e5):
+def run_ca(df, params, _):
     import ChannelAttribution as ca
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = ca.markov_model(df, "path", "total_conversions", var_value="total_conversion_value",
-                              var_null="total_null", order=order, nsim_start=nsim, verbose=False,
-                              flg_pro=False)
-    return out.set_index("channel_name")["total_conversions"]
+                              var_null="total_null", verbose=False, flg_pro=False, **params)
+    return out.set_index("channel_name")["total_conversions"].to_dict(), {}
 
 
-def measure(fn, *args, repeat=1, **kw):
-    best, peak, out = np.inf, 0, None
-    for _ in range(repeat):
-        gc.collect()
+def one(name, rows, repeat):
+    tool, params, aggregate = CONFIGS[name]
+    fn = run_ours if tool == "ours" else run_ca
+    df = path_table(rows)
+    fn(df.head(1000), params, aggregate)  # warm-up: imports, code paths
+    times, peak, out = [], None, None
+    for i in range(repeat if tool == "ours" or params["nsim_start"] < 1e7 else 1):
         with PeakRSS() as mem:
             t0 = time.perf_counter()
-            out = fn(*args, **kw)
-            best = min(best, time.perf_counter() - t0)
-        peak = max(peak, mem.extra)
-    return best, peak, out
+            out = fn(df, params, aggregate)
+            times.append(time.perf_counter() - t0)
+        peak = mem.extra if i == 0 else peak
+    print(json.dumps(dict(name=name, seconds=min(times), peak=peak, credit=out[0], **out[1])))
 
 
 def main():
@@ -60,73 +84,74 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-1e7", action="store_true", help="skip the slow 1e7-simulation runs")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    df = path_table(args.rows)
+    if args.one:
+        return one(args.one, args.rows, args.repeat)
+    res = {}
+    for name in CONFIGS:
+        if args.skip_1e7 and "1e7" in name:
+            continue
+        p = subprocess.run([sys.executable, __file__, "--one", name, "--rows", str(args.rows),
+                            "--repeat", str(args.repeat)], capture_output=True, text=True)
+        lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
+        if p.returncode or not lines:
+            print(f"{name}: failed\n{p.stderr[-2000:]}")
+            continue
+        res[name] = json.loads(lines[-1])
+        print(name, round(res[name]["seconds"], 3), "s", res[name]["peak"] >> 20, "MB",
+              flush=True)
     mb = 2**20
-    rows, diffs = [], []
+    runs = pd.DataFrame([dict(run=k, seconds=round(v["seconds"], 3),
+                              peak_extra_MB=round(v["peak"] / mb)) for k, v in res.items()])
+    g = {k: v for k, v in res.items()}
 
-    def row(tool, task, seconds, peak):
-        rows.append(dict(tool=tool, task=task, seconds=round(seconds, 3),
-                         peak_extra_MB=round(peak / mb)))
-        print(rows[-1], flush=True)
+    def ratio(a, b, what):
+        if a in g and b in g:
+            return round(g[a][what] / max(g[b][what], 1), 3)
+        return "n/a"
 
-    t1, m1, fit1 = measure(ours, df, order=1, repeat=args.repeat)
-    row("ours", "from_paths + MarkovChain(order=1)", t1, m1)
-    t3, m3, fit3 = measure(ours, df, order=3, collapse_repeats=False, repeat=args.repeat)
-    row("ours", "from_paths + MarkovChain(order=3)", t3, m3)
-    ta, ma, fita = measure(ours, df, order="auto", max_order=4, random_state=0,
-                           repeat=args.repeat)
-    row("ours", f"from_paths + MarkovChain(order='auto', max_order=4) -> {fita.order_}", ta, ma)
-    scores = fita.order_scores_
-    try:
-        c1, cm1, ca1 = measure(theirs, df, 1, repeat=args.repeat)
-    except ImportError:
-        print("ChannelAttribution is not installed: run `make bench-env`")
-        write("bench_markov", pd.DataFrame(rows))
-        return
-    row("ChannelAttribution", "markov_model(order=1) defaults (nsim 1e5)", c1, cm1)
-    runs = {(1, "1e5"): ca1}
-    if not args.skip_1e7:
-        c3, cm3, ca3 = measure(theirs, df, 3, nsim=1e7)
-        row("ChannelAttribution", "markov_model(order=3, nsim_start=1e7)", c3, cm3)
-        runs[(3, "1e7")] = ca3
-        c1b, cm1b, ca1b = measure(theirs, df, 1, nsim=1e7)
-        row("ChannelAttribution", "markov_model(order=1, nsim_start=1e7)", c1b, cm1b)
-        runs[(1, "1e7")] = ca1b
-    c3d, cm3d, ca3d = measure(theirs, df, 3)
-    row("ChannelAttribution", "markov_model(order=3) defaults (nsim 1e5)", c3d, cm3d)
-    runs[(3, "1e5")] = ca3d
-    for (order, nsim), credit in sorted(runs.items()):
-        exact = (fit1 if order == 1 else fit3).credit_
-        rel = (credit[exact.index] - exact) / exact
-        diffs.append(dict(order=order, nsim=nsim, **{k: f"{v:+.2%}" for k, v in rel.items()},
+    o1, o3 = "ours order 1 (aggregate=True)", "ours order 3 (aggregate=True)"
+    o1r, o3r = "ours order 1 (one journey per row)", "ours order 3 (one journey per row)"
+    ca1, ca3 = ("ChannelAttribution order 1, defaults (nsim 1e5)",
+                "ChannelAttribution order 3, nsim 1e7")
+    checks = pd.DataFrame([
+        dict(check="order 1: markov_model defaults time / ours (target >= 5)",
+             aggregate=ratio(ca1, o1, "seconds"), rows=ratio(ca1, o1r, "seconds")),
+        dict(check="order 3: markov_model nsim 1e7 time / ours (target >= 10)",
+             aggregate=ratio(ca3, o3, "seconds"), rows=ratio(ca3, o3r, "seconds")),
+        dict(check="order 1: peak memory ours / theirs (target <= 0.5)",
+             aggregate=ratio(o1, ca1, "peak"), rows=ratio(o1r, ca1, "peak")),
+        dict(check="order 3: peak memory ours / theirs at nsim 1e7 (target <= 0.5)",
+             aggregate=ratio(o3, ca3, "peak"), rows=ratio(o3r, ca3, "peak")),
+        dict(check="order='auto' (max 4) time / order-1 time (target < 10)",
+             aggregate=ratio("ours order='auto', max 4 (aggregate=True)", o1, "seconds"),
+             rows=""),
+    ])
+    diffs = []
+    for name, v in res.items():
+        if not name.startswith("ChannelAttribution"):
+            continue
+        exact = pd.Series(g[o1 if "order 1" in name else o3]["credit"])
+        theirs = pd.Series(v["credit"])[exact.index]
+        rel = (theirs - exact) / exact
+        diffs.append(dict(run=name, **{k: f"{x:+.2%}" for k, x in rel.items()},
                           max_abs=f"{rel.abs().max():.2%}"))
-    summary = [
-        dict(check="order 1 speed-up vs markov_model defaults (target >= 5)",
-             value=round(c1 / t1, 1)),
-        dict(check="order-1 peak memory, ours / theirs (target <= 0.5)",
-             value=round(m1 / max(cm1, 1), 3)),
-        dict(check="order='auto' time / order-1 time (target < 10)", value=round(ta / t1, 1)),
-    ]
-    if not args.skip_1e7:
-        summary.insert(1, dict(check="order 3 speed-up vs markov_model(order=3, nsim 1e7) "
-                                     "(target >= 10)", value=round(c3 / t3, 1)))
-        summary.append(dict(check="order-3 peak memory, ours / theirs at 1e7 (target <= 0.5)",
-                            value=round(m3 / max(cm3, 1), 3)))
-    notes = (f"{args.rows} rows, 12 channels, mean length 4. Ours best of {args.repeat}; "
-             "ChannelAttribution once per setting (1e7) or best of repeats. Peak = RSS above "
-             "the table already in memory.\n\n"
-             f"## Checks\n\n{_md(pd.DataFrame(summary))}\n\n"
-             "## ChannelAttribution credit minus exact credit, relative, per channel\n\n"
-             f"{_md(pd.DataFrame(diffs))}\n\n## order='auto' scores\n\n{_md(scores.round(6))}\n\n"
-             "## Runs")
-    write("bench_markov", pd.DataFrame(rows), notes)
+    auto = g.get("ours order='auto', max 4 (aggregate=True)", {})
+    notes = (f"{args.rows} rows, 12 channels, mean length 4, {repeat_text(args)}.\n\n"
+             f"## Checks (columns: ours built with aggregate=True / one journey per row)\n\n"
+             f"{markdown(checks)}\n\n"
+             "## ChannelAttribution's Monte Carlo credit minus our exact credit (relative)\n\n"
+             f"{markdown(pd.DataFrame(diffs))}\n\n"
+             f"## order='auto' scores (selected order {auto.get('order')})\n\n"
+             f"{markdown(pd.DataFrame(auto.get('scores', {})))}\n\n## Runs")
+    write("bench_markov", runs, notes)
+    return np.nan
 
 
-def _md(frame):
-    from _common import markdown
-
-    return markdown(frame)
+def repeat_text(args):
+    return (f"ours best of {args.repeat} runs, ChannelAttribution best of {args.repeat} "
+            "(once at nsim 1e7); each configuration in a fresh process")
 
 
 if __name__ == "__main__":

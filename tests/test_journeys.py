@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import attribution as at
 from attribution._paths import group_identical_paths
@@ -96,3 +97,14 @@ def test_distinct_pairs_and_exposure():
     assert list(zip(jj, code, strict=True)) == [(0, 0), (0, 1), (1, 1), (2, 2)]
     # weighted touches: c0 twice in journey 0 (weight 1), c1 once in 0 and twice in 1 (weight 3)
     np.testing.assert_array_equal(j.exposure(), [2, 7, 2])
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 6)), max_size=20))
+@settings(max_examples=100, deadline=None)
+def test_ranges_concatenates_aranges(pairs):
+    from attribution._paths import ranges
+
+    starts = np.array([p[0] for p in pairs], dtype=np.int64)
+    lengths = np.array([p[1] for p in pairs], dtype=np.int64)
+    expected = [x for s, n in pairs for x in range(s, s + n)]
+    assert ranges(starts, lengths).tolist() == expected

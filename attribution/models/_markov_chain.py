@@ -70,28 +70,36 @@ def state_paths(j: Journeys, order: int) -> StatePaths:
         raise ValueError("order must be >= 1")
     if order * np.log2(base) >= 62:
         raise ValueError(f"order {order} over {k} entities does not fit in 64-bit state keys")
-    codes = j.codes.astype(np.int64) + 1
-    pos = j.touch_position
-    length = j.touch_length
-    key = codes.copy()
-    mult = 1
-    for i in range(1, order):
-        mult *= base
-        ok = pos >= i
-        idx = np.flatnonzero(ok)
-        key[idx] += codes[idx - i] * mult
-    keep = pos >= np.minimum(order, length) - 1
-    tj = j.touch_journey[keep]
-    key = key[keep]
-    if len(key) > 1:  # merge consecutive equal states within a journey
-        same = np.zeros(len(key), dtype=bool)
-        same[1:] = (key[1:] == key[:-1]) & (tj[1:] == tj[:-1])
-        key, tj = key[~same], tj[~same]
-    counts = np.bincount(tj, minlength=j.n_journeys)
-    offsets = np.zeros(j.n_journeys + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+    key = j.codes.astype(np.int64)
+    key += 1
+    offsets = j.offsets
+    if order > 1:
+        lengths = j.lengths.astype(np.int32)
+        pos = np.arange(j.n_touches, dtype=np.int32)
+        pos -= np.repeat(offsets[:-1].astype(np.int32), lengths)
+        mult = 1
+        for i in range(1, order):
+            mult *= base
+            idx = np.flatnonzero(pos >= i)
+            key[idx] += (j.codes[idx - i].astype(np.int64) + 1) * mult
+        keep = pos >= np.repeat(np.minimum(order, lengths) - 1, lengths)
+        del pos
+        kept = np.add.reduceat(keep.astype(np.int64), offsets[:-1])
+        key = key[keep]
+        offsets = np.zeros(j.n_journeys + 1, dtype=np.int64)
+        np.cumsum(kept, out=offsets[1:])
+    # merge consecutive equal states within a journey
+    same = np.zeros(len(key), dtype=bool)
+    np.equal(key[1:], key[:-1], out=same[1:])
+    same[offsets[:-1]] = False
+    if same.any():
+        kept = np.add.reduceat((~same).astype(np.int64), offsets[:-1])
+        key = key[~same]
+        offsets = np.zeros(j.n_journeys + 1, dtype=np.int64)
+        np.cumsum(kept, out=offsets[1:])
+    del same
     uniq = np.unique(np.sort(key))  # sorted input: a cheap unique
-    local = np.searchsorted(uniq, key)
+    local = np.searchsorted(uniq, key).astype(np.int32 if len(uniq) < 2**31 else np.int64)
     return StatePaths(offsets, local, uniq, order, base)
 
 
@@ -123,27 +131,42 @@ def build_chain(sp_: StatePaths, conversions, nulls, value) -> Chain:
     (conversion), n into (null)."""
     S = sp_.n_states
     n = len(sp_.offsets) - 1
-    lengths = np.diff(sp_.offsets)
-    w = conversions + nulls
-    st = sp_.states + 1  # row/col index of each visit
+    st = sp_.states  # state s is row/column s + 1
     first = sp_.offsets[:-1]
     last = sp_.offsets[1:] - 1
+    w = conversions + nulls
+    shape = (S + 1, S + 3)
+    dense = shape[0] * shape[1] <= 2**21  # small state space: count into a dense table
+    table = np.zeros(shape[0] * shape[1]) if dense else None
+    pieces = []
+
+    def add(rows, cols, data):  # one piece at a time keeps the peak memory small
+        nz = data > 0
+        if dense:
+            key = rows[nz].astype(np.int64) * shape[1] + cols[nz]
+            table[:] += np.bincount(key, data[nz], minlength=len(table))
+        else:
+            pieces.append(sp.csr_matrix((data[nz], (rows[nz], cols[nz])), shape=shape))
+
+    add(np.zeros(n, dtype=np.int64), st[first] + 1, w)
     # within-journey steps: visit v -> v+1 unless v is the journey's last visit
     step = np.ones(len(st), dtype=bool)
     step[last] = False
     src = np.flatnonzero(step)
-    shape = (S + 1, S + 3)
-
-    def edges(rows, cols, data):  # one piece at a time keeps the peak memory small
-        nz = data > 0
-        return sp.csr_matrix((data[nz], (rows[nz], cols[nz])), shape=shape)
-
-    counts = edges(np.zeros(n, dtype=np.int64), st[first], w)
-    counts += edges(st[src], st[src + 1], np.repeat(w, lengths)[src])
-    counts += edges(st[last], np.full(n, S + 1), conversions)
-    counts += edges(st[last], np.full(n, S + 2), nulls)
+    del step
+    add(st[src] + 1, st[src + 1] + 1, np.repeat(w, np.diff(sp_.offsets))[src])
+    del src
+    end = st[last] + 1
+    add(end, np.full(n, S + 1), conversions)
+    add(end, np.full(n, S + 2), nulls)
+    if dense:
+        counts = sp.csr_matrix(table.reshape(shape))
+    else:
+        counts = pieces[0]
+        for p in pieces[1:]:
+            counts = counts + p
     counts.sum_duplicates()
-    val = np.bincount(st[last], weights=value, minlength=S + 1)
+    val = np.bincount(end, weights=value, minlength=S + 1)
     return Chain(counts, val)
 
 
