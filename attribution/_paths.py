@@ -157,6 +157,43 @@ def _strings_are_paths(raw_ids, raw_to_name, uoff) -> bool:
     return True
 
 
+def _encode_rows(col: pd.Series, path: str):
+    """Distinct path strings (Arrow, in order of first appearance) and each row's index."""
+    try:
+        arrow = pa.array(col.astype(str) if isinstance(col.dtype, pd.CategoricalDtype) else col,
+                         from_pandas=True)
+        if isinstance(arrow, pa.ChunkedArray):  # e.g. after pd.concat of arrow-backed strings
+            arrow = arrow.combine_chunks()
+        enc = pc.dictionary_encode(arrow, memory_pool=_POOL)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        is_str = col.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
+        bad = col.index[~is_str][0]
+        raise ColumnTypeError(
+            f"column {path!r} (path) holds a non-string value {col[bad]!r} at row {bad!r}; "
+            f"convert the column with .astype(str)"
+        ) from exc
+    return enc.indices.to_numpy(zero_copy_only=False), enc.dictionary
+
+
+def _split_tokens(arr, sep: str):
+    """Split the distinct path strings on ``sep``, in chunks to bound memory.
+
+    Returns the token count of each string, each token's raw-spelling id, and the trimmed
+    raw spellings (few: "a", " a", "a " ...).
+    """
+    lens, encoded = [], []
+    for start in range(0, len(arr), SPLIT_CHUNK):
+        parts = pc.split_pattern(arr.slice(start, SPLIT_CHUNK), sep, memory_pool=_POOL)
+        lens.append(pc.list_value_length(parts, memory_pool=_POOL).to_numpy(zero_copy_only=False))
+        encoded.append(pc.dictionary_encode(pc.list_flatten(parts, memory_pool=_POOL),
+                                           memory_pool=_POOL))
+        del parts
+    unified = pa.chunked_array(encoded).unify_dictionaries(memory_pool=_POOL)
+    trimmed = pc.utf8_trim_whitespace(unified.chunk(0).dictionary)
+    raw_ids = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in unified.chunks])
+    return np.concatenate(lens).astype(np.int64), raw_ids, trimmed
+
+
 def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
     """Read a path table into CSR arrays; see :meth:`Journeys.from_paths`."""
     require_frame(df, "path table")
@@ -186,22 +223,7 @@ def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
         val = read_weight(value, "value")
 
     # parse each distinct path string once
-    try:
-        arrow = pa.array(col.astype(str) if isinstance(col.dtype, pd.CategoricalDtype) else col,
-                         from_pandas=True)
-        if isinstance(arrow, pa.ChunkedArray):  # e.g. after pd.concat of arrow-backed strings
-            arrow = arrow.combine_chunks()
-        enc_rows = pc.dictionary_encode(arrow, memory_pool=_POOL)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        is_str = col.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
-        bad = col.index[~is_str][0]
-        raise ColumnTypeError(
-            f"column {path!r} (path) holds a non-string value {col[bad]!r} at row {bad!r}; "
-            f"convert the column with .astype(str)"
-        ) from exc
-    inv = enc_rows.indices.to_numpy(zero_copy_only=False)
-    arr = enc_rows.dictionary  # the distinct path strings, in order of first appearance
-    del enc_rows
+    inv, arr = _encode_rows(col, path)
     n_uniques = len(arr)
     if aggregate:  # sum the weights per distinct string at once: no per-row copies kept
         conv = read_weight(conversions, "conversions", inv, n_uniques)
@@ -209,20 +231,7 @@ def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
         val = read_weight(value, "value", inv, n_uniques)
         rows_per_string = np.bincount(inv, minlength=n_uniques)
         inv_rows, inv = inv, None  # per-row codes are only needed again to name bad rows
-    # split in chunks (bounded memory); the few raw token spellings get one dictionary
-    lens, encoded = [], []
-    for start in range(0, n_uniques, SPLIT_CHUNK):
-        parts = pc.split_pattern(arr.slice(start, SPLIT_CHUNK), sep.strip(), memory_pool=_POOL)
-        lens.append(pc.list_value_length(parts, memory_pool=_POOL).to_numpy(zero_copy_only=False))
-        encoded.append(pc.dictionary_encode(pc.list_flatten(parts, memory_pool=_POOL),
-                                           memory_pool=_POOL))
-        del parts
-    unified = pa.chunked_array(encoded).unify_dictionaries(memory_pool=_POOL)
-    del encoded
-    ulen = np.concatenate(lens).astype(np.int64)
-    trimmed = pc.utf8_trim_whitespace(unified.chunk(0).dictionary)  # trim the raw spellings
-    raw_ids = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in unified.chunks])
-    del unified, lens
+    ulen, raw_ids, trimmed = _split_tokens(arr, sep.strip())
     blank = pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False)[raw_ids]
     uoff = np.zeros(n_uniques + 1, dtype=np.int64)
     np.cumsum(ulen, out=uoff[1:])

@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from _common import PeakRSS, markdown, path_table, write
+from _common import RESULTS, PeakRSS, markdown, path_table, write
 
 CONFIGS = {
     "ours order 1 (aggregate=True)": ("ours", dict(order=1), True),
@@ -101,6 +101,7 @@ def main():
         res[name] = json.loads(lines[-1])
         print(name, round(res[name]["seconds"], 3), "s", res[name]["peak"] >> 20, "MB",
               flush=True)
+    (RESULTS / "bench_markov.json").write_text(json.dumps(res, indent=1))
     mb = 2**20
     runs = pd.DataFrame([dict(run=k, seconds=round(v["seconds"], 3),
                               peak_extra_MB=round(v["peak"] / mb)) for k, v in res.items()])
@@ -108,7 +109,7 @@ def main():
 
     def ratio(a, b, what):
         if a in g and b in g:
-            return round(g[a][what] / max(g[b][what], 1), 3)
+            return round(g[a][what] / max(g[b][what], 1e-9), 3)
         return "n/a"
 
     o1, o3 = "ours order 1 (aggregate=True)", "ours order 3 (aggregate=True)"
