@@ -1,0 +1,158 @@
+"""The one Shapley kernel: exact values over subsets, or antithetic permutation sampling.
+
+Players are entity codes 0..K-1 (K <= 64); a coalition is a uint64 bit mask. For each unique
+player set T the kernel returns phi_i(T), the Shapley value of player i in the game v
+restricted to the subsets of T:
+
+    phi_i(T) = sum over S in T \\ {i} of |S|! (|T| - |S| - 1)! / |T|! [v(S + i) - v(S)],
+
+so that sum_i phi_i(T) = v(T) - v(empty set) (efficiency). Every coalition needed by any set is
+evaluated once, in one batch, by ``value_fn(masks) -> values``. Sets with more than
+``max_exact`` players are estimated from permutations drawn in antithetic pairs (a permutation
+and its reverse), with the standard error of each estimate.
+"""
+
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+MAX_PLAYERS = 64
+_CHUNK = 1 << 22  # subset masks built at a time
+
+
+def bits_of(masks: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) boolean membership matrix of uint64 masks."""
+    shifts = np.arange(k, dtype=np.uint64)
+    return ((masks[:, None] >> shifts) & np.uint64(1)).astype(bool)
+
+
+def masks_of(bits: np.ndarray) -> np.ndarray:
+    """uint64 masks of an (n, k) boolean membership matrix."""
+    k = bits.shape[1]
+    weights = np.left_shift(np.uint64(1), np.arange(k, dtype=np.uint64))
+    return (bits.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+
+
+def _players(masks: np.ndarray, k: int, t: int) -> np.ndarray:
+    """(n, t) player codes of masks that all have t members."""
+    rows, cols = np.nonzero(bits_of(masks, k))
+    return cols.reshape(len(masks), t)
+
+
+def _subset_masks(players: np.ndarray) -> np.ndarray:
+    """(n, 2^t) global masks of every subset of each row's players (local bit b = player b)."""
+    n, t = players.shape
+    bit = np.left_shift(np.uint64(1), players.astype(np.uint64))
+    sub = np.zeros((n, 1 << t), dtype=np.uint64)
+    for b in range(t):
+        sub[:, 1 << b: 1 << (b + 1)] = sub[:, : 1 << b] | bit[:, b: b + 1]
+    return sub
+
+
+def _exact_weights(t: int):
+    """For each local player b: patterns without b, with b, and the Shapley weights."""
+    patterns = np.arange(1 << t)
+    size = np.array([bin(p).count("1") for p in range(1 << t)])  # t <= max_exact: small
+    w = np.array([1.0 / (t * comb(t - 1, s)) if s < t else 0.0 for s in range(t + 1)])
+    out = []
+    for b in range(t):
+        without = patterns[(patterns >> b) & 1 == 0]
+        out.append((without, without | (1 << b), w[size[without]]))
+    return out
+
+
+def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutations: int = 200,
+            rng: np.random.Generator | None = None):
+    """Shapley values of every player in every set.
+
+    Parameters
+    ----------
+    sets : array of uint64, shape (n,)
+        Unique player sets as bit masks (any order, no duplicates needed).
+    value_fn : callable
+        ``value_fn(masks) -> float array``: the game's value of each coalition mask.
+    k : int
+        Number of players (bits); at most 64.
+    max_exact : int
+        Sets with more players are sampled.
+    n_permutations : int
+        Permutations per sampled set (rounded up to an even number: antithetic pairs).
+    rng : numpy Generator
+        Randomness of the sampling.
+
+    Returns
+    -------
+    phi : array (n, k)
+        Shapley value of each player in each set (0 for players outside the set).
+    se : array (n, k)
+        Standard error of sampled values (0 where exact).
+    v_set, v_empty : array (n,), float
+        v(T) of each set and v of the empty coalition.
+    """
+    if k > MAX_PLAYERS:
+        raise ValueError(f"the Shapley kernel handles at most {MAX_PLAYERS} players, got {k}")
+    sets = np.asarray(sets, dtype=np.uint64)
+    n = len(sets)
+    size = bits_of(sets, k).sum(axis=1) if n else np.zeros(0, dtype=int)
+    rng = rng if rng is not None else np.random.default_rng(0)
+    phi = np.zeros((n, k))
+    se = np.zeros((n, k))
+
+    # 1. every coalition any exact set needs, plus the sets themselves and the empty set
+    exact_groups = []
+    needed = [sets, np.zeros(1, dtype=np.uint64)]
+    for t in np.unique(size):
+        idx = np.flatnonzero(size == t)
+        if t == 0 or t > max_exact:
+            continue
+        players = _players(sets[idx], k, int(t))
+        step = max(1, _CHUNK >> int(t))
+        for s in range(0, len(idx), step):
+            sub = _subset_masks(players[s: s + step])
+            exact_groups.append((int(t), idx[s: s + step], players[s: s + step], sub))
+            needed.append(sub.ravel())
+    sampled = [(int(t), np.flatnonzero(size == t)) for t in np.unique(size) if t > max_exact]
+    draws = []
+    for t, idx in sampled:  # 2. permutations, antithetic pairs
+        half = max(1, (n_permutations + 1) // 2)
+        players = _players(sets[idx], k, t)
+        keys = rng.random((len(idx), half, t))
+        order = np.argsort(keys, axis=2)
+        order = np.concatenate([order, order[:, :, ::-1]], axis=1)  # (m, 2 half, t)
+        perm = np.take_along_axis(np.repeat(players[:, None, :], 2 * half, axis=1), order, axis=2)
+        bit = np.left_shift(np.uint64(1), perm.astype(np.uint64))
+        prefix = np.bitwise_or.accumulate(bit, axis=2)
+        draws.append((t, idx, perm, prefix, half))
+        needed.append(prefix.ravel())
+
+    # 3. evaluate each distinct coalition once
+    uniq = np.unique(np.concatenate(needed))
+    values = np.asarray(value_fn(uniq), dtype=np.float64)
+    if values.shape != uniq.shape:
+        raise ValueError("value_fn must return one value per coalition")
+
+    def v(masks):
+        return values[np.searchsorted(uniq, masks)]
+
+    v_empty = float(v(np.zeros(1, dtype=np.uint64))[0])
+    v_set = v(sets)
+
+    # 4. exact values
+    for t, idx, players, sub in exact_groups:
+        vals = v(sub)
+        for b, (without, with_b, w) in enumerate(_exact_weights(t)):
+            phi[idx, players[:, b]] = (vals[:, with_b] - vals[:, without]) @ w
+    # 5. sampled values with standard errors
+    for t, idx, perm, prefix, half in draws:
+        vals = v(prefix)
+        before = np.concatenate([np.full(vals.shape[:2] + (1,), v_empty), vals[:, :, :-1]],
+                                axis=2)
+        contrib = vals - before  # marginal contribution of perm[..., i]
+        per_player = np.zeros((len(idx), 2 * half, k))
+        np.put_along_axis(per_player, perm, contrib, axis=2)
+        pairs = 0.5 * (per_player[:, :half] + per_player[:, half:])  # antithetic averages
+        phi[idx] = pairs.mean(axis=1)
+        se[idx] = pairs.std(axis=1, ddof=1) / np.sqrt(half) if half > 1 else np.inf
+    return phi, se, v_set, v_empty
