@@ -281,10 +281,22 @@ class Journeys:
         return self._cached("tw", lambda: (np.repeat(self.conversions, self.lengths),
                                            np.repeat(self.value, self.lengths)))
 
-    def distinct(self) -> tuple[np.ndarray, np.ndarray]:
-        """The distinct (journey, entity) pairs: each entity once per journey it appears in."""
-        return self._cached("distinct", lambda: _paths.distinct_pairs(
-            self.touch_journey, self.codes, len(self.names)))
+    def distinct(self, return_counts: bool = False):
+        """The distinct (journey, entity) pairs, sorted: each entity once per journey it appears
+        in (and its number of touches there, with ``return_counts``).
+        """
+        jj, code, count = self._cached("distinct", lambda: _paths.distinct_pairs(
+            self.touch_journey, self.codes, len(self.names), return_counts=True))
+        return (jj, code, count) if return_counts else (jj, code)
+
+    def touch_pair(self) -> np.ndarray:
+        """Index into :meth:`distinct` of every touch's (journey, entity) pair."""
+        def compute():
+            jj, code = self.distinct()
+            k = len(self.names)
+            return np.searchsorted(jj * k + code, self.touch_journey * k + self.codes)
+
+        return self._cached("touch_pair", compute)
 
     def compact(self) -> Journeys:
         """The converting journeys, aggregated to unique paths when the grouping is already

@@ -72,6 +72,18 @@ def allocate(journeys: Journeys, weights, value_weights=None, per_touch: bool = 
             np.bincount(journeys.codes, tv, minlength=k))
 
 
+def pair_weights(journeys: Journeys, pair_credit: np.ndarray, target: np.ndarray):
+    """Per-touch fractions from credit per (journey, entity) pair (ordered as
+    ``journeys.distinct()``): an entity's credit in a journey is split evenly over its touches
+    there, and divided by the journey's ``target`` (conversions or value) for :func:`allocate`.
+    """
+    _, _, count = journeys.distinct(return_counts=True)
+    pair = journeys.touch_pair()
+    per_touch = pair_credit[pair] / count[pair]
+    tgt = target[journeys.touch_journey]
+    return np.divide(per_touch, tgt, out=np.zeros_like(per_touch), where=tgt > 0)
+
+
 class AttributionModel(BaseEstimator):
     """Base of every attribution model: a scikit-learn estimator over :class:`Journeys`.
 

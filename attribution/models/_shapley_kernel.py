@@ -145,7 +145,7 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
         for b, (without, with_b, w) in enumerate(_exact_weights(t)):
             phi[idx, players[:, b]] = (vals[:, with_b] - vals[:, without]) @ w
     # 5. sampled values with standard errors
-    for t, idx, perm, prefix, half in draws:
+    for _t, idx, perm, prefix, half in draws:
         vals = v(prefix)
         before = np.concatenate([np.full(vals.shape[:2] + (1,), v_empty), vals[:, :, :-1]],
                                 axis=2)

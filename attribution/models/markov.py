@@ -7,10 +7,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._paths import distinct_pairs
 from .._validation import AttributionWarning, ParameterError
 from . import register
-from ._base import AttributionModel
+from ._base import AttributionModel, pair_weights
 from ._ipf import balance
 from ._markov_chain import build_chain, removal_effects, state_paths
 
@@ -154,15 +153,11 @@ class MarkovChain(AttributionModel):
     def _touch_weights(self, j):
         re = self.removal_effects_.to_numpy()
         k = len(j.names)
-        jj, code, count = distinct_pairs(j.touch_journey, j.codes, k, return_counts=True)
-        pair = np.searchsorted(jj * k + code, j.touch_journey * k + j.codes)
+        jj, code = j.distinct()
         weights, info = [], {}
         for col, target in ((0, j.conversions), (1, j.value)):
             a, it, res = self._balance(jj, code, re[:, col], target, k)
-            per_touch = a[pair] / count[pair]
-            tgt = target[j.touch_journey]
-            weights.append(np.divide(per_touch, tgt, out=np.zeros_like(per_touch),
-                                     where=tgt > 0))
+            weights.append(pair_weights(j, a, target))
             info[("conversions", "value")[col]] = dict(iterations=it, residual=res)
         self._transform_info = {"balance": info}
         return weights[0], weights[1]
