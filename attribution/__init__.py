@@ -28,7 +28,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "FirstTouch": "heuristic", "LastTouch": "heuristic", "Linear": "heuristic",
     "PositionBased": "heuristic", "TimeDecay": "heuristic",
-    "MarkovChain": "markov",
+    "MarkovChain": "markov", "Shapley": "shapley",
 }
 
 

@@ -8,7 +8,7 @@ from .._validation import UnknownModelError
 
 _REGISTRY: dict[str, type] = {}
 # modules that register models when imported
-_MODULES = ("heuristic", "markov")
+_MODULES = ("heuristic", "markov", "shapley")
 
 
 def register(name: str):

@@ -1,0 +1,254 @@
+"""Shapley-value attribution over each journey's distinct channels, with stated games."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+
+from .._validation import AttributionWarning, ParameterError
+from . import register
+from ._base import AttributionModel, pair_weights
+from ._shapley_kernel import MAX_PLAYERS, bits_of, shapley
+
+GAMES = ("count", "rate", "model")
+
+
+def journey_sets(j) -> np.ndarray:
+    """Each journey's set of distinct entities as a uint64 bit mask."""
+    jj, code = j.distinct()
+    bits = np.left_shift(np.uint64(1), code.astype(np.uint64))
+    starts = np.searchsorted(jj, np.arange(j.n_journeys))
+    return np.bitwise_or.reduceat(bits, starts)
+
+
+def unique_sorted(x: np.ndarray):
+    """``np.unique(x, return_inverse=True)`` by sorting (fast for uint64 masks)."""
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    new = np.ones(len(xs), dtype=bool)
+    new[1:] = xs[1:] != xs[:-1]
+    inv = np.empty(len(x), dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return xs[new], inv
+
+
+def pattern_fit(estimator, sets, conv, nulls, k):
+    """Fit a classifier on the table of unique exposure patterns with frequency weights."""
+    x = bits_of(sets, k).astype(np.float64)
+    xx = np.vstack([x, x])
+    y = np.concatenate([np.ones(len(sets)), np.zeros(len(sets))])
+    w = np.concatenate([conv, nulls])
+    keep = w > 0
+    if len(np.unique(y[keep])) < 2:
+        return None  # one class only: no model to fit
+    return clone(estimator).fit(xx[keep], y[keep], sample_weight=w[keep])
+
+
+@register("shapley")
+class Shapley(AttributionModel):
+    r"""Shapley-value attribution; the players are each journey's distinct entities.
+
+    The game is stated by ``value``:
+
+    - ``"count"`` (Zhao et al. 2018, "simplified Shapley"): v(S) = conversions of journeys whose
+      set is a subset of S. Its Shapley value has the closed form
+      phi_i = sum_{T containing i} R(T) / |T| (R(T): conversions with exact set T): this is
+      **linear attribution over distinct channels**, computed directly.
+    - ``"rate"`` (Dalessandro et al. 2012): v(S) = conversion rate of the journeys whose set is
+      exactly S, Beta-smoothed toward the pooled rate with ``prior`` pseudo-journeys;
+      v(empty) = 0 (no journey lacks a tracked touch). Subsets never observed get the estimate
+      of an L2 logistic regression on exposure indicators; a warning gives their share.
+    - ``"model"``: v(S) = p(conversion | exposed to exactly S) from ``estimator`` (any
+      scikit-learn classifier with ``predict_proba``; default L2 logistic regression) fitted
+      on the exposure patterns with conversions and nulls as weights.
+
+    For each unique set T, phi_i(T) is exact over the subsets of T (up to ``max_exact``
+    players), else estimated from ``n_permutations`` antithetic permutations with standard
+    errors (``credit_se_``). Credit of journey j with set T:
+    ``credit="total"``: c_j phi_i(T) / (v(T) - v(empty)), summing to c_j;
+    ``credit="incremental"``: c_j phi_i(T) / v(T) to entities and c_j v(empty) / v(T) to the
+    ``(baseline)`` row. Negative phi stay negative (with a warning); ``clip=True`` sets them
+    to 0 and rescales the rest, which breaks the additivity of the game. A journey whose
+    denominator is <= 0 goes to ``(unattributed)`` and is counted. With ``ordered=True`` the
+    credit is also booked by the position at which the entity first appears among the
+    journey's distinct entities (``position_credit_``, Zhao et al. 2018).
+
+    Parameters
+    ----------
+    value : {"count", "rate", "model"}
+    ordered : bool
+    credit : {"total", "incremental"}
+    estimator : scikit-learn classifier, optional
+        For ``value="model"`` (and the unobserved subsets of ``"rate"``).
+    prior : float
+        Pseudo-journeys of the Beta smoothing of ``"rate"``.
+    max_exact : int
+        Largest set computed exactly (2^|T| coalitions).
+    n_permutations : int
+        Permutations per larger set.
+    clip : bool
+    random_state : int or None
+    level : {None, "touchpoint", "channel"}
+
+    References
+    ----------
+    Zhao, Mahboobi & Bagheri, arXiv 1804.05327 (2018); Dalessandro et al., ADKDD 2012.
+    """
+
+    def __init__(self, value="count", ordered=False, credit="total", estimator=None, prior=1.0,
+                 max_exact=12, n_permutations=200, clip=False, random_state=None, level=None):
+        self.value = value
+        self.ordered = ordered
+        self.credit = credit
+        self.estimator = estimator
+        self.prior = prior
+        self.max_exact = max_exact
+        self.n_permutations = n_permutations
+        self.clip = clip
+        self.random_state = random_state
+        self.level = level
+
+    def _check_params(self):
+        super()._check_params()
+        if self.value not in GAMES:
+            raise ParameterError(f"value must be one of {GAMES}, got {self.value!r}")
+        if self.credit not in ("total", "incremental"):
+            raise ParameterError(f"credit must be 'total' or 'incremental', got {self.credit!r}")
+        if not (isinstance(self.max_exact, (int, np.integer)) and 1 <= self.max_exact <= 20):
+            raise ParameterError(f"max_exact must be an integer in 1..20, got {self.max_exact!r}")
+        if not (isinstance(self.n_permutations, (int, np.integer)) and self.n_permutations >= 2):
+            raise ParameterError("n_permutations must be an integer >= 2")
+        if not self.prior >= 0:
+            raise ParameterError(f"prior must be >= 0, got {self.prior!r}")
+        if self.estimator is not None and not hasattr(self.estimator, "predict_proba"):
+            raise ParameterError("estimator must be a classifier with predict_proba")
+
+    # -- the game ------------------------------------------------------------------------
+    def _build_game(self, sets, conv, nulls, k):
+        est = self.estimator if self.estimator is not None else LogisticRegression(C=1.0)
+        self.estimator_ = pattern_fit(est, sets, conv, nulls, k) if self.value != "count" else None
+        if self.value == "rate":
+            seen = conv + nulls > 0
+            p0 = conv.sum() / max(conv.sum() + nulls.sum(), 1e-300)
+            self.rate_table_ = (sets[seen],
+                                (conv[seen] + self.prior * p0) / (conv[seen] + nulls[seen]
+                                                                  + self.prior))
+
+    def _game(self, k):
+        """The fitted value function v(masks) and v(empty)."""
+        def predict(masks):
+            if self.estimator_ is None:
+                return np.zeros(len(masks))
+            return self.estimator_.predict_proba(bits_of(masks, k).astype(np.float64))[:, 1]
+
+        if self.value == "model":
+            return predict, float(predict(np.zeros(1, dtype=np.uint64))[0])
+        table_sets, table_rates = self.rate_table_
+        self._unobserved = [0, 0]
+
+        def rate(masks):
+            out = np.zeros(len(masks))
+            pos = np.searchsorted(table_sets, masks)
+            pos = np.minimum(pos, max(len(table_sets) - 1, 0))
+            hit = (table_sets[pos] == masks) if len(table_sets) else np.zeros(len(masks), bool)
+            out[hit] = table_rates[pos[hit]]
+            miss = ~hit & (masks != 0)
+            out[miss] = predict(masks[miss])
+            self._unobserved[0] += int(miss.sum())
+            self._unobserved[1] += int((masks != 0).sum())
+            return out  # v(empty) = 0
+
+        return rate, 0.0
+
+    def _shares(self, sets, k):
+        """Per unique set: each entity's share of the set's conversions, the baseline share,
+        whether the set is unattributed, and the standard errors of the shares.
+        """
+        n = len(sets)
+        member = bits_of(sets, k)
+        if self.value == "count":
+            shares = member / member.sum(axis=1, keepdims=True)
+            return shares, np.zeros(n), np.zeros(n, bool), np.zeros((n, k))
+        v, v0 = self._game(k)
+        rng = np.random.default_rng(self.random_state)
+        phi, se, v_set, _ = shapley(sets, v, k, self.max_exact, self.n_permutations, rng)
+        # the kernel evaluated v(empty) itself; the game's own v(empty) is v0
+        denom = v_set - v0 if self.credit == "total" else v_set
+        bad = denom <= 0
+        safe = np.where(bad, 1.0, denom)
+        shares = np.where(bad[:, None], 0.0, phi / safe[:, None])
+        base = np.where(bad | (self.credit == "total"), 0.0, v0 / safe)
+        if (shares < -1e-12).any():
+            warnings.warn(f"{int((shares < -1e-12).any(axis=1).sum())} journey set(s) give "
+                          "negative Shapley values; they stay negative (clip=True sets them to "
+                          "0, breaking additivity)", AttributionWarning, stacklevel=5)
+            if self.clip:
+                pos = np.maximum(shares, 0.0)
+                total = pos.sum(axis=1, keepdims=True)
+                shares = np.where(total > 0, pos / np.where(total > 0, total, 1.0)
+                                  * (1 - base[:, None]), 0.0)
+        return shares, base, bad, np.where(bad[:, None], 0.0, se / safe[:, None])
+
+    # -- fit / transform -----------------------------------------------------------------
+    def _fit(self, j):
+        k = len(j.names)
+        if k > MAX_PLAYERS:
+            raise ParameterError(f"Shapley handles at most {MAX_PLAYERS} {j.level}s, these "
+                                 f"journeys have {k}; fit at channel level (level='channel')")
+        masks = journey_sets(j)
+        sets, inv = unique_sorted(masks)
+        conv = np.bincount(inv, j.conversions, minlength=len(sets))
+        nulls = np.bincount(inv, j.nulls, minlength=len(sets))
+        val = np.bincount(inv, j.value, minlength=len(sets))
+        self._build_game(sets, conv, nulls, k)
+        shares, base, bad, se = self._shares(sets, k)
+        extra = {}
+        if self.credit == "incremental":
+            extra["(baseline)"] = (float(conv @ base), float(val @ base))
+        if bad.any():
+            extra["(unattributed)"] = (float(conv[bad].sum()), float(val[bad].sum()))
+            warnings.warn(f"{int(bad.sum())} journey set(s) with {conv[bad].sum():g} conversions "
+                          "have a value <= 0 and go to (unattributed)", AttributionWarning,
+                          stacklevel=4)
+        names = pd.Index(j.names.astype(str), name=j.level)
+        self.credit_se_ = pd.Series(np.sqrt((conv[:, None] ** 2 * se**2).sum(axis=0)),
+                                    index=names)
+        diag = {"game": self.value, "credit": self.credit, "unique sets": len(sets),
+                "sampled sets": int((bits_of(sets, k).sum(axis=1) > self.max_exact).sum())}
+        if self.value == "rate" and self._unobserved[1]:
+            share = self._unobserved[0] / self._unobserved[1]
+            diag["unobserved coalitions"] = round(share, 4)
+            if share > 0:
+                warnings.warn(f"{share:.1%} of the coalitions the rate game needs were never "
+                              "observed; their rate comes from a logistic model",
+                              AttributionWarning, stacklevel=4)
+        if self.ordered:
+            self.position_credit_ = self._position_credit(j, shares[inv])
+        return dict(conversions=conv @ shares, value=val @ shares, extra=extra, diagnostics=diag)
+
+    def _position_credit(self, j, journey_shares):
+        jj, code = j.distinct()
+        first_pos = np.full(len(jj), np.iinfo(np.int64).max)
+        np.minimum.at(first_pos, j.touch_pair(), j.touch_position)
+        order = np.lexsort((first_pos, jj))
+        rank = np.empty(len(jj), dtype=np.int64)
+        starts = np.searchsorted(jj[order], jj[order])
+        rank[order] = np.arange(len(jj)) - starts
+        credit = j.conversions[jj] * journey_shares[jj, code]
+        table = pd.DataFrame({"entity": j.names[code].astype(str), "position": rank + 1,
+                              "conversions": credit})
+        return table.pivot_table(index="entity", columns="position", values="conversions",
+                                 aggfunc="sum", fill_value=0.0)
+
+    def _touch_weights(self, j):
+        k = len(self.names_)
+        sets, inv = unique_sorted(journey_sets(j))
+        shares = self._shares(sets, k)[0][inv]
+        jj, code = j.distinct()
+        pair_share = shares[jj, code]
+        return (pair_weights(j, pair_share * j.conversions[jj], j.conversions),
+                pair_weights(j, pair_share * j.value[jj], j.value))

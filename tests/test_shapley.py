@@ -1,0 +1,118 @@
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+
+import attribution as at
+from attribution.models._shapley_kernel import bits_of, shapley
+from attribution.models.shapley import journey_sets, unique_sorted
+
+from .conftest import make_journeys
+
+
+def drivers_data(n=60_000, seed=0):
+    """10 channels: c0, c1 drive conversion and come first; c2..c8 are noise; c9 has no effect
+    and is appended last in half the journeys."""
+    rng = np.random.default_rng(seed)
+    d0, d1, last9 = (rng.random(n) < 0.3), (rng.random(n) < 0.3), (rng.random(n) < 0.5)
+    y = rng.random(n) < 0.02 + 0.10 * d0 + 0.10 * d1
+    noise = 1 + rng.poisson(2, size=n)
+    lengths = d0 + d1 + noise + last9
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    codes = rng.integers(2, 9, size=offsets[-1])
+    codes[offsets[:-1][d0]] = 0
+    codes[(offsets[:-1] + d0)[d1]] = 1
+    codes[(offsets[1:] - 1)[last9]] = 9
+    return at.Journeys(offsets, codes, y.astype(float), (~y).astype(float), y * 50.0,
+                       names=[f"c{i}" for i in range(10)])
+
+
+def channel_shares(model):
+    f = model.result_.to_frame(extra=False).set_index("entity")["conversions"]
+    return f / f.sum()
+
+
+def test_count_is_linear_over_distinct_channels(sample_journeys):
+    s = at.Shapley().fit(sample_journeys)
+    lin = at.Linear().fit(sample_journeys.transform("first"))
+    np.testing.assert_allclose(s.credit_, lin.credit_, rtol=1e-12)
+    np.testing.assert_allclose(s.value_credit_, lin.value_credit_, rtol=1e-12)
+
+
+def test_model_based_shapley_finds_the_drivers():
+    j = drivers_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        inc = at.Shapley(value="model", credit="incremental").fit(j)
+        rate = at.Shapley(value="rate", credit="incremental").fit(j)
+    assert channel_shares(inc)[["c0", "c1"]].sum() >= 0.85
+    assert channel_shares(rate)[["c0", "c1"]].sum() >= 0.6
+    # incremental credit plus the (baseline) row adds up to the conversions
+    total = inc.result_.to_frame()["conversions"].sum()
+    assert total == pytest.approx(j.conversions.sum(), rel=1e-9)
+    assert inc.result_.extra["(baseline)"][0] > 0
+    # the heuristics do not separate them
+    assert channel_shares(at.LastTouch().fit(j))[["c0", "c1"]].sum() < 0.1
+    assert channel_shares(at.Linear().fit(j))[["c0", "c1"]].sum() < 0.4
+
+
+def test_shares_equal_kernel_values_over_the_model_game():
+    j = drivers_data(5000, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        m = at.Shapley(value="model").fit(j)
+    sets, inv = unique_sorted(journey_sets(j))
+    k = 10
+    v = lambda masks: m.estimator_.predict_proba(bits_of(masks, k).astype(float))[:, 1]  # noqa
+    phi, _, v_set, v0 = shapley(sets, v, k)
+    denom = v_set - v0
+    ok = denom > 0
+    conv = np.bincount(inv, j.conversions, minlength=len(sets))
+    expected = (conv[ok, None] * phi[ok] / denom[ok, None]).sum(axis=0)
+    np.testing.assert_allclose(m.credit_.to_numpy(), expected, rtol=1e-9)
+
+
+def test_any_classifier_and_sampling_standard_errors():
+    j = drivers_data(3000, seed=3)
+    rf = RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        exact = at.Shapley(value="model", estimator=rf).fit(j)
+        sampled = at.Shapley(value="model", estimator=rf, max_exact=2, n_permutations=400,
+                             random_state=1).fit(j)
+    assert (exact.credit_se_ == 0).all() and (sampled.credit_se_ > 0).any()
+    gap = (sampled.credit_ - exact.credit_).abs()
+    assert (gap <= 4 * sampled.credit_se_ + 1e-9).all()
+
+
+def test_ordered_books_credit_by_first_position():
+    # a > b > a (2 conv): a first, b second; b (1 conv): b first
+    j = make_journeys([[0, 1, 0], [1]], [2, 1], [0, 0], names=["a", "b"])
+    m = at.Shapley(ordered=True).fit(j)
+    pc = m.position_credit_
+    assert pc.loc["a", 1] == 1.0 and pc.loc["b", 2] == 1.0 and pc.loc["b", 1] == 1.0
+    np.testing.assert_allclose(pc.sum(axis=1)[m.credit_.index], m.credit_)
+
+
+def test_clip_and_unattributed_are_reported():
+    j = drivers_data(20_000, seed=4)
+    with pytest.warns(at.AttributionWarning) as rec:
+        m = at.Shapley(value="model").fit(j)
+    text = " ".join(str(w.message) for w in rec)
+    assert "negative Shapley" in text and "(unattributed)" in text
+    assert m.result_.extra["(unattributed)"][0] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        clipped = at.Shapley(value="model", clip=True).fit(j)
+    assert (clipped.credit_ >= 0).all()
+    assert clipped.result_.to_frame()["conversions"].sum() == pytest.approx(
+        j.conversions.sum())
+    assert m.result_.to_frame()["conversions"].sum() == pytest.approx(j.conversions.sum())
+
+
+@pytest.mark.parametrize("bad", [dict(value="banzhaf"), dict(credit="net"), dict(max_exact=0),
+                                 dict(estimator=object())])
+def test_bad_parameters(bad, ca_journeys):
+    with pytest.raises(at.ParameterError):
+        at.Shapley(**bad).fit(ca_journeys)
