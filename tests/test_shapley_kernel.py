@@ -100,3 +100,19 @@ def test_deterministic_for_a_seed():
 def test_too_many_players():
     with pytest.raises(ValueError, match="at most 64"):
         shapley(np.array([1], dtype=np.uint64), lambda m: m * 0.0, 65)
+
+
+def test_tags_give_each_set_its_own_game():
+    v, w = random_game(11), random_game(12)
+    mask = np.uint64(0b1011)
+    tag = np.uint64(1) << np.uint64(K)
+
+    def game(masks):  # the tag bit switches between the two games
+        low = masks & np.uint64(2**K - 1)
+        return np.where((masks & tag) > 0, w(low), v(low))
+
+    phi, _, v_set, v_empty = shapley(np.array([mask, mask], dtype=np.uint64), game, K,
+                                     tags=np.array([0, tag], dtype=np.uint64))
+    np.testing.assert_allclose(phi[0], shapley(np.array([mask]), v, K)[0][0], atol=1e-12)
+    np.testing.assert_allclose(phi[1], shapley(np.array([mask]), w, K)[0][0], atol=1e-12)
+    assert v_empty[1] == pytest.approx(w(np.zeros(1, dtype=np.uint64))[0])

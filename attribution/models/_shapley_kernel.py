@@ -41,11 +41,13 @@ def _players(masks: np.ndarray, k: int, t: int) -> np.ndarray:
     return cols.reshape(len(masks), t)
 
 
-def _subset_masks(players: np.ndarray) -> np.ndarray:
-    """(n, 2^t) global masks of every subset of each row's players (local bit b = player b)."""
+def _subset_masks(players: np.ndarray, tags: np.ndarray) -> np.ndarray:
+    """(n, 2^t) global masks of every subset of each row's players (local bit b = player b),
+    each OR-ed with its row's tag."""
     n, t = players.shape
     bit = np.left_shift(np.uint64(1), players.astype(np.uint64))
     sub = np.zeros((n, 1 << t), dtype=np.uint64)
+    sub[:, 0] = tags
     for b in range(t):
         sub[:, 1 << b: 1 << (b + 1)] = sub[:, : 1 << b] | bit[:, b: b + 1]
     return sub
@@ -64,7 +66,7 @@ def _exact_weights(t: int):
 
 
 def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutations: int = 200,
-            rng: np.random.Generator | None = None):
+            rng: np.random.Generator | None = None, tags: np.ndarray | None = None):
     """Shapley values of every player in every set.
 
     Parameters
@@ -81,6 +83,10 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
         Permutations per sampled set (rounded up to an even number: antithetic pairs).
     rng : numpy Generator
         Randomness of the sampling.
+    tags : array of uint64, optional
+        Bits above the k player bits, OR-ed into every coalition of a set: sets with
+        different tags play different games (e.g. a journey's touch counts), and
+        ``value_fn`` reads the tag from the high bits.
 
     Returns
     -------
@@ -88,42 +94,47 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
         Shapley value of each player in each set (0 for players outside the set).
     se : array (n, k)
         Standard error of sampled values (0 where exact).
-    v_set, v_empty : array (n,), float
-        v(T) of each set and v of the empty coalition.
+    v_set, v_empty : arrays (n,)
+        v(T) of each set and v of its empty coalition (its tag alone).
     """
     if k > MAX_PLAYERS:
         raise ValueError(f"the Shapley kernel handles at most {MAX_PLAYERS} players, got {k}")
     sets = np.asarray(sets, dtype=np.uint64)
     n = len(sets)
-    size = bits_of(sets, k).sum(axis=1) if n else np.zeros(0, dtype=int)
+    tags = np.zeros(n, dtype=np.uint64) if tags is None else np.asarray(tags, dtype=np.uint64)
+    low = np.uint64((1 << k) - 1) if k < 64 else np.uint64(2**64 - 1)
+    if k < 64 and (tags & low).any():
+        raise ValueError("tags must not use the k player bits")
+    sets = sets | tags
+    size = bits_of(sets & low, k).sum(axis=1) if n else np.zeros(0, dtype=int)
     rng = rng if rng is not None else np.random.default_rng(0)
     phi = np.zeros((n, k))
     se = np.zeros((n, k))
 
     # 1. every coalition any exact set needs, plus the sets themselves and the empty set
     exact_groups = []
-    needed = [sets, np.zeros(1, dtype=np.uint64)]
+    needed = [sets, tags]
     for t in np.unique(size):
         idx = np.flatnonzero(size == t)
         if t == 0 or t > max_exact:
             continue
-        players = _players(sets[idx], k, int(t))
+        players = _players(sets[idx] & low, k, int(t))
         step = max(1, _CHUNK >> int(t))
         for s in range(0, len(idx), step):
-            sub = _subset_masks(players[s: s + step])
+            sub = _subset_masks(players[s: s + step], tags[idx[s: s + step]])
             exact_groups.append((int(t), idx[s: s + step], players[s: s + step], sub))
             needed.append(sub.ravel())
     sampled = [(int(t), np.flatnonzero(size == t)) for t in np.unique(size) if t > max_exact]
     draws = []
     for t, idx in sampled:  # 2. permutations, antithetic pairs
         half = max(1, (n_permutations + 1) // 2)
-        players = _players(sets[idx], k, t)
+        players = _players(sets[idx] & low, k, t)
         keys = rng.random((len(idx), half, t))
         order = np.argsort(keys, axis=2)
         order = np.concatenate([order, order[:, :, ::-1]], axis=1)  # (m, 2 half, t)
         perm = np.take_along_axis(np.repeat(players[:, None, :], 2 * half, axis=1), order, axis=2)
         bit = np.left_shift(np.uint64(1), perm.astype(np.uint64))
-        prefix = np.bitwise_or.accumulate(bit, axis=2)
+        prefix = np.bitwise_or.accumulate(bit, axis=2) | tags[idx, None, None]
         draws.append((t, idx, perm, prefix, half))
         needed.append(prefix.ravel())
 
@@ -136,7 +147,7 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
     def v(masks):
         return values[np.searchsorted(uniq, masks)]
 
-    v_empty = float(v(np.zeros(1, dtype=np.uint64))[0])
+    v_empty = v(tags)
     v_set = v(sets)
 
     # 4. exact values
@@ -147,8 +158,8 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
     # 5. sampled values with standard errors
     for _t, idx, perm, prefix, half in draws:
         vals = v(prefix)
-        before = np.concatenate([np.full(vals.shape[:2] + (1,), v_empty), vals[:, :, :-1]],
-                                axis=2)
+        start = np.broadcast_to(v_empty[idx, None, None], vals.shape[:2] + (1,))
+        before = np.concatenate([start, vals[:, :, :-1]], axis=2)
         contrib = vals - before  # marginal contribution of perm[..., i]
         per_player = np.zeros((len(idx), 2 * half, k))
         np.put_along_axis(per_player, perm, contrib, axis=2)

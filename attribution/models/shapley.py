@@ -176,6 +176,7 @@ class Shapley(AttributionModel):
         v, v0 = self._game(k)
         rng = np.random.default_rng(self.random_state)
         phi, se, v_set, _ = shapley(sets, v, k, self.max_exact, self.n_permutations, rng)
+        # the game's v(empty) is v0 (the rate game defines it; the kernel's agrees for model)
         # the kernel evaluated v(empty) itself; the game's own v(empty) is v0
         denom = v_set - v0 if self.credit == "total" else v_set
         bad = denom <= 0
