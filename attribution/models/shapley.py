@@ -48,6 +48,55 @@ def pattern_fit(estimator, sets, conv, nulls, k):
     return clone(estimator).fit(xx[keep], y[keep], sample_weight=w[keep])
 
 
+def shares_from_phi(phi, se, v_set, v_empty, credit, clip, stacklevel=6):
+    """Credit shares of each set's conversions from Shapley values (MODELS.md, Shapley).
+
+    Returns ``(shares, baseline_share, unattributed, share_se)`` per set: total credit divides
+    phi by v(T) - v(empty); incremental by v(T), with v(empty) / v(T) to the baseline. Sets
+    whose denominator is <= 0 are unattributed.
+    """
+    denom = v_set - v_empty if credit == "total" else v_set
+    bad = denom <= 0
+    safe = np.where(bad, 1.0, denom)
+    shares = np.where(bad[:, None], 0.0, phi / safe[:, None])
+    base = np.where(bad | (credit == "total"), 0.0, v_empty / safe)
+    if (shares < -1e-12).any():
+        warnings.warn(f"{int((shares < -1e-12).any(axis=1).sum())} journey set(s) give "
+                      "negative Shapley values; they stay negative (clip=True sets them to "
+                      "0, breaking additivity)", AttributionWarning, stacklevel=stacklevel)
+        if clip:
+            pos = np.maximum(shares, 0.0)
+            total = pos.sum(axis=1, keepdims=True)
+            shares = np.where(total > 0, pos / np.where(total > 0, total, 1.0)
+                              * (1 - base[:, None]), 0.0)
+    return shares, base, bad, np.where(bad[:, None], 0.0, se / safe[:, None])
+
+
+def set_credit(j, inv, sets_shares, sets_base, sets_bad, sets_se, stacklevel=5):
+    """Entity credit, extra rows and standard errors from per-set shares."""
+    n_sets = len(sets_shares)
+    conv = np.bincount(inv, j.conversions, minlength=n_sets)
+    val = np.bincount(inv, j.value, minlength=n_sets)
+    extra = {}
+    if sets_base.any():
+        extra["(baseline)"] = (float(conv @ sets_base), float(val @ sets_base))
+    if sets_bad.any():
+        extra["(unattributed)"] = (float(conv[sets_bad].sum()), float(val[sets_bad].sum()))
+        warnings.warn(f"{int(sets_bad.sum())} journey set(s) with {conv[sets_bad].sum():g} "
+                      "conversions have a value <= 0 and go to (unattributed)",
+                      AttributionWarning, stacklevel=stacklevel)
+    se = np.sqrt((conv[:, None] ** 2 * sets_se**2).sum(axis=0))
+    return conv @ sets_shares, val @ sets_shares, extra, se
+
+
+def touch_weights_from_shares(j, journey_shares):
+    """Per-touch weights from each journey's entity shares (split over the entity's touches)."""
+    jj, code = j.distinct()
+    pair_share = journey_shares[jj, code]
+    return (pair_weights(j, pair_share * j.conversions[jj], j.conversions),
+            pair_weights(j, pair_share * j.value[jj], j.value))
+
+
 @register("shapley")
 class Shapley(AttributionModel):
     r"""Shapley-value attribution; the players are each journey's distinct entities.
@@ -176,23 +225,8 @@ class Shapley(AttributionModel):
         v, v0 = self._game(k)
         rng = np.random.default_rng(self.random_state)
         phi, se, v_set, _ = shapley(sets, v, k, self.max_exact, self.n_permutations, rng)
-        # the game's v(empty) is v0 (the rate game defines it; the kernel's agrees for model)
-        # the kernel evaluated v(empty) itself; the game's own v(empty) is v0
-        denom = v_set - v0 if self.credit == "total" else v_set
-        bad = denom <= 0
-        safe = np.where(bad, 1.0, denom)
-        shares = np.where(bad[:, None], 0.0, phi / safe[:, None])
-        base = np.where(bad | (self.credit == "total"), 0.0, v0 / safe)
-        if (shares < -1e-12).any():
-            warnings.warn(f"{int((shares < -1e-12).any(axis=1).sum())} journey set(s) give "
-                          "negative Shapley values; they stay negative (clip=True sets them to "
-                          "0, breaking additivity)", AttributionWarning, stacklevel=5)
-            if self.clip:
-                pos = np.maximum(shares, 0.0)
-                total = pos.sum(axis=1, keepdims=True)
-                shares = np.where(total > 0, pos / np.where(total > 0, total, 1.0)
-                                  * (1 - base[:, None]), 0.0)
-        return shares, base, bad, np.where(bad[:, None], 0.0, se / safe[:, None])
+        # the game's v(empty) is v0 (the rate game defines it as 0; for model it is p(0))
+        return shares_from_phi(phi, se, v_set, np.full(len(sets), v0), self.credit, self.clip)
 
     # -- fit / transform -----------------------------------------------------------------
     def _fit(self, j):
@@ -204,20 +238,13 @@ class Shapley(AttributionModel):
         sets, inv = unique_sorted(masks)
         conv = np.bincount(inv, j.conversions, minlength=len(sets))
         nulls = np.bincount(inv, j.nulls, minlength=len(sets))
-        val = np.bincount(inv, j.value, minlength=len(sets))
         self._build_game(sets, conv, nulls, k)
         shares, base, bad, se = self._shares(sets, k)
-        extra = {}
+        credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
         if self.credit == "incremental":
-            extra["(baseline)"] = (float(conv @ base), float(val @ base))
-        if bad.any():
-            extra["(unattributed)"] = (float(conv[bad].sum()), float(val[bad].sum()))
-            warnings.warn(f"{int(bad.sum())} journey set(s) with {conv[bad].sum():g} conversions "
-                          "have a value <= 0 and go to (unattributed)", AttributionWarning,
-                          stacklevel=4)
+            extra.setdefault("(baseline)", (0.0, 0.0))
         names = pd.Index(j.names.astype(str), name=j.level)
-        self.credit_se_ = pd.Series(np.sqrt((conv[:, None] ** 2 * se**2).sum(axis=0)),
-                                    index=names)
+        self.credit_se_ = pd.Series(credit_se, index=names)
         diag = {"game": self.value, "credit": self.credit, "unique sets": len(sets),
                 "sampled sets": int((bits_of(sets, k).sum(axis=1) > self.max_exact).sum())}
         if self.value == "rate" and self._unobserved[1]:
@@ -229,7 +256,7 @@ class Shapley(AttributionModel):
                               AttributionWarning, stacklevel=4)
         if self.ordered:
             self.position_credit_ = self._position_credit(j, shares[inv])
-        return dict(conversions=conv @ shares, value=val @ shares, extra=extra, diagnostics=diag)
+        return dict(conversions=credit, value=vcredit, extra=extra, diagnostics=diag)
 
     def _position_credit(self, j, journey_shares):
         jj, code = j.distinct()
@@ -246,10 +273,5 @@ class Shapley(AttributionModel):
                                  aggfunc="sum", fill_value=0.0)
 
     def _touch_weights(self, j):
-        k = len(self.names_)
         sets, inv = unique_sorted(journey_sets(j))
-        shares = self._shares(sets, k)[0][inv]
-        jj, code = j.distinct()
-        pair_share = shares[jj, code]
-        return (pair_weights(j, pair_share * j.conversions[jj], j.conversions),
-                pair_weights(j, pair_share * j.value[jj], j.value))
+        return touch_weights_from_shares(j, self._shares(sets, len(self.names_))[0][inv])
