@@ -28,7 +28,8 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "FirstTouch": "heuristic", "LastTouch": "heuristic", "Linear": "heuristic",
     "PositionBased": "heuristic", "TimeDecay": "heuristic",
-    "MarkovChain": "markov", "Shapley": "shapley",
+    "MarkovChain": "markov", "Shapley": "shapley", "Logistic": "logistic",
+    "ShaoLiProbabilistic": "logistic",
 }
 
 

@@ -14,6 +14,10 @@ from attribution.models import available_models
 
 from .conftest import journeys_strategy
 
+# AttributionWarning flags valid results worth attention (negative Shapley values,
+# unattributed sets, a single outcome); the suite checks invariants, not those warnings
+pytestmark = pytest.mark.filterwarnings("ignore::attribution.AttributionWarning")
+
 # parameters that let a model run on journeys without timestamps
 PARAMS = {"time_decay": dict(by="position", half_life=2.0)}
 MODELS = available_models()
@@ -38,7 +42,7 @@ def test_efficiency_and_per_touch_sums(name, j):
     assert_efficient(m, j)
     t = m.transform(j)
     conv = j.conversions > 0
-    assert len(t) == j.lengths[conv].sum()
+    assert (t["position"] >= 0).sum() == j.lengths[conv].sum()
     sums = t.groupby("journey", sort=True)[["credit", "value_credit"]].sum()
     np.testing.assert_allclose(sums["credit"], j.conversions[conv], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(sums["value_credit"], j.value[conv], rtol=1e-9, atol=1e-12)
@@ -48,9 +52,10 @@ def test_efficiency_and_per_touch_sums(name, j):
 @given(j=journeys_strategy(max_journeys=12))
 @settings(max_examples=30, deadline=None)
 def test_aggregated_equals_per_journey(name, j):
-    a = model(name).fit(j).credit_
-    b = model(name).fit(j.aggregate()).credit_
-    np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    a = model(name).fit(j)
+    b = model(name).fit(j.aggregate())
+    tol = a.invariance_rtol
+    np.testing.assert_allclose(a.credit_, b.credit_, rtol=tol, atol=tol * 1e-3)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -64,18 +69,21 @@ def test_relabelling_and_journey_order_invariance(name, j, seed):
     names[perm] = j.names
     relabelled = at.Journeys(j.offsets, perm[j.codes], j.conversions, j.nulls, j.value,
                              names=names)
-    base = model(name).fit(j).credit_
+    fitted = model(name).fit(j)
+    base, tol = fitted.credit_, fitted.invariance_rtol
     got = model(name).fit(relabelled).credit_
-    np.testing.assert_allclose(got[base.index], base, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got[base.index], base, rtol=tol, atol=tol * 1e-3)
     shuffled = j.select(rng.permutation(j.n_journeys))
-    np.testing.assert_allclose(model(name).fit(shuffled).credit_, base, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model(name).fit(shuffled).credit_, base, rtol=tol,
+                               atol=tol * 1e-3)
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_rollup_to_channels(name, sample_journeys):
     m = model(name).fit(sample_journeys)
     rolled = m.result_.at_level("channel")
-    assert rolled.conversions.sum() == pytest.approx(sample_journeys.conversions.sum())
+    total = rolled.to_frame()["conversions"].sum()  # extra rows such as (baseline) included
+    assert total == pytest.approx(sample_journeys.conversions.sum())
     if getattr(m, "additive", False):
         direct = model(name, level="channel").fit(sample_journeys)
         np.testing.assert_allclose(rolled.conversions, direct.result_.conversions, rtol=1e-9)

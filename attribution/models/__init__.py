@@ -8,7 +8,7 @@ from .._validation import UnknownModelError
 
 _REGISTRY: dict[str, type] = {}
 # modules that register models when imported
-_MODULES = ("heuristic", "markov", "shapley")
+_MODULES = ("heuristic", "markov", "shapley", "logistic")
 
 
 def register(name: str):

@@ -99,6 +99,8 @@ class AttributionModel(BaseEstimator):
     name: str = ""
     #: True when touchpoint credit rolled up to channels equals fitting at channel level
     additive: bool = False
+    #: relative tolerance to which credit is invariant to relabelling and row order
+    invariance_rtol: float = 1e-9
 
     def __init__(self, level=None):
         self.level = level
@@ -184,8 +186,39 @@ class AttributionModel(BaseEstimator):
         out["credit"] = tc[keep]
         out["value_credit"] = tv[keep]
         frame = pd.DataFrame(out)
+        frame = self._remainder_rows(j, frame, tc, tv)
         frame.attrs.update(self._transform_info)  # e.g. balancing iterations and residual
         return frame
+
+    def _remainder_label(self, j) -> np.ndarray:
+        """Label of the credit a journey keeps off its touches (``(baseline)``...)."""
+        return np.full(j.n_journeys, "(unattributed)", dtype=object)
+
+    def _remainder_rows(self, j, frame, tc, tv):
+        """One extra row (position -1) per converting journey whose touches do not carry all
+        its conversions or value, so every journey's rows sum to its conversions and value."""
+        rc = j.conversions - np.add.reduceat(tc, j.offsets[:-1])
+        rv = j.value - np.add.reduceat(tv, j.offsets[:-1])
+        tol = 1e-12 * np.maximum(j.conversions + j.value, 1.0)
+        need = (j.conversions > 0) & ((np.abs(rc) > tol) | (np.abs(rv) > tol))
+        if not need.any():
+            return frame
+        label = self._remainder_label(j)[need]
+        ids = j.ids if j.ids is not None else np.arange(j.n_journeys)
+        extra = {"journey": ids[need]}
+        if j.seq is not None:
+            extra["conversion"] = j.seq[need]
+        extra["position"] = np.full(int(need.sum()), -1)
+        for col in ("touchpoint", "channel"):
+            if col in frame:
+                cats = list(frame[col].cat.categories) + sorted(set(label))
+                frame[col] = frame[col].cat.set_categories(cats)
+                extra[col] = pd.Categorical(label, categories=cats)
+        if "time" in frame:
+            extra["time"] = pd.NaT if j.time_kind == "datetime" else -1
+        extra["credit"] = rc[need]
+        extra["value_credit"] = rv[need]
+        return pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
 
     def fit_transform(self, journeys, y=None) -> pd.DataFrame:
         """``fit(journeys).transform(journeys)``."""

@@ -89,6 +89,11 @@ def set_credit(j, inv, sets_shares, sets_base, sets_bad, sets_se, stacklevel=5):
     return conv @ sets_shares, val @ sets_shares, extra, se
 
 
+def remainder_label(journey_shares):
+    """``(unattributed)`` for journeys whose set got no shares, else ``(baseline)``."""
+    return np.where(np.abs(journey_shares).sum(axis=1) > 0, "(baseline)", "(unattributed)")
+
+
 def touch_weights_from_shares(j, journey_shares):
     """Per-touch weights from each journey's entity shares (split over the entity's touches)."""
     jj, code = j.distinct()
@@ -275,3 +280,7 @@ class Shapley(AttributionModel):
     def _touch_weights(self, j):
         sets, inv = unique_sorted(journey_sets(j))
         return touch_weights_from_shares(j, self._shares(sets, len(self.names_))[0][inv])
+
+    def _remainder_label(self, j):
+        sets, inv = unique_sorted(journey_sets(j))
+        return remainder_label(self._shares(sets, len(self.names_))[0][inv])

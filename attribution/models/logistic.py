@@ -1,0 +1,289 @@
+"""Logistic attribution (Shao & Li 2011): bagged L2 logistic regression, credit by Shapley."""
+
+from __future__ import annotations
+
+import warnings
+from math import ceil
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.linear_model import LogisticRegression
+
+from .._validation import AttributionWarning, ParameterError
+from . import register
+from ._base import AttributionModel
+from ._shapley_kernel import MAX_PLAYERS, bits_of, shapley
+from .shapley import (
+    journey_sets,
+    remainder_label,
+    set_credit,
+    shares_from_phi,
+    touch_weights_from_shares,
+    unique_sorted,
+)
+
+FEATURES = ("exposure", "count", "log1p")
+
+
+def feature_patterns(j, features):
+    """Unique feature patterns of the journeys: ``(X, masks, inverse)``.
+
+    ``X`` (patterns x entities) holds exposure indicators, touch counts or log1p counts;
+    ``masks`` the set of entities each pattern touches; ``inverse`` the pattern of each journey.
+    """
+    k = len(j.names)
+    if features == "exposure":
+        sets, inv = unique_sorted(journey_sets(j))
+        return bits_of(sets, k).astype(np.float64), sets, inv
+    jj, code, count = j.distinct(return_counts=True)
+    dense = np.zeros((j.n_journeys, k), dtype=np.int32)
+    dense[jj, code] = count
+    rows = np.ascontiguousarray(dense).view(np.dtype((np.void, 4 * k))).ravel()
+    _, first, inv = np.unique(rows, return_index=True, return_inverse=True)
+    x = dense[first].astype(np.float64)
+    masks = journey_sets(j)[first]
+    return (np.log1p(x) if features == "log1p" else x), masks, inv.ravel()
+
+
+def _thin(w, fraction, rng):
+    """Keep each of a row's journeys with probability ``fraction`` (binomial thinning)."""
+    whole = np.floor(w)
+    return rng.binomial(whole.astype(np.int64), fraction) + (rng.random(len(w)) < fraction) * (
+        w - whole)
+
+
+def _fit_bag(x, conv, nulls, C, max_samples, max_features, seed, full):
+    rng = np.random.default_rng(seed)
+    k = x.shape[1]
+    if full:
+        cw, nw, feats = conv, nulls, np.arange(k)
+    else:
+        cw, nw = _thin(conv, max_samples, rng), _thin(nulls, max_samples, rng)
+        feats = np.sort(rng.choice(k, size=max(1, ceil(max_features * k)), replace=False))
+    xx = np.vstack([x[:, feats], x[:, feats]])
+    y = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
+    w = np.concatenate([cw, nw])
+    keep = w > 0
+    coef = np.full(k, np.nan)
+    if len(np.unique(y[keep])) < 2:
+        return coef, np.nan
+    lr = LogisticRegression(C=C, max_iter=1000, tol=1e-8).fit(xx[keep], y[keep],
+                                                              sample_weight=w[keep])
+    coef[feats] = lr.coef_[0]
+    return coef, float(lr.intercept_[0])
+
+
+@register("logistic")
+class Logistic(AttributionModel):
+    r"""Logistic-regression attribution (Shao & Li, KDD 2011), credit by Shapley on p-hat.
+
+    An L2-penalised logistic regression of conversion on journey features (exposure
+    indicators, touch counts or log1p counts) is fitted on the table of unique feature
+    patterns with conversions as positive and nulls as negative sample weights: identical to a
+    fit on the individual journeys, far cheaper. Bagging (Shao & Li): ``n_estimators`` fits on
+    ``max_samples`` of the journeys and ``max_features`` of the entities each; an entity left
+    out of a bag is missing for that bag, not zero, so ``coef_`` is the mean over the bags that
+    saw it and ``coef_std_`` their spread (Shao & Li's "variability").
+
+    Coefficients are log-odds, not credit. Credit is the Shapley value of each journey's
+    entities in the game v(S) = p-hat(x_S) (the journey's features restricted to S), through
+    the shared Shapley kernel, with ``credit="total"`` or ``"incremental"`` as in
+    :class:`Shapley`. ``inference=True`` adds a statsmodels GLM Binomial fit with frequency
+    weights on the same pattern table (unpenalised maximum likelihood):
+    ``inference_.summary()`` gives coefficients, standard errors and intervals.
+
+    Parameters
+    ----------
+    features : {"exposure", "count", "log1p"}
+    C : float
+        Inverse L2 penalty strength (scikit-learn convention).
+    n_estimators : int
+    max_samples, max_features : float in (0, 1]
+    inference : bool
+    credit : {"total", "incremental"}
+    max_exact, n_permutations : int
+        Shapley kernel settings (see :class:`Shapley`).
+    clip : bool
+    n_jobs : int or None
+        Bags fitted in parallel (joblib); results do not depend on it.
+    random_state : int or None
+    level : {None, "touchpoint", "channel"}
+    """
+
+    #: credit is as exact as the solver (lbfgs, tol 1e-8): invariances hold to this tolerance
+    invariance_rtol = 1e-6
+
+    def __init__(self, features="exposure", C=1.0, n_estimators=1, max_samples=1.0,
+                 max_features=1.0, inference=False, credit="total", max_exact=12,
+                 n_permutations=200, clip=False, n_jobs=None, random_state=None, level=None):
+        self.features = features
+        self.C = C
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.max_features = max_features
+        self.inference = inference
+        self.credit = credit
+        self.max_exact = max_exact
+        self.n_permutations = n_permutations
+        self.clip = clip
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.level = level
+
+    def _check_params(self):
+        super()._check_params()
+        if self.features not in FEATURES:
+            raise ParameterError(f"features must be one of {FEATURES}, got {self.features!r}")
+        if self.credit not in ("total", "incremental"):
+            raise ParameterError(f"credit must be 'total' or 'incremental', got {self.credit!r}")
+        if not (isinstance(self.n_estimators, (int, np.integer)) and self.n_estimators >= 1):
+            raise ParameterError("n_estimators must be an integer >= 1")
+        for name in ("max_samples", "max_features"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ParameterError(f"{name} must lie in (0, 1]")
+        if not self.C > 0:
+            raise ParameterError(f"C must be > 0, got {self.C!r}")
+
+    def _predict(self, x):
+        return 1.0 / (1.0 + np.exp(-(self.intercept_ + x @ np.nan_to_num(self.coef_.to_numpy()))))
+
+    def _game(self, x, masks, k):
+        """Value function over tagged coalitions: pattern p's features restricted to S."""
+        tags = np.arange(len(masks), dtype=np.uint64) << np.uint64(k)
+        low = np.uint64((1 << k) - 1)
+
+        def v(coalitions):
+            pattern = (coalitions >> np.uint64(k)).astype(np.int64)
+            member = bits_of(coalitions & low, k)
+            return self._predict(x[pattern] * member)
+
+        return v, tags
+
+    def _shares(self, x, masks, k):
+        if k + int(np.ceil(np.log2(max(len(masks), 2)))) > MAX_PLAYERS:
+            raise ParameterError(f"too many entities ({k}) and feature patterns "
+                                 f"({len(masks)}) for the Shapley kernel; fit at channel level")
+        v, tags = self._game(x, masks, k)
+        rng = np.random.default_rng(self.random_state)
+        phi, se, v_set, v_empty = shapley(masks, v, k, self.max_exact, self.n_permutations, rng,
+                                          tags=tags)
+        return shares_from_phi(phi, se, v_set, v_empty, self.credit, self.clip)
+
+    def _fit(self, j):
+        k = len(j.names)
+        if k > MAX_PLAYERS:
+            raise ParameterError(f"Logistic handles at most {MAX_PLAYERS} {j.level}s; fit at "
+                                 "channel level (level='channel')")
+        x, masks, inv = feature_patterns(j, self.features)
+        conv = np.bincount(inv, j.conversions, minlength=len(masks))
+        nulls = np.bincount(inv, j.nulls, minlength=len(masks))
+        full = self.n_estimators == 1 and self.max_samples == 1 and self.max_features == 1
+        seeds = np.random.SeedSequence(self.random_state).spawn(self.n_estimators)
+        bags = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_bag)(x, conv, nulls, self.C, self.max_samples, self.max_features, s,
+                              full) for s in seeds)
+        coefs = np.array([b[0] for b in bags])
+        names = pd.Index(j.names.astype(str), name=j.level)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: never selected
+            self.coef_ = pd.Series(np.nanmean(coefs, axis=0), index=names)
+            self.coef_std_ = pd.Series(np.nanstd(coefs, axis=0), index=names)
+        intercepts = np.array([b[1] for b in bags])
+        fitted = np.isfinite(intercepts)
+        self.intercept_ = float(intercepts[fitted].mean()) if fitted.any() else np.nan
+        self.n_bags_seen_ = pd.Series((~np.isnan(coefs)).sum(axis=0), index=names)
+        if not np.isfinite(self.intercept_):
+            warnings.warn("the journeys have only one outcome (all convert or none): the "
+                          "logistic model cannot be fitted and all credit is 0",
+                          AttributionWarning, stacklevel=4)
+            self.intercept_ = 0.0
+            self.coef_[:] = 0.0
+        self.inference_ = self._inference(x, conv, nulls, names) if self.inference else None
+        shares, base, bad, se = self._shares(x, masks, k)
+        if not np.isfinite(self.coef_).all():
+            shares[:] = 0.0
+        credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
+        self.credit_se_ = pd.Series(credit_se, index=names)
+        diag = {"features": self.features, "patterns": len(masks), "bags": self.n_estimators,
+                "credit": self.credit}
+        return dict(conversions=credit, value=vcredit, extra=extra, diagnostics=diag)
+
+    def _inference(self, x, conv, nulls, names):
+        import statsmodels.api as sm
+
+        xx = sm.add_constant(np.vstack([x, x]), has_constant="add")
+        y = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
+        w = np.concatenate([conv, nulls])
+        keep = w > 0
+        model = sm.GLM(y[keep], xx[keep], family=sm.families.Binomial(), freq_weights=w[keep])
+        res = model.fit()
+        res.model.exog_names[:] = ["const", *names]
+        return res
+
+    def summary(self):
+        """The statsmodels summary of the GLM (needs ``inference=True``)."""
+        if getattr(self, "inference_", None) is None:
+            raise ParameterError("fit with inference=True for a statsmodels summary")
+        return self.inference_.summary()
+
+    def _touch_weights(self, j):
+        x, masks, inv = feature_patterns(j, self.features)
+        return touch_weights_from_shares(j, self._shares(x, masks, len(self.names_))[0][inv])
+
+    def _remainder_label(self, j):
+        x, masks, inv = feature_patterns(j, self.features)
+        return remainder_label(self._shares(x, masks, len(self.names_))[0][inv])
+
+
+@register("shao_li")
+class ShaoLiProbabilistic(AttributionModel):
+    r"""Shao & Li's (2011) simple probabilistic model.
+
+    With P(y|x_i) the conversion rate of journeys exposed to entity i and P(y|x_i, x_j) that
+    of journeys exposed to both i and j, entity i of a converting journey with distinct set T
+    gets
+
+        C(x_i) = P(y|x_i) + 1 / (2 (|T| - 1)) sum_{j in T, j != i}
+                 [P(y|x_i, x_j) - P(y|x_i) - P(y|x_j)]
+
+    (the sum over the journey's other entities; C(x_i) = P(y|x_i) when |T| = 1). Scores are
+    clipped at 0 and normalised within the journey so the journey's credit sums to c_j
+    (equal split if all are 0); this normalisation is ours, Shao & Li report the raw C(x_i).
+
+    Parameters
+    ----------
+    level : {None, "touchpoint", "channel"}
+    """
+
+    def _shares(self, sets, k):
+        member = bits_of(sets, k).astype(np.float64)
+        p1, p2 = self.p1_, self.p2_
+        t = member.sum(axis=1, keepdims=True)
+        pair = member @ (p2 - p1[:, None] - p1[None, :]).T  # sum over j in T (incl. i)
+        pair -= np.diag(p2 - 2 * p1)[None, :]  # remove the j = i term
+        score = member * (p1[None, :] + np.where(t > 1, pair / (2 * np.maximum(t - 1, 1)), 0))
+        score = np.maximum(score, 0.0)
+        total = score.sum(axis=1, keepdims=True)
+        return np.where(total > 0, score / np.where(total > 0, total, 1.0), member / t)
+
+    def _fit(self, j):
+        k = len(j.names)
+        if k > MAX_PLAYERS:
+            raise ParameterError(f"ShaoLiProbabilistic handles at most {MAX_PLAYERS} entities")
+        sets, inv = unique_sorted(journey_sets(j))
+        conv = np.bincount(inv, j.conversions, minlength=len(sets))
+        tot = conv + np.bincount(inv, j.nulls, minlength=len(sets))
+        member = bits_of(sets, k).astype(np.float64)
+        both_c = member.T @ (member * conv[:, None])
+        both_n = member.T @ (member * tot[:, None])
+        self.p2_ = np.divide(both_c, both_n, out=np.zeros_like(both_c), where=both_n > 0)
+        self.p1_ = np.diag(self.p2_).copy()
+        shares = self._shares(sets, k)
+        credit, vcredit, extra, _ = set_credit(j, inv, shares, np.zeros(len(sets)),
+                                               np.zeros(len(sets), bool), np.zeros_like(shares))
+        return dict(conversions=credit, value=vcredit, extra=extra)
+
+    def _touch_weights(self, j):
+        sets, inv = unique_sorted(journey_sets(j))
+        return touch_weights_from_shares(j, self._shares(sets, len(self.names_))[inv])
