@@ -22,7 +22,8 @@ def test_pattern_fit_equals_per_journey_fit():
     x = np.zeros((j.n_journeys, 10))
     jj, code = j.distinct()
     x[jj, code] = 1
-    ref = LogisticRegression(C=0.5, max_iter=1000, tol=1e-8).fit(x, j.conversions > 0)
+    ref = LogisticRegression(C=0.5, solver="newton-cholesky", tol=1e-8).fit(x,
+                                                                             j.conversions > 0)
     np.testing.assert_allclose(m.coef_.to_numpy(), ref.coef_[0], atol=1e-6)
     assert m.intercept_ == pytest.approx(ref.intercept_[0], abs=1e-6)
 

@@ -116,3 +116,12 @@ def test_clip_and_unattributed_are_reported():
 def test_bad_parameters(bad, ca_journeys):
     with pytest.raises(at.ParameterError):
         at.Shapley(**bad).fit(ca_journeys)
+
+
+def test_n_jobs_gives_the_same_bits():
+    j = drivers_data(20_000, seed=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        a = at.Shapley(value="model", max_exact=3, random_state=2, n_jobs=1).fit(j)
+        b = at.Shapley(value="model", max_exact=3, random_state=2, n_jobs=2).fit(j)
+    np.testing.assert_array_equal(a.credit_.to_numpy(), b.credit_.to_numpy())

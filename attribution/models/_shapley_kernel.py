@@ -20,6 +20,7 @@ import numpy as np
 
 MAX_PLAYERS = 64
 _CHUNK = 1 << 22  # subset masks built at a time
+_EVAL_CHUNK = 1 << 16  # coalitions per parallel value_fn call
 
 
 def bits_of(masks: np.ndarray, k: int) -> np.ndarray:
@@ -66,7 +67,8 @@ def _exact_weights(t: int):
 
 
 def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutations: int = 200,
-            rng: np.random.Generator | None = None, tags: np.ndarray | None = None):
+            rng: np.random.Generator | None = None, tags: np.ndarray | None = None,
+            n_jobs: int | None = None):
     """Shapley values of every player in every set.
 
     Parameters
@@ -87,6 +89,9 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
         Bits above the k player bits, OR-ed into every coalition of a set: sets with
         different tags play different games (e.g. a journey's touch counts), and
         ``value_fn`` reads the tag from the high bits.
+    n_jobs : int or None
+        Threads evaluating ``value_fn`` over chunks of coalitions (joblib); the values, and so
+        the results, do not depend on it.
 
     Returns
     -------
@@ -140,7 +145,14 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
 
     # 3. evaluate each distinct coalition once
     uniq = np.unique(np.concatenate(needed))
-    values = np.asarray(value_fn(uniq), dtype=np.float64)
+    if n_jobs is not None and n_jobs != 1 and len(uniq) > 2 * _EVAL_CHUNK:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(value_fn)(uniq[s: s + _EVAL_CHUNK]) for s in range(0, len(uniq), _EVAL_CHUNK))
+        values = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+    else:
+        values = np.asarray(value_fn(uniq), dtype=np.float64)
     if values.shape != uniq.shape:
         raise ValueError("value_fn must return one value per coalition")
 

@@ -68,8 +68,13 @@ def _fit_bag(x, conv, nulls, C, max_samples, max_features, seed, full):
     coef = np.full(k, np.nan)
     if len(np.unique(y[keep])) < 2:
         return coef, np.nan
-    lr = LogisticRegression(C=C, max_iter=1000, tol=1e-8).fit(xx[keep], y[keep],
-                                                              sample_weight=w[keep])
+    # few features, many rows: Newton steps with a Cholesky solve converge in a handful of
+    # iterations to machine-level precision
+    lr = LogisticRegression(C=C, solver="newton-cholesky", max_iter=100, tol=1e-8)
+    with warnings.catch_warnings():
+        # at machine precision the line search cannot improve and falls back to lbfgs
+        warnings.filterwarnings("ignore", message="Line search of Newton solver")
+        lr.fit(xx[keep], y[keep], sample_weight=w[keep])
     coef[feats] = lr.coef_[0]
     return coef, float(lr.intercept_[0])
 
@@ -111,7 +116,7 @@ class Logistic(AttributionModel):
     level : {None, "touchpoint", "channel"}
     """
 
-    #: credit is as exact as the solver (lbfgs, tol 1e-8): invariances hold to this tolerance
+    #: credit is as exact as the solver (Newton-Cholesky, tol 1e-8): invariances hold to this
     invariance_rtol = 1e-6
 
     def __init__(self, features="exposure", C=1.0, n_estimators=1, max_samples=1.0,
@@ -149,7 +154,13 @@ class Logistic(AttributionModel):
         return 1.0 / (1.0 + np.exp(-(self.intercept_ + x @ np.nan_to_num(self.coef_.to_numpy()))))
 
     def _game(self, x, masks, k):
-        """Value function over tagged coalitions: pattern p's features restricted to S."""
+        """Value function: v(S) = p-hat(features restricted to S). With exposure features the
+        game is the same for every journey; with counts each pattern plays its own game,
+        told apart by tag bits above the k player bits.
+        """
+        if self.features == "exposure":
+            return (lambda coalitions: self._predict(bits_of(coalitions, k).astype(np.float64)),
+                    None)
         tags = np.arange(len(masks), dtype=np.uint64) << np.uint64(k)
         low = np.uint64((1 << k) - 1)
 
@@ -161,13 +172,14 @@ class Logistic(AttributionModel):
         return v, tags
 
     def _shares(self, x, masks, k):
-        if k + int(np.ceil(np.log2(max(len(masks), 2)))) > MAX_PLAYERS:
+        if self.features != "exposure" and k + int(np.ceil(np.log2(max(len(masks), 2)))) > \
+                MAX_PLAYERS:
             raise ParameterError(f"too many entities ({k}) and feature patterns "
                                  f"({len(masks)}) for the Shapley kernel; fit at channel level")
         v, tags = self._game(x, masks, k)
         rng = np.random.default_rng(self.random_state)
         phi, se, v_set, v_empty = shapley(masks, v, k, self.max_exact, self.n_permutations, rng,
-                                          tags=tags)
+                                          tags=tags, n_jobs=self.n_jobs)
         return shares_from_phi(phi, se, v_set, v_empty, self.credit, self.clip)
 
     def _fit(self, j):

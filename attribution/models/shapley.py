@@ -15,6 +15,7 @@ from ._base import AttributionModel, pair_weights
 from ._shapley_kernel import MAX_PLAYERS, bits_of, shapley
 
 GAMES = ("count", "rate", "model")
+DENOMINATOR_TOL = 1e-9
 
 
 def journey_sets(j) -> np.ndarray:
@@ -53,10 +54,11 @@ def shares_from_phi(phi, se, v_set, v_empty, credit, clip, stacklevel=6):
 
     Returns ``(shares, baseline_share, unattributed, share_se)`` per set: total credit divides
     phi by v(T) - v(empty); incremental by v(T), with v(empty) / v(T) to the baseline. Sets
-    whose denominator is <= 0 are unattributed.
+    whose denominator is <= 1e-9 (values are probabilities: smaller differences are numerical
+    noise) are unattributed.
     """
     denom = v_set - v_empty if credit == "total" else v_set
-    bad = denom <= 0
+    bad = denom <= DENOMINATOR_TOL  # below this a difference of probabilities is noise
     safe = np.where(bad, 1.0, denom)
     shares = np.where(bad[:, None], 0.0, phi / safe[:, None])
     base = np.where(bad | (credit == "total"), 0.0, v_empty / safe)
@@ -145,6 +147,8 @@ class Shapley(AttributionModel):
     n_permutations : int
         Permutations per larger set.
     clip : bool
+    n_jobs : int or None
+        Threads evaluating the game (results do not depend on it).
     random_state : int or None
     level : {None, "touchpoint", "channel"}
 
@@ -154,7 +158,8 @@ class Shapley(AttributionModel):
     """
 
     def __init__(self, value="count", ordered=False, credit="total", estimator=None, prior=1.0,
-                 max_exact=12, n_permutations=200, clip=False, random_state=None, level=None):
+                 max_exact=12, n_permutations=200, clip=False, n_jobs=None, random_state=None,
+                 level=None):
         self.value = value
         self.ordered = ordered
         self.credit = credit
@@ -163,6 +168,7 @@ class Shapley(AttributionModel):
         self.max_exact = max_exact
         self.n_permutations = n_permutations
         self.clip = clip
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.level = level
 
@@ -229,7 +235,8 @@ class Shapley(AttributionModel):
             return shares, np.zeros(n), np.zeros(n, bool), np.zeros((n, k))
         v, v0 = self._game(k)
         rng = np.random.default_rng(self.random_state)
-        phi, se, v_set, _ = shapley(sets, v, k, self.max_exact, self.n_permutations, rng)
+        phi, se, v_set, _ = shapley(sets, v, k, self.max_exact, self.n_permutations, rng,
+                                    n_jobs=self.n_jobs)
         # the game's v(empty) is v0 (the rate game defines it as 0; for model it is p(0))
         return shares_from_phi(phi, se, v_set, np.full(len(sets), v0), self.credit, self.clip)
 
