@@ -115,3 +115,75 @@ def concentration(credit, p: float = 0.2, q: float = 0.8) -> Concentration:
     return Concentration(top_share=top_share(c, p), k_share=k_share(c, q), gini=gini(c),
                          hhi=hhi(c), n_entities=len(c), negative_credit=float(c[c < 0].sum()),
                          p=p, q=q, lorenz=lorenz(c))
+
+
+# --------------------------------------------------------------------------- accuracy vs truth
+def _aligned_shares(estimated, truth):
+    """Shares of two credit vectors over the union of their entities (missing = 0)."""
+    est = pd.Series(estimated, dtype=np.float64)
+    tru = pd.Series(truth, dtype=np.float64)
+    index = tru.index.union(est.index, sort=False)
+    est, tru = est.reindex(index, fill_value=0.0), tru.reindex(index, fill_value=0.0)
+    return pd.Series(shares(est.to_numpy()), index=index), pd.Series(shares(tru.to_numpy()),
+                                                                     index=index)
+
+
+def tv_distance(estimated, truth) -> float:
+    """Total-variation distance of the credit shares: 0.5 sum |s_hat - s| (0 same, 1 disjoint)."""
+    est, tru = _aligned_shares(estimated, truth)
+    return float(0.5 * np.abs(est - tru).sum())
+
+
+def spearman(estimated, truth) -> float:
+    """Spearman rank correlation of estimated and true credit (NaN if either is constant)."""
+    from scipy.stats import spearmanr
+
+    est, tru = _aligned_shares(estimated, truth)
+    if est.nunique() < 2 or tru.nunique() < 2:
+        return float("nan")
+    return float(spearmanr(est.to_numpy(), tru.to_numpy()).statistic)
+
+
+def top_precision(estimated, truth, p: float = 0.2) -> float:
+    """Share of the true top ``ceil(p K)`` entities that are also in the estimated top."""
+    _check_p(p, "p")
+    est, tru = _aligned_shares(estimated, truth)
+    k = max(1, math.ceil(p * len(tru) - 1e-12))
+    true_top = set(tru.sort_values(ascending=False, kind="stable").index[:k])
+    est_top = set(est.sort_values(ascending=False, kind="stable").index[:k])
+    return len(true_top & est_top) / k
+
+
+def accuracy(estimated, truth, placebo=(), baseline=None, true_baseline=None,
+             p: float = 0.2) -> dict:
+    """Accuracy of estimated credit against the true credit (MODELS.md, Ground truth).
+
+    Parameters
+    ----------
+    estimated, truth : mapping or pandas.Series
+        Credit per entity (the estimate without rows such as ``(baseline)``).
+    placebo : iterable of entity names
+        Entities with no causal effect: their estimated share is reported.
+    baseline, true_baseline : float, optional
+        Estimated and true share of conversions that no entity caused. Leakage is the part of
+        the true baseline the model hands to entities: ``max(0, true - estimated)``.
+
+    Returns
+    -------
+    dict
+        ``tv_distance``, ``spearman``, ``top_precision``, ``top_share_error``
+        (|S_hat_p - S_p|), ``placebo_share`` and ``baseline_leakage`` (NaN without a truth).
+    """
+    est, tru = _aligned_shares(estimated, truth)
+    placebo = [e for e in placebo if e in est.index]
+    leak = float("nan")
+    if true_baseline is not None:
+        leak = max(0.0, float(true_baseline) - float(baseline or 0.0))
+    return dict(
+        tv_distance=tv_distance(est, tru),
+        spearman=spearman(est, tru),
+        top_precision=top_precision(est, tru, p),
+        top_share_error=abs(top_share(est.to_numpy(), p) - top_share(tru.to_numpy(), p)),
+        placebo_share=float(est[placebo].sum()) if placebo else 0.0,
+        baseline_leakage=leak,
+    )
