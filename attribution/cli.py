@@ -111,7 +111,10 @@ def _fit(args) -> int:
 
     models = args.model or ["linear"]
     params = _params(args.param)
-    estimators = {m: get_model(m, **(params if len(models) == 1 else {})) for m in models}
+    if params and len(models) > 1:
+        raise CLIError("--param applies to a single --model; run `attribution fit` once per "
+                       "model to set parameters")
+    estimators = {m: get_model(m, **params) for m in models}
     j = load_journeys(args)
     frame = compare(estimators, j, level=args.level)
     if len(models) == 1:

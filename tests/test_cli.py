@@ -51,6 +51,8 @@ def test_fit_with_params_and_lookback(tmp_path, sample_events, capsys):
     (["fit", "{paths}", "-m", "time_decay"], "needs touch timestamps"),
     (["fit", "{paths}", "-m", "position", "-p", "first=2"], "first + last"),
     (["fit", "{paths}", "-p", "oops"], "key=value"),
+    (["fit", "{paths}", "-m", "first", "-m", "last", "-p", "level=channel"], "single --model"),
+    (["fit", "{paths}", "-m", "markov", "-p", "orderr=2"], "orderr"),
 ])
 def test_bad_input_exit_2_one_line(args, msg, paths_csv, capsys):
     args = [a.replace("{paths}", str(paths_csv)) for a in args]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from .._validation import UnknownModelError
+from .._validation import ParameterError, UnknownModelError
 
 _REGISTRY: dict[str, type] = {}
 # modules that register models when imported
@@ -40,6 +40,11 @@ def get_model(name, **params):
     if cls is None:
         raise UnknownModelError(f"unknown model {name!r}; available: "
                                 f"{', '.join(sorted(_REGISTRY))}")
+    valid = cls._get_param_names()
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ParameterError(f"model {name!r} has no parameter(s) {', '.join(unknown)}; its "
+                             f"parameters are {', '.join(valid)}")
     return cls(**params)
 
 
