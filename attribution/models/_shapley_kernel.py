@@ -24,9 +24,9 @@ _EVAL_CHUNK = 1 << 16  # coalitions per parallel value_fn call
 
 
 def bits_of(masks: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) boolean membership matrix of uint64 masks."""
-    shifts = np.arange(k, dtype=np.uint64)
-    return ((masks[:, None] >> shifts) & np.uint64(1)).astype(bool)
+    """(n, k) boolean membership matrix of uint64 masks (bit i = player i)."""
+    little = np.ascontiguousarray(masks, dtype="<u8").view(np.uint8).reshape(-1, 8)
+    return np.unpackbits(little, axis=1, count=k, bitorder="little").astype(bool)
 
 
 def masks_of(bits: np.ndarray) -> np.ndarray:
@@ -144,7 +144,8 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
         needed.append(prefix.ravel())
 
     # 3. evaluate each distinct coalition once
-    uniq = np.unique(np.concatenate(needed))
+    uniq = np.sort(np.concatenate(needed))  # sort-based unique: numpy's hash path is slow
+    uniq = uniq[np.r_[True, uniq[1:] != uniq[:-1]]]
     if n_jobs is not None and n_jobs != 1 and len(uniq) > 2 * _EVAL_CHUNK:
         from joblib import Parallel, delayed
 
