@@ -75,7 +75,8 @@ def test_shao_li_hand_computed():
 
 
 @pytest.mark.parametrize("bad", [dict(features="bits"), dict(credit="x"), dict(n_estimators=0),
-                                 dict(max_features=0), dict(C=0)])
+                                 dict(max_features=0), dict(C=0), dict(max_exact=0),
+                                 dict(n_permutations=1)])
 def test_bad_parameters(bad, ca_journeys):
     with pytest.raises(at.ParameterError):
         at.Logistic(**bad).fit(ca_journeys)

@@ -15,6 +15,7 @@ from . import register
 from ._base import AttributionModel
 from ._shapley_kernel import MAX_PLAYERS, bits_of, shapley
 from .shapley import (
+    check_credit_params,
     journey_sets,
     remainder_label,
     set_credit,
@@ -140,8 +141,7 @@ class Logistic(AttributionModel):
         super()._check_params()
         if self.features not in FEATURES:
             raise ParameterError(f"features must be one of {FEATURES}, got {self.features!r}")
-        if self.credit not in ("total", "incremental"):
-            raise ParameterError(f"credit must be 'total' or 'incremental', got {self.credit!r}")
+        check_credit_params(self)
         if not (isinstance(self.n_estimators, (int, np.integer)) and self.n_estimators >= 1):
             raise ParameterError("n_estimators must be an integer >= 1")
         for name in ("max_samples", "max_features"):

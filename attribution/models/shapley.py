@@ -49,6 +49,16 @@ def pattern_fit(estimator, sets, conv, nulls, k):
     return clone(estimator).fit(xx[keep], y[keep], sample_weight=w[keep])
 
 
+def check_credit_params(model):
+    """Validate the credit and Shapley-kernel settings shared by Shapley and Logistic."""
+    if model.credit not in ("total", "incremental"):
+        raise ParameterError(f"credit must be 'total' or 'incremental', got {model.credit!r}")
+    if not (isinstance(model.max_exact, (int, np.integer)) and 1 <= model.max_exact <= 20):
+        raise ParameterError(f"max_exact must be an integer in 1..20, got {model.max_exact!r}")
+    if not (isinstance(model.n_permutations, (int, np.integer)) and model.n_permutations >= 2):
+        raise ParameterError("n_permutations must be an integer >= 2")
+
+
 def shares_from_phi(phi, se, v_set, v_empty, credit, clip, stacklevel=6):
     """Credit shares of each set's conversions from Shapley values (MODELS.md, Shapley).
 
@@ -176,12 +186,7 @@ class Shapley(AttributionModel):
         super()._check_params()
         if self.value not in GAMES:
             raise ParameterError(f"value must be one of {GAMES}, got {self.value!r}")
-        if self.credit not in ("total", "incremental"):
-            raise ParameterError(f"credit must be 'total' or 'incremental', got {self.credit!r}")
-        if not (isinstance(self.max_exact, (int, np.integer)) and 1 <= self.max_exact <= 20):
-            raise ParameterError(f"max_exact must be an integer in 1..20, got {self.max_exact!r}")
-        if not (isinstance(self.n_permutations, (int, np.integer)) and self.n_permutations >= 2):
-            raise ParameterError("n_permutations must be an integer >= 2")
+        check_credit_params(self)
         if not self.prior >= 0:
             raise ParameterError(f"prior must be >= 0, got {self.prior!r}")
         if self.estimator is not None and not hasattr(self.estimator, "predict_proba"):
