@@ -148,9 +148,10 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
         Columns touchpoint, channel, stage, frequency, role; default
         :func:`default_catalogue` (``n_placebo``, ``n_clones``).
     tier : {"additive", "noisy_or", "logit", "confounded", "upstream"}
-    target_top20 : float
+    target_top20 : float or None
         True top-20% share of incremental conversions the lifts are solved for (exact in the
-        additive tier; the other tiers bend it).
+        additive tier; the other tiers bend it). None: equal lifts (a flat truth, shaped by
+        exposure alone).
     mean_length : float
         Mean touches per journey (1 + negative binomial: right-skewed).
     frequency_effect_corr : float in [-1, 1]
@@ -238,15 +239,19 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
         return th * effect_scale / th.max()
 
     def gap(beta):
-        return top_share(lifts(beta) * exposed, 0.2) - target_top20
+        return top_share(lifts(beta) * exposed, 0.2) - (target_top20 or 0.0)
 
-    flat = gap(0.0) + target_top20
-    if flat > target_top20 or gap(30.0) < 0:
+    if target_top20 is None:  # flat: equal lifts; exposure alone shapes the credit
+        beta = 0.0
+    elif gap(0.0) > 0 or gap(30.0) < 0:
+        flat = gap(0.0) + target_top20
         raise ParameterError(
             f"target_top20={target_top20} cannot be reached: with equal lifts the top 20% of "
             f"types already hold {flat:.3f} of the credit (exposure alone), and the most "
-            f"concentrated lifts hold {gap(30.0) + target_top20:.3f}; choose a target between")
-    beta = brentq(gap, 0.0, 30.0, xtol=1e-10)
+            f"concentrated lifts hold {gap(30.0) + target_top20:.3f}; choose a target between "
+            "or target_top20=None for equal lifts")
+    else:
+        beta = brentq(gap, 0.0, 30.0, xtol=1e-10)
     theta = lifts(beta)
     pairs = [(int(np.flatnonzero(names == a)[0]), int(np.flatnonzero(names == b)[0]))
              for a, b in _SYNERGY if (names == a).any() and (names == b).any()]

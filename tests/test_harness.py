@@ -1,0 +1,43 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from attribution import harness
+
+
+def test_grid_expands_every_combination():
+    g = harness.grid(dict(a=(1, 2), b=("x", "y", "z")))
+    assert len(g) == 6 and g[0] == dict(a=1, b="x") and g[-1] == dict(a=2, b="z")
+    assert len(harness.grid(harness.FULL_GRID)) == 5 * 4 * 3 * 3 * 3
+
+
+def test_scenario_rows_score_every_model_against_truth():
+    rows = pd.DataFrame(harness.run_scenario("additive", 0.8, n_journeys=3000,
+                                             models=["last", "shapley", "markov"]))
+    assert list(rows["model"]) == ["last", "shapley", "markov"]
+    assert (rows["true_top20"] - 0.8).abs().max() < 0.05  # the truth hits its target
+    assert rows["true_pareto"].all()
+    assert ((rows["tv_distance"] >= 0) & (rows["tv_distance"] <= 1)).all()
+    flat = pd.DataFrame(harness.run_scenario("additive", "flat", n_journeys=3000,
+                                             models=["linear"]))
+    assert not flat["true_pareto"].any() and flat["true_top20"].iloc[0] < 0.4
+
+
+def test_same_numbers_whatever_n_jobs():
+    spec = dict(harness.QUICK_GRID, tier=("noisy_or", "upstream"), target_top20=(0.8,),
+                n_journeys=(2000,))
+    a = harness.run_grid(spec, models=["linear", "logistic"], n_jobs=1, progress=False)
+    b = harness.run_grid(spec, models=["linear", "logistic"], n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"))
+
+
+def test_summary_counts_recoveries_and_flat_calls():
+    res = pd.DataFrame(dict(model=["m", "m", "m"], tv_distance=[0.1, 0.2, 0.3],
+                            spearman=[1, 0.5, 0], true_top20=[0.85, 0.9, 0.3],
+                            est_top20=[0.82, 0.6, 0.2], true_pareto=[True, True, False],
+                            est_pareto=[True, False, False], placebo_share=[0, 0, 0.1],
+                            seconds=[1, 1, 1]))
+    s = harness.summarise(res).loc["m"]
+    assert s["recovers_80_20"] == pytest.approx(0.5)  # 1 of the 2 Pareto scenarios
+    assert s["says_flat_when_flat"] == pytest.approx(1.0)
+    assert s["tv_distance"] == pytest.approx(0.2) and np.isfinite(s["spearman"])
