@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench-env clean test-pandas2
+.PHONY: demo test lint bench-env clean test-pandas2 bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ bench-env:
 
 clean:
 	rm -rf $(VENV) .venv-bench build *.egg-info .pytest_cache .ruff_cache
+
+# the quick concentration grid (CI runs it); the full grid: `.venv/bin/attribution bench concentration`
+bench-quick: $(STAMP)
+	$(BIN)/attribution --quiet bench concentration --quick --n-jobs 2 --out $${OUT:-/tmp/attribution-bench-quick}
 
 # the same tests on the oldest pandas we support (CI runs this too)
 .venv-pandas2/.installed: pyproject.toml

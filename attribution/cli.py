@@ -152,6 +152,19 @@ def _models(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    from . import harness
+
+    spec = dict(harness.QUICK_GRID if args.quick else harness.FULL_GRID)
+    if args.journeys:
+        spec["n_journeys"] = (args.journeys,)
+    results = harness.run_grid(spec, n_jobs=args.n_jobs, progress=not args.quiet)
+    paths = harness.report(results, args.out)
+    print(harness.summarise(results).round(3).to_string())
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``attribution`` command."""
     ap = argparse.ArgumentParser(prog="attribution", description=__doc__.splitlines()[0])
@@ -186,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="fit five models on the bundled sample")
     demo.set_defaults(func=_demo)
+    bench = sub.add_parser("bench", help="benchmark harness on simulated ground truth")
+    bench.add_argument("what", choices=["concentration"])
+    bench.add_argument("--quick", action="store_true", help="the small grid (CI runs it)")
+    bench.add_argument("--out", default="benchmarks/results", help="output folder")
+    bench.add_argument("--n-jobs", type=int, default=None)
+    bench.add_argument("--journeys", type=int, default=None, help="journeys per scenario")
+    bench.set_defaults(func=_bench)
     models = sub.add_parser("models", help="list the registered models")
     models.set_defaults(func=_models)
     return ap

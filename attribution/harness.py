@@ -136,3 +136,85 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         recovers_80_20=("recovers", "mean"), says_flat_when_flat=("says_flat", "mean"),
         placebo_share=("placebo_share", "mean"), seconds=("seconds", "mean"))
     return out.sort_values("tv_distance")
+
+
+def report(results: pd.DataFrame, out_dir, title="Concentration benchmark") -> dict:
+    """Write the tidy CSV, a markdown report and PNG plots of a grid run into ``out_dir``.
+
+    Returns the paths written. The markdown states, per scenario, whether "20% of
+    touchpoints drive 80% of impact" holds in truth and for each model.
+    """
+    from pathlib import Path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / "concentration.csv", "md": out / "concentration.md"}
+    results.to_csv(paths["csv"], index=False)
+    summary = summarise(results)
+    keys = ["tier", "target_top20", "mean_length", "frequency_effect_corr", "seed"]
+    lines = [f"# {title}", "",
+             f"{results[keys].drop_duplicates().shape[0]} scenarios x "
+             f"{results['model'].nunique()} models; journeys per scenario: "
+             f"{', '.join(map(str, sorted(results['n_journeys'].unique())))}. The rule is called "
+             f"when the top-20% share is at least {0.8 - PARETO_TOL:.2f} (truth and models).",
+             "", "## Per model (means over scenarios)", "", _markdown(summary.round(3), True),
+             "", "## Per scenario: does 20% of touchpoints drive 80% of impact?", ""]
+    for key, grp in results.groupby(keys, sort=False):
+        truth = grp["true_pareto"].iloc[0]
+        yes = sorted(grp.loc[grp["est_pareto"], "model"])
+        scen = ", ".join(f"{k}={v}" for k, v in zip(keys, key, strict=True))
+        lines.append(f"- {scen}: in truth it {'holds' if truth else 'does not hold'} (top 20% "
+                     f"hold {grp['true_top20'].iloc[0]:.2f}); models that say it holds: "
+                     f"{', '.join(yes) if yes else 'none'}.")
+    paths["md"].write_text("\n".join(lines) + "\n")
+    try:
+        paths.update(_plots(results, out))
+    except ImportError:  # pragma: no cover - matplotlib is an optional extra
+        pass
+    return paths
+
+
+def _markdown(frame: pd.DataFrame, index=False) -> str:
+    f = frame.reset_index() if index else frame
+    head = "| " + " | ".join(map(str, f.columns)) + " |"
+    rule = "|" + "|".join(" --- " for _ in f.columns) + "|"
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in f.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def _plots(results: pd.DataFrame, out) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = {}
+    fig, ax = plt.subplots(figsize=(8, 4))
+    err = results.pivot_table(index="tier", columns="model", values="tv_distance",
+                              aggfunc="mean")
+    err.plot.bar(ax=ax, width=0.85)
+    ax.set_ylabel("mean TV distance to truth")
+    ax.set_title("Error by tier")
+    ax.legend(fontsize="small", ncol=3)
+    fig.tight_layout()
+    paths["error_png"] = out / "error_by_tier.png"
+    fig.savefig(paths["error_png"], dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    pts = results.groupby("model")[["true_top20", "est_top20"]].mean()
+    scat = results.groupby(["model", "tier", "target_top20"])[["true_top20", "est_top20"]].mean()
+    for model in pts.index:
+        sub = scat.loc[model]
+        ax.scatter(sub["true_top20"], sub["est_top20"], label=model, s=18)
+    ax.plot([0, 1], [0, 1], color="black", linewidth=0.8)
+    ax.axhline(0.8 - PARETO_TOL, color="grey", linestyle=":")
+    ax.axvline(0.8 - PARETO_TOL, color="grey", linestyle=":")
+    ax.set_xlabel("true top-20% share")
+    ax.set_ylabel("estimated top-20% share")
+    ax.set_title("Recovered concentration (per tier and target)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    paths["concentration_png"] = out / "concentration.png"
+    fig.savefig(paths["concentration_png"], dpi=110)
+    plt.close(fig)
+    return paths

@@ -41,3 +41,18 @@ def test_summary_counts_recoveries_and_flat_calls():
     assert s["recovers_80_20"] == pytest.approx(0.5)  # 1 of the 2 Pareto scenarios
     assert s["says_flat_when_flat"] == pytest.approx(1.0)
     assert s["tv_distance"] == pytest.approx(0.2) and np.isfinite(s["spearman"])
+
+
+def test_report_and_cli(tmp_path, capsys):
+    from attribution.cli import main
+
+    code = main(["--quiet", "bench", "concentration", "--quick", "--journeys", "1500",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    csv = pd.read_csv(tmp_path / "concentration.csv")
+    assert csv["model"].nunique() >= 9 and len(csv) == 10 * csv["model"].nunique()
+    md = (tmp_path / "concentration.md").read_text()
+    assert "in truth it holds" in md and "in truth it does not hold" in md
+    for png in ("error_by_tier.png", "concentration.png"):
+        assert (tmp_path / png).stat().st_size > 10_000  # a drawn figure, not a blank file
+    assert "tv_distance" in capsys.readouterr().out
