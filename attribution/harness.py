@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from ._validation import AttributionWarning, DroppedDataWarning
+from ._validation import AttributionWarning, DroppedDataWarning, ParameterError
 from .journeys import Journeys
 from .models import available_models, get_model
 from .simulate import TIERS, default_catalogue, simulate_journeys
@@ -25,6 +25,7 @@ from .simulate import TIERS, default_catalogue, simulate_journeys
 # 0.8 - PARETO_TOL, for the truth and the estimates alike: the simulator meets its target
 # share within 0.02, so a truth built for 80/20 may land at 0.799.
 PARETO_TOL = 0.02
+SKIPPED = "(skipped)"  # model of the row that reports a scenario that could not be simulated
 QUICK_GRID = dict(tier=TIERS, target_top20=("flat", 0.8), mean_length=(4,),
                   frequency_effect_corr=(0.0,), seed=(0,), n_journeys=(5000,))
 FULL_GRID = dict(tier=TIERS, target_top20=("flat", 0.5, 0.8, 0.9), mean_length=(2, 4, 8),
@@ -60,11 +61,14 @@ def _run_scenario(tier, target_top20, mean_length, frequency_effect_corr, seed, 
     scenario = dict(tier=tier, target_top20=target_top20, mean_length=mean_length,
                     frequency_effect_corr=frequency_effect_corr, seed=seed,
                     n_journeys=n_journeys)
-    events, truth = simulate_journeys(
-        n_journeys, catalogue=scenario_catalogue(target_top20), tier=tier,
-        target_top20=None if target_top20 == "flat" else target_top20,
-        mean_length=mean_length,
-        frequency_effect_corr=frequency_effect_corr, targeting=0.5, random_state=seed)
+    try:
+        events, truth = simulate_journeys(
+            n_journeys, catalogue=scenario_catalogue(target_top20), tier=tier,
+            target_top20=None if target_top20 == "flat" else target_top20,
+            mean_length=mean_length, frequency_effect_corr=frequency_effect_corr,
+            targeting=0.5, random_state=seed)
+    except ParameterError as exc:  # e.g. a target below what exposure alone concentrates
+        return [dict(**scenario, model=SKIPPED, skipped=str(exc))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DroppedDataWarning)
         journeys = Journeys.from_events(events, journey="journey_id", time="timestamp",
@@ -127,6 +131,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     """Per model: mean TV distance and Spearman, mean estimated vs true top-20% share, how
     often it recovers 80/20 where true and says flat where flat, placebo share and time.
     """
+    results = results[results["model"] != SKIPPED]
     r = results.assign(
         recovers=np.where(results["true_pareto"], results["est_pareto"], np.nan),
         says_flat=np.where(~results["true_pareto"], ~results["est_pareto"], np.nan))
@@ -150,6 +155,8 @@ def report(results: pd.DataFrame, out_dir, title="Concentration benchmark") -> d
     out.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out / "concentration.csv", "md": out / "concentration.md"}
     results.to_csv(paths["csv"], index=False)
+    skipped = results[results["model"] == SKIPPED]
+    results = results[results["model"] != SKIPPED]
     summary = summarise(results)
     keys = ["tier", "target_top20", "mean_length", "frequency_effect_corr", "seed"]
     lines = [f"# {title}", "",
@@ -166,6 +173,10 @@ def report(results: pd.DataFrame, out_dir, title="Concentration benchmark") -> d
         lines.append(f"- {scen}: in truth it {'holds' if truth else 'does not hold'} (top 20% "
                      f"hold {grp['true_top20'].iloc[0]:.2f}); models that say it holds: "
                      f"{', '.join(yes) if yes else 'none'}.")
+    if len(skipped):
+        lines += ["", f"## Scenarios not run ({len(skipped)})", ""]
+        lines += [f"- {', '.join(f'{k}={row[k]}' for k in keys)}: {row['skipped']}"
+                  for _, row in skipped.iterrows()]
     paths["md"].write_text("\n".join(lines) + "\n")
     try:
         paths.update(_plots(results, out))

@@ -56,3 +56,13 @@ def test_report_and_cli(tmp_path, capsys):
     for png in ("error_by_tier.png", "concentration.png"):
         assert (tmp_path / png).stat().st_size > 10_000  # a drawn figure, not a blank file
     assert "tv_distance" in capsys.readouterr().out
+
+
+def test_unreachable_scenarios_are_skipped_and_reported(tmp_path):
+    rows = harness.run_scenario("additive", 0.1, n_journeys=1000, models=["linear"])
+    assert rows[0]["model"] == harness.SKIPPED and "cannot be reached" in rows[0]["skipped"]
+    ok = harness.run_scenario("additive", 0.8, n_journeys=1000, models=["linear"])
+    res = pd.DataFrame(rows + ok)
+    assert list(harness.summarise(res).index) == ["linear"]
+    harness.report(res, tmp_path)
+    assert "Scenarios not run (1)" in (tmp_path / "concentration.md").read_text()
