@@ -115,23 +115,26 @@ class _World:
         """Effective exposure when only the types in ``on`` (n x K or K bool) are switched on:
         an induced touch needs its own type and its cause on.
         """
+        if not (self.cause >= 0).any():  # no induced touches in this tier
+            return self.base[rows] & on
         on = np.broadcast_to(on, self.base[rows].shape)
         cause_on = np.where(self.cause >= 0, on[:, np.maximum(self.cause, 0)], False)
         return (self.base[rows] & on) | (self.induced[rows] & on & cause_on)
 
     def prob(self, x, rows=slice(None)):
         th = self.theta
+        xf = x.astype(np.float64)  # float matmul runs in BLAS; a bool matmul does not
         if self.tier in ("additive", "upstream"):
-            return np.clip(self.b + x @ th, 0, 1)
+            return np.clip(self.b + xf @ th, 0, 1)
         if self.tier == "noisy_or":
             return 1 - (1 - self.b) * np.prod(np.where(x, 1 - th, 1.0), axis=1)
         if self.tier == "logit":
-            z = _logit(self.b) + x @ (4 * th)
+            z = _logit(self.b) + xf @ (4 * th)
             for i, k in self.pairs:
                 z = z + self.synergy * (x[:, i] & x[:, k])
             return 1 / (1 + np.exp(-z))
         b = np.clip(self.b * np.exp(0.8 * self.intent[rows]), 0, 0.5)  # confounded
-        return np.clip(b + x @ th, 0, 1)
+        return np.clip(b + xf @ th, 0, 1)
 
 
 def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target_top20=0.8,
@@ -269,7 +272,10 @@ def _events(rng, n, tj, types, ind_j, ind_t, stage_rank, cat, converted, start):
     j_all = np.concatenate([tj, ind_j])
     t_all = np.concatenate([types, ind_t])
     late = np.concatenate([np.zeros(len(tj)), np.ones(len(ind_j))])  # induced come later
-    order = np.lexsort((rng.random(len(j_all)), late, stage_rank[t_all], j_all))
+    # one packed key (journey, stage, induced-later, random tie-break) instead of a lexsort
+    key = ((j_all.astype(np.int64) * 3 + stage_rank[t_all]) * 2 + late.astype(np.int64))
+    key = (key << 20) + rng.integers(0, 1 << 20, size=len(j_all))
+    order = np.argsort(key)
     j_all, t_all = j_all[order], t_all[order]
     gaps = rng.exponential(24 * 3600, size=len(j_all))
     first = np.r_[True, j_all[1:] != j_all[:-1]]
@@ -280,20 +286,39 @@ def _events(rng, n, tj, types, ind_j, ind_t, stage_rank, cat, converted, start):
     last_ts = np.zeros(n, dtype=np.int64)
     np.maximum.at(last_ts, j_all, ts)
     conv_j = np.flatnonzero(converted)
-    value = np.round(rng.lognormal(4.0, 0.5, size=len(conv_j)), 2)
-    touches = pd.DataFrame({"journey_id": j_all, "timestamp": ts,
-                            "touchpoint": cat["touchpoint"].to_numpy()[t_all],
-                            "channel": cat["channel"].to_numpy()[t_all],
-                            "stage": cat["stage"].to_numpy()[t_all],
-                            "converted": 0, "value": 0.0})
-    convs = pd.DataFrame({"journey_id": conv_j, "timestamp": last_ts[conv_j] + 3600,
-                          "touchpoint": None, "channel": None, "stage": None, "converted": 1,
-                          "value": value})
-    ev = pd.concat([touches, convs], ignore_index=True)
-    ev = ev.sort_values(["journey_id", "timestamp", "converted"], kind="stable",
-                        ignore_index=True)
-    ev["timestamp"] = pd.to_datetime(ev["timestamp"], unit="s")
-    return ev
+    # final positions: each journey's touches, then its conversion row (if it converts)
+    counts = np.bincount(j_all, minlength=n)
+    rows_per = counts + converted
+    first_row = np.concatenate([[0], np.cumsum(rows_per)[:-1]])
+    pos_touch = first_row[j_all] + (np.arange(len(j_all)) - (np.cumsum(counts) - counts)[j_all])
+    pos_conv = first_row[conv_j] + counts[conv_j]
+    total = int(rows_per.sum())
+    code = np.full(total, -1, dtype=np.int64)
+    code[pos_touch] = t_all
+    journey = np.empty(total, dtype=np.int64)
+    journey[pos_touch] = j_all
+    journey[pos_conv] = conv_j
+    stamp = np.empty(total, dtype=np.int64)
+    stamp[pos_touch] = ts
+    stamp[pos_conv] = last_ts[conv_j] + 3600
+    flag = np.zeros(total, dtype=np.int64)
+    flag[pos_conv] = 1
+    value = np.zeros(total)
+    value[pos_conv] = np.round(rng.lognormal(4.0, 0.5, size=len(conv_j)), 2)
+
+    names = cat["touchpoint"].astype(str).to_numpy()
+    chan, chan_code = np.unique(cat["channel"].astype(str).to_numpy(), return_inverse=True)
+    stage, stage_code = np.unique(cat["stage"].astype(str).to_numpy(), return_inverse=True)
+    safe = np.maximum(code, 0)
+    return pd.DataFrame({
+        "journey_id": journey,
+        "timestamp": pd.to_datetime(stamp, unit="s"),
+        "touchpoint": pd.Categorical.from_codes(code, names),
+        "channel": pd.Categorical.from_codes(np.where(code >= 0, chan_code[safe], -1), chan),
+        "stage": pd.Categorical.from_codes(np.where(code >= 0, stage_code[safe], -1), stage),
+        "converted": flag,
+        "value": value,
+    })
 
 
 def _truth(world, cat, m, n, beta):
