@@ -131,7 +131,8 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     """Per model: mean TV distance and Spearman, mean estimated vs true top-20% share, how
     often it recovers 80/20 where true and says flat where flat, placebo share and time.
     """
-    results = results[results["model"] != SKIPPED]
+    results = results[results["model"] != SKIPPED].astype(
+        {"true_pareto": bool, "est_pareto": bool})  # object dtype when skipped rows existed
     r = results.assign(
         recovers=np.where(results["true_pareto"], results["est_pareto"], np.nan),
         says_flat=np.where(~results["true_pareto"], ~results["est_pareto"], np.nan))

@@ -63,6 +63,9 @@ def test_unreachable_scenarios_are_skipped_and_reported(tmp_path):
     assert rows[0]["model"] == harness.SKIPPED and "cannot be reached" in rows[0]["skipped"]
     ok = harness.run_scenario("additive", 0.8, n_journeys=1000, models=["linear"])
     res = pd.DataFrame(rows + ok)
-    assert list(harness.summarise(res).index) == ["linear"]
+    summary = harness.summarise(res)
+    assert list(summary.index) == ["linear"]
+    flags = summary[["recovers_80_20", "says_flat_when_flat"]].to_numpy(dtype=float)
+    assert ((flags >= 0) & (flags <= 1) | np.isnan(flags)).all()
     harness.report(res, tmp_path)
     assert "Scenarios not run (1)" in (tmp_path / "concentration.md").read_text()
