@@ -165,7 +165,7 @@ def report(results: pd.DataFrame, out_dir, title="Concentration benchmark") -> d
              f"{results['model'].nunique()} models; journeys per scenario: "
              f"{', '.join(map(str, sorted(results['n_journeys'].unique())))}. The rule is called "
              f"when the top-20% share is at least {0.8 - PARETO_TOL:.2f} (truth and models).",
-             "", "## Per model (means over scenarios)", "", _markdown(summary.round(3), True),
+             "", "## Per model (means over scenarios)", "", markdown_table(summary.round(3), True),
              "", "## Per scenario: does 20% of touchpoints drive 80% of impact?", ""]
     for key, grp in results.groupby(keys, sort=False):
         truth = grp["true_pareto"].iloc[0]
@@ -186,7 +186,8 @@ def report(results: pd.DataFrame, out_dir, title="Concentration benchmark") -> d
     return paths
 
 
-def _markdown(frame: pd.DataFrame, index=False) -> str:
+def markdown_table(frame: pd.DataFrame, index=False) -> str:
+    """A GitHub markdown table of ``frame`` (no optional tabulate dependency)."""
     f = frame.reset_index() if index else frame
     head = "| " + " | ".join(map(str, f.columns)) + " |"
     rule = "|" + "|".join(" --- " for _ in f.columns) + "|"

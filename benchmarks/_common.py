@@ -113,11 +113,10 @@ def machine() -> str:
 
 
 def markdown(frame: pd.DataFrame) -> str:
-    """A GitHub markdown table (without the optional tabulate dependency)."""
-    head = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join(" --- " for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([head, rule, *body])
+    """A GitHub markdown table (the library's writer)."""
+    from attribution.harness import markdown_table
+
+    return markdown_table(frame)
 
 
 def write(name: str, frame: pd.DataFrame, notes: str = "") -> None:
