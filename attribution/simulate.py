@@ -104,37 +104,73 @@ def _logit(p):
 
 
 class _World:
-    """Exposures of simulated journeys and the tier's outcome probability."""
+    """Exposures of simulated journeys, as uint64 bit masks over types, and the tier's outcome
+    probability. Sums of per-type weights over a mask are byte-table look-ups (one per 8
+    types), so no (journeys x types) matrix is ever built.
+    """
 
-    def __init__(self, tier, theta, base, induced, cause, intent, baseline, synergy, pairs):
+    def __init__(self, tier, theta, base, induced, links, intent, baseline, synergy, pairs):
         self.tier, self.theta, self.base, self.induced = tier, theta, base, induced
-        self.cause, self.intent, self.b, self.synergy, self.pairs = (cause, intent, baseline,
+        self.links, self.intent, self.b, self.synergy, self.pairs = (links, intent, baseline,
                                                                      synergy, pairs)
+        self._lift = _byte_tables(4 * theta if tier == "logit" else theta)
+        if tier == "noisy_or":
+            self._lift = _byte_tables(np.log1p(-theta))
 
     def exposure(self, on, rows=slice(None)):
-        """Effective exposure when only the types in ``on`` (n x K or K bool) are switched on:
-        an induced touch needs its own type and its cause on.
+        """Effective exposure masks when only the types in ``on`` (mask, scalar or per row)
+        are switched on: an induced touch needs its own type and its cause on.
         """
-        if not (self.cause >= 0).any():  # no induced touches in this tier
-            return self.base[rows] & on
-        on = np.broadcast_to(on, self.base[rows].shape)
-        cause_on = np.where(self.cause >= 0, on[:, np.maximum(self.cause, 0)], False)
-        return (self.base[rows] & on) | (self.induced[rows] & on & cause_on)
+        on = np.asarray(on, dtype=np.uint64)
+        x = self.base[rows] & on
+        if not self.links:  # no induced touches in this tier
+            return x
+        allowed = np.zeros_like(on)
+        for c, e in self.links:
+            allowed = allowed | (((on >> np.uint64(c)) & np.uint64(1)) << np.uint64(e))
+        return x | (self.induced[rows] & on & allowed)
 
     def prob(self, x, rows=slice(None)):
-        th = self.theta
-        xf = x.astype(np.float64)  # float matmul runs in BLAS; a bool matmul does not
+        s = _weighted_sum(x, self._lift)
         if self.tier in ("additive", "upstream"):
-            return np.clip(self.b + xf @ th, 0, 1)
+            return np.clip(self.b + s, 0, 1)
         if self.tier == "noisy_or":
-            return 1 - (1 - self.b) * np.prod(np.where(x, 1 - th, 1.0), axis=1)
+            return 1 - (1 - self.b) * np.exp(s)
         if self.tier == "logit":
-            z = _logit(self.b) + xf @ (4 * th)
+            z = _logit(self.b) + s
             for i, k in self.pairs:
-                z = z + self.synergy * (x[:, i] & x[:, k])
+                both = (x >> np.uint64(i)) & (x >> np.uint64(k)) & np.uint64(1)
+                z = z + self.synergy * both
             return 1 / (1 + np.exp(-z))
         b = np.clip(self.b * np.exp(0.8 * self.intent[rows]), 0, 0.5)  # confounded
-        return np.clip(b + xf @ th, 0, 1)
+        return np.clip(b + s, 0, 1)
+
+
+def _byte_tables(w):
+    """For each byte of a mask, the 256 sums of the weights of its set bits."""
+    w = np.asarray(w, dtype=np.float64)
+    w = np.concatenate([w, np.zeros(-len(w) % 8)]).reshape(-1, 8)
+    bits = bits_of(np.arange(256, dtype=np.uint64), 8).astype(np.float64)
+    return bits @ w.T  # (256, n_bytes)
+
+
+def _weighted_sum(masks, tables):
+    """sum_k w_k [bit k of mask] through the byte tables of :func:`_byte_tables`."""
+    masks = np.asarray(masks, dtype=np.uint64)
+    out = np.zeros(masks.shape)
+    for j in range(tables.shape[1]):
+        out += tables[((masks >> np.uint64(8 * j)) & np.uint64(255)).astype(np.intp), j]
+    return out
+
+
+def _or_by_journey(journey, types, n):
+    """Per-journey OR of 1 << type over touches (``journey`` sorted)."""
+    out = np.zeros(n, dtype=np.uint64)
+    if len(journey):
+        bit = np.left_shift(np.uint64(1), types.astype(np.uint64))
+        starts = np.flatnonzero(np.r_[True, journey[1:] != journey[:-1]])
+        out[journey[starts]] = np.bitwise_or.reduceat(bit, starts)
+    return out
 
 
 def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target_top20=0.8,
@@ -207,18 +243,20 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
         targeted = np.flatnonzero(np.isin(names, _TARGETED))
         swap = rng.random(len(tj)) < np.clip(targeting / (1 + np.exp(-intent[tj])), 0, 1)
         types = np.where(swap, rng.choice(targeted, size=len(tj)), types)
-    base = np.zeros((n, k), dtype=bool)
-    base[tj, types] = True
-    cause = np.full(k, -1)
-    induced = np.zeros((n, k), dtype=bool)
+    if k > 64:
+        raise ParameterError(f"the catalogue has {k} touchpoint types; at most 64 are supported")
+    base = _or_by_journey(tj, types, n)  # tj is sorted
+    links = []
+    induced = np.zeros(n, dtype=np.uint64)
     ind_j, ind_t = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if tier == "upstream":
         for c_name, e_name in _UPSTREAM.items():
             c, e = np.flatnonzero(names == c_name), np.flatnonzero(names == e_name)
             if len(c) and len(e):
-                cause[e[0]] = c[0]
-                hit = base[:, c[0]] & (rng.random(n) < upstream_rate)
-                induced[hit, e[0]] = True
+                links.append((int(c[0]), int(e[0])))
+                seen = ((base >> np.uint64(c[0])) & np.uint64(1)).astype(bool)
+                hit = seen & (rng.random(n) < upstream_rate)
+                induced[hit] |= np.uint64(1) << np.uint64(e[0])
                 ind_j = np.concatenate([ind_j, np.flatnonzero(hit)])
                 ind_t = np.concatenate([ind_t, np.full(int(hit.sum()), e[0])])
 
@@ -232,7 +270,7 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
     rank = np.empty(len(slots))
     rank[np.argsort(-score, kind="stable")] = np.arange(1, len(slots) + 1)
     anchor = np.flatnonzero(names == "display_ad")
-    exposed = (base | induced).mean(axis=0)
+    exposed = bits_of(base | induced, k).mean(axis=0)
 
     def lifts(beta):
         th = np.zeros(k)
@@ -258,8 +296,8 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
     theta = lifts(beta)
     pairs = [(int(np.flatnonzero(names == a)[0]), int(np.flatnonzero(names == b)[0]))
              for a, b in _SYNERGY if (names == a).any() and (names == b).any()]
-    world = _World(tier, theta, base, induced, cause, intent, baseline, synergy, pairs)
-    p_all = world.prob(world.exposure(np.ones(k, bool)))
+    world = _World(tier, theta, base, induced, links, intent, baseline, synergy, pairs)
+    p_all = world.prob(world.exposure(_ALL(k)))
     converted = rng.random(n) < p_all
 
     events = _events(rng, n, tj, types, ind_j, ind_t, stage_rank, cat, converted, start)
@@ -321,45 +359,44 @@ def _events(rng, n, tj, types, ind_j, ind_t, stage_rank, cat, converted, start):
     })
 
 
+def _ALL(k):
+    return np.uint64((1 << k) - 1)
+
+
 def _truth(world, cat, m, n, beta):
     """Removal and Shapley truth on the first ``m`` journeys, scaled to ``n`` journeys."""
     k = len(cat)
     rows = slice(0, m)
     scale = n / m
-    on = np.ones(k, bool)
+    on = _ALL(k)
     p_all = world.prob(world.exposure(on, rows), rows)
     removal = np.zeros(k)
     for i in range(k):  # one re-simulation per type, same journeys and draws
-        off = on.copy()
-        off[i] = False
+        off = on & ~(np.uint64(1) << np.uint64(i))
         removal[i] = (p_all - world.prob(world.exposure(off, rows), rows)).sum() * scale
-    p_none = world.prob(world.exposure(np.zeros(k, bool), rows), rows)
+    p_none = world.prob(world.exposure(np.uint64(0), rows), rows)
     # Shapley over types: each journey's game involves only the types it can be exposed to
-    relevant = world.base[rows] | world.induced[rows]
-    for e in np.flatnonzero(world.cause >= 0):  # a cause matters where it induced a touch
-        relevant[:, world.cause[e]] |= world.induced[rows][:, e]
-    key = np.concatenate([world.base[rows], world.induced[rows], relevant], axis=1)
-    if world.tier == "confounded":
-        pattern = np.arange(m)
-    else:
-        _, first, pattern = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    pattern = pattern.ravel()
-    reps = np.unique(pattern) if world.tier == "confounded" else np.arange(pattern.max() + 1)
-    rep_row = np.zeros(len(reps), dtype=np.int64)
+    base, induced = world.base[rows], world.induced[rows]
+    relevant = base | induced
+    for c, e in world.links:  # a cause matters where it induced a touch
+        relevant |= ((induced >> np.uint64(e)) & np.uint64(1)) << np.uint64(c)
+    if world.tier == "confounded":  # the baseline differs per journey: one game each
+        pattern, reps = np.arange(m), m
+    else:  # journeys with the same exposures play the same game
+        key = base | (induced << np.uint64(k)) if 2 * k <= 64 else np.stack([base, induced], 1)
+        _, pattern = np.unique(key, axis=0 if key.ndim == 2 else None, return_inverse=True)
+        pattern = pattern.ravel()
+        reps = int(pattern.max()) + 1 if m else 0
+    rep_row = np.zeros(reps, dtype=np.int64)
     rep_row[pattern] = np.arange(m)  # any journey of the pattern represents it
-    weight = np.bincount(pattern, minlength=len(reps)).astype(float)
-    masks = (relevant[rep_row].astype(np.uint64) << np.arange(k, dtype=np.uint64)).sum(
-        axis=1, dtype=np.uint64)
-    tags = np.arange(len(reps), dtype=np.uint64) << np.uint64(k)
-    low = np.uint64((1 << k) - 1)
+    weight = np.bincount(pattern, minlength=reps).astype(float)
+    masks = relevant[rep_row]
+    tags = np.arange(reps, dtype=np.uint64) << np.uint64(k)
+    low = _ALL(k)
 
     def game(coalitions):
-        pat = (coalitions >> np.uint64(k)).astype(np.int64)
-        on_s = bits_of(coalitions & low, k)
-        r = rep_row[pat]
-        sub = _World(world.tier, world.theta, world.base[r], world.induced[r], world.cause,
-                     world.intent[r], world.b, world.synergy, world.pairs)
-        return sub.prob(sub.exposure(on_s))
+        r = rep_row[(coalitions >> np.uint64(k)).astype(np.int64)]
+        return world.prob(world.exposure(coalitions & low, r), r)
 
     phi, _, _, _ = shapley(masks, game, k, max_exact=14, tags=tags)
     sh = (weight[:, None] * phi).sum(axis=0) * scale
