@@ -127,7 +127,7 @@ def _demo(args) -> int:
     from .compare import compare
     from .datasets import load_sample
 
-    j = load_sample(as_journeys=True)
+    j, truth = load_sample(as_journeys=True)
     print(f"Sample: {j}\n")
     models = ["first", "last", "linear", "position", "time_decay"]
     frame = compare(models, j, level="channel")
@@ -138,8 +138,14 @@ def _demo(args) -> int:
     print(wide.round(1).to_string())
     share = frame.pivot(index="entity", columns="model", values="share")[models]
     share.index.name = "channel"
-    print("\nShare of conversions:")
+    true = truth.channel_shapley / truth.channel_shapley.sum()
+    share["TRUTH"] = true.reindex(share.index).fillna(0.0)
+    print("\nShare of conversions, against the true share of incremental conversions "
+          "(Shapley over causal lifts):")
     print((100 * share).round(1).astype(str).add("%").to_string())
+    tv = 0.5 * (share[models].sub(share["TRUTH"], axis=0)).abs().sum()
+    print("\nDistance from the truth (total variation, 0 = exact): "
+          + ", ".join(f"{m} {tv[m]:.3f}" for m in models))
     return 0
 
 

@@ -21,7 +21,9 @@ through the package's Shapley kernel.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -90,6 +92,39 @@ class Truth:
     def lorenz(self) -> pd.DataFrame:
         """Lorenz points of the true Shapley credit."""
         return lorenz(self.shapley.to_numpy())
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per touchpoint type: channel, stage, role, lift, removal and Shapley truth."""
+        cat = self.catalogue.set_index("touchpoint")
+        frame = cat.assign(theta=self.theta, removal=self.removal, shapley=self.shapley)
+        return frame.reset_index()
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form (see :meth:`from_dict`)."""
+        return dict(tier=self.tier, baseline=self.baseline, conversions=self.conversions,
+                    touchpoints=self.to_frame().to_dict(orient="records"))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Truth:
+        """The inverse of :meth:`to_dict`."""
+        frame = pd.DataFrame(d["touchpoints"])
+        names = pd.Index(frame["touchpoint"], name="touchpoint")
+        cat = frame[["touchpoint", "channel", "stage", "frequency", "role"]]
+        shap = pd.Series(frame["shapley"].to_numpy(float), index=names)
+        return cls(removal=pd.Series(frame["removal"].to_numpy(float), index=names),
+                   shapley=shap, channel_shapley=shap.groupby(cat["channel"].to_numpy()).sum(),
+                   baseline=float(d["baseline"]), conversions=float(d["conversions"]),
+                   theta=pd.Series(frame["theta"].to_numpy(float), index=names),
+                   tier=str(d["tier"]), catalogue=cat)
+
+    def to_json(self, path) -> None:
+        """Write :meth:`to_dict` as JSON to ``path``."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def read_json(cls, path) -> Truth:
+        """Read a truth written by :meth:`to_json`."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 

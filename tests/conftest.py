@@ -29,14 +29,14 @@ def ca_journeys():
 def sample_events():
     from attribution.datasets import load_sample
 
-    return load_sample()
+    return load_sample().events
 
 
 @pytest.fixture(scope="session")
 def sample_journeys():
     from attribution.datasets import load_sample
 
-    return load_sample(as_journeys=True)
+    return load_sample(as_journeys=True).events
 
 
 def paths_of(j):

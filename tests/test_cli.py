@@ -31,7 +31,7 @@ def test_fit_events_to_parquet_and_compare(tmp_path, sample_events):
     assert code == 0
     df = pd.read_parquet(out)
     assert set(df["model"]) == {"first", "last"}
-    assert df.groupby("model")["conversions"].sum().tolist() == pytest.approx([698, 698])
+    assert df.groupby("model")["conversions"].sum().tolist() == pytest.approx([569, 569])
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -71,7 +71,7 @@ def test_bad_input_file_content(tmp_path, capsys):
 def test_demo_and_models(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "time_decay" in out and "(total)" in out and "698.0" in out
+    assert "time_decay" in out and "(total)" in out and "569.0" in out and "TRUTH" in out
     assert main(["models"]) == 0
     assert "PositionBased" in capsys.readouterr().out
 

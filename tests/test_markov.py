@@ -205,7 +205,7 @@ def test_plots(sample_journeys):
 
     m = at.MarkovChain().fit(sample_journeys)
     ax = m.plot_removal_effects()
-    assert len(ax.patches) == 2 * 15
+    assert len(ax.patches) == 2 * len(sample_journeys.names)
     ax = m.plot_transitions(top=10)
     assert ax.images and ax.images[0].get_array().shape[0] == 10
     plt.close("all")

@@ -41,7 +41,7 @@ def test_result_frame_summary_rollup(sample_journeys):
     assert "Linear" in text and "tv_ad" in text and "Concentration" in text
     assert "<table" in r.summary()._repr_html_()
     conc = r.concentration()
-    assert conc.n_entities == 15 and 0 < conc.gini < 1
+    assert conc.n_entities == 21 and 0 < conc.gini < 1
 
 
 def test_concentration_skips_unexposed_entities():
@@ -52,12 +52,12 @@ def test_concentration_skips_unexposed_entities():
 
 def test_plots_return_axes(sample_journeys):
     ax = at.Linear().fit(sample_journeys).result_.plot()
-    assert len(ax.patches) == 15
+    assert len(ax.patches) == 21
     from attribution.plotting import plot_compare
 
     frame = at.compare(["first", "last"], sample_journeys, level="channel")
     ax2 = plot_compare(frame)
-    assert len(ax2.patches) == 14
+    assert len(ax2.patches) == 2 * 8
     import matplotlib.pyplot as plt
 
     plt.close("all")
