@@ -18,6 +18,7 @@ from ._validation import (
     ParameterError,
     UnknownModelError,
 )
+from .bootstrap import bootstrap
 from .compare import compare
 from .journeys import Journeys
 from .models import available_models, get_model, register
@@ -49,6 +50,6 @@ __all__ = [
     "AttributionError", "AttributionResult", "AttributionWarning", "ColumnTypeError",
     "DroppedDataWarning",
     "EmptyInputError", "InputError", "Journeys", "MissingColumnError", "ParameterError",
-    "UnknownModelError", "available_models", "compare", "get_model", "register",
+    "UnknownModelError", "available_models", "bootstrap", "compare", "get_model", "register",
     *_LAZY,
 ]

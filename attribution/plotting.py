@@ -14,7 +14,8 @@ def _pyplot():
     return plt
 
 
-def plot_credit(result, ax=None, on: str = "share", top: int | None = None):
+def plot_credit(result, ax=None, on: str = "share", top: int | None = None,
+                alpha: float = 0.05):
     """Horizontal bar chart of a result's credit per entity, largest on top.
 
     Parameters
@@ -26,19 +27,29 @@ def plot_credit(result, ax=None, on: str = "share", top: int | None = None):
         Which column of ``result.to_frame()`` to draw.
     top : int, optional
         Only the ``top`` largest entities.
+    alpha : float
+        After :func:`attribution.bootstrap`, bars carry their ``1 - alpha`` percentile
+        intervals.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     plt = _pyplot()
-    df = result.to_frame().sort_values(on, ascending=True, kind="stable")
+    boot = getattr(result, "bootstrap_", None) is not None
+    df = result.conf_int(alpha) if boot else result.to_frame()
+    df = df.sort_values(on, ascending=True, kind="stable")
     if top is not None:
         df = df.tail(top)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 0.3 * len(df) + 1.2))
     y = np.arange(len(df))
-    ax.barh(y, df[on].to_numpy(), color="#4C72B0")
+    xerr = None
+    if boot:  # percentile intervals as asymmetric error bars
+        x = df[on].to_numpy()
+        xerr = np.vstack([np.maximum(x - df[f"{on}_lower"].to_numpy(), 0),
+                          np.maximum(df[f"{on}_upper"].to_numpy() - x, 0)])
+    ax.barh(y, df[on].to_numpy(), color="#4C72B0", xerr=xerr, ecolor="#333333", capsize=2)
     ax.set_yticks(y, df["entity"].tolist())
     ax.set_xlabel(on)
     ax.set_title(result.model)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from ._validation import ParameterError
+from ._validation import AttributionError, ParameterError
 
 
 @dataclass
@@ -49,6 +49,8 @@ class AttributionResult:
     total_value: float
     extra: dict = field(default_factory=dict)
     diagnostics: dict = field(default_factory=dict)
+    #: replicates of :func:`attribution.bootstrap` (None until it has run)
+    bootstrap_: object = field(default=None, repr=False, compare=False)
 
     def to_frame(self, extra: bool = True) -> pd.DataFrame:
         """Tidy frame: ``entity``, (``channel``), ``conversions``, ``value``, ``share``,
@@ -78,6 +80,10 @@ class AttributionResult:
         if level != "channel":
             raise ParameterError("a result can only be rolled up from touchpoint to channel")
         k = len(self.channel_names)
+        reps = self.bootstrap_
+        if reps is not None:  # replicates roll up like the point estimate
+            reps = reps.rolled_up(self.names.astype(str), self.channel_of,
+                                  self.channel_names.astype(str))
         return AttributionResult(
             model=self.model, level="channel", names=self.channel_names,
             conversions=np.bincount(self.channel_of, self.conversions, minlength=k),
@@ -85,7 +91,20 @@ class AttributionResult:
             exposure=np.bincount(self.channel_of, self.exposure, minlength=k),
             channel_of=np.arange(k), channel_names=self.channel_names,
             total_conversions=self.total_conversions, total_value=self.total_value,
-            extra=dict(self.extra), diagnostics=dict(self.diagnostics))
+            extra=dict(self.extra), diagnostics=dict(self.diagnostics), bootstrap_=reps)
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Percentile bootstrap intervals next to the point estimate (:meth:`to_frame` plus
+        ``*_lower``, ``*_upper`` and ``*_se`` for conversions, value and both shares).
+
+        Needs replicates: run ``attribution.bootstrap(model, journeys)`` first.
+        """
+        if self.bootstrap_ is None:
+            raise AttributionError(
+                "this result has no bootstrap replicates; run attribution.bootstrap(model, "
+                "journeys, n_boot=200) first, then result_.conf_int(alpha)")
+        ci = self.bootstrap_.conf_int(alpha)
+        return self.to_frame().merge(ci, on="entity", how="left", validate="one_to_one")
 
     def concentration(self, p: float = 0.2, q: float = 0.8, on: str = "conversions"):
         """Concentration of credit over entities with any exposure (see :mod:`metrics`)."""

@@ -117,6 +117,17 @@ class AttributionModel(BaseEstimator):
         _, _, conv, val = allocate(jc, w, wv, per_touch=False)
         return dict(conversions=conv, value=val)
 
+    def _uses_times(self) -> bool:
+        """True when credit depends on touch times (the bootstrap then cannot aggregate)."""
+        return False
+
+    def _replicate_fitter(self, base: Journeys):
+        """A function (conversions, nulls, value) of ``base``'s rows -> entity credit dict,
+        used by :func:`attribution.bootstrap`; models override it to reuse work."""
+        from ..bootstrap import default_replicate_fitter
+
+        return default_replicate_fitter(self, base)
+
     def _check_params(self):
         if self.level not in (None, "touchpoint", "channel"):
             raise ParameterError(f"level must be None, 'touchpoint' or 'channel', got "

@@ -156,6 +156,9 @@ class TimeDecay(_Heuristic):
         super()._check_params()
         self._half_life("datetime")
 
+    def _uses_times(self):
+        return self.by == "time"
+
     def _touch_weights(self, j):
         h = self._half_life(j.time_kind)
         tj = j.touch_journey

@@ -150,6 +150,21 @@ class MarkovChain(AttributionModel):
                 "largest solve residual": f"{residual:.1e}"}
         return dict(conversions=credit, value=vcredit, diagnostics=diag)
 
+    def _replicate_fitter(self, base):
+        """Bootstrap replicates: states built once at the fitted order, chain re-solved."""
+        src = base.transform("collapse") if self.collapse_repeats else base
+        paths = state_paths(src, self.order_)
+        k = len(base.names)
+
+        def refit(c, u, v):
+            chain = build_chain(paths, c, u, v)
+            _, re, rev, _ = removal_effects(paths, chain, k)
+            conv = c.sum() * re / re.sum() if re.sum() > 0 else np.zeros(k)
+            val = v.sum() * rev / rev.sum() if rev.sum() > 0 else np.zeros(k)
+            return dict(conversions=conv, value=val)
+
+        return refit
+
     def _touch_weights(self, j):
         re = self.removal_effects_.to_numpy()
         k = len(j.names)

@@ -1,0 +1,214 @@
+"""Journey bootstrap: percentile intervals for the credit of any model.
+
+A bootstrap replicate resamples journeys with replacement. On an aggregated table (one row per
+distinct path, MODELS.md) that is a draw of new weights for the rows, never a copy of the data:
+each row's converting and non-converting journeys are the cells of one multinomial over all
+``N`` journeys (``method="multinomial"``, the classical bootstrap), or each cell is an
+independent Poisson count with its weight as mean (``method="poisson"``, the Poisson bootstrap
+of Hanley & MacGibbon 2006, which does not fix N). A row's value follows its conversions:
+value' = value x conversions' / conversions (the mean value per conversion of a path is kept;
+rows with value but no conversions keep their value). Weights are taken as counts of journeys;
+fractional weights are resampled as if rounded.
+
+Models whose credit needs touch times (``TimeDecay(by="time")``) are resampled per journey
+instead of per distinct path. ``MarkovChain`` builds its states once and re-solves the chain
+per replicate, with the order of the full fit (an ``order="auto"`` fit keeps the order it
+chose). Every replicate has its own child seed of ``random_state`` (NumPy ``SeedSequence``),
+so the replicates are the same bits whatever ``n_jobs``.
+
+Intervals are percentile intervals (Efron & Tibshirani 1993, ch. 13) of conversions, value
+and their shares of the total, per entity and per extra row such as ``(baseline)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from ._validation import AttributionWarning, ParameterError
+from .models._base import check_journeys
+
+METHODS = ("multinomial", "poisson")
+
+
+class BootstrapReplicates:
+    """Credit of every bootstrap replicate: ``conversions`` and ``value`` are arrays of shape
+    (n_boot, n_entities + n_extra), columns named by ``names`` (entities, then extra rows).
+    """
+
+    def __init__(self, names, conversions, value, method, seed):
+        self.names = np.asarray(names, dtype=object)
+        self.conversions = np.asarray(conversions, dtype=np.float64)
+        self.value = np.asarray(value, dtype=np.float64)
+        self.method = method
+        self.seed = seed
+
+    @property
+    def n_boot(self) -> int:
+        """Number of replicates."""
+        return self.conversions.shape[0]
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Percentile ``1 - alpha`` intervals: ``entity``, then ``lower``/``upper`` of
+        ``conversions``, ``value``, ``share`` and ``value_share``, and each replicate
+        standard deviation as ``*_se``.
+        """
+        if not 0 < alpha < 1:
+            raise ParameterError(f"alpha must lie in (0, 1), got {alpha!r}")
+        out = {"entity": self.names}
+        q = [alpha / 2, 1 - alpha / 2]
+        for key, reps in self._arrays().items():
+            lo, hi = np.quantile(reps, q, axis=0)
+            out[f"{key}_lower"], out[f"{key}_upper"] = lo, hi
+            out[f"{key}_se"] = reps.std(axis=0, ddof=1) if self.n_boot > 1 else np.nan
+        return pd.DataFrame(out)
+
+    def rolled_up(self, names, channel_of, channel_names) -> BootstrapReplicates:
+        """The replicates summed from touchpoints to channels (extra rows carried over)."""
+        k = len(channel_names)
+        n_ent = len(names)
+        roll = np.zeros((n_ent, k))
+        roll[np.arange(n_ent), channel_of] = 1.0
+
+        def up(a):
+            return np.column_stack([a[:, :n_ent] @ roll, a[:, n_ent:]])
+
+        return BootstrapReplicates(list(channel_names) + list(self.names[n_ent:]),
+                                   up(self.conversions), up(self.value), self.method, self.seed)
+
+    def _arrays(self) -> dict:
+        def share(a):
+            tot = a.sum(axis=1, keepdims=True)
+            return np.divide(a, tot, out=np.zeros_like(a), where=tot > 0)
+
+        return {"conversions": self.conversions, "value": self.value,
+                "share": share(self.conversions), "value_share": share(self.value)}
+
+
+def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
+              method: str = "multinomial", n_jobs=None, random_state=None,
+              progress: bool = False) -> pd.DataFrame:
+    """Bootstrap ``model`` on ``journeys``; returns the tidy interval table.
+
+    The model is fitted on ``journeys`` (if it is not fitted on them already it is refitted) and
+    its ``result_`` keeps the replicates, so ``model.result_.conf_int(alpha)`` and the plots
+    show the intervals afterwards.
+
+    Parameters
+    ----------
+    model : AttributionModel
+    journeys : Journeys
+    n_boot : int
+        Replicates (>= 2).
+    alpha : float
+        1 - confidence level of the returned table.
+    method : {"multinomial", "poisson"}
+        Journey weights of a replicate (see the module docstring).
+    n_jobs : int or None
+        joblib processes over replicates (same result for any value).
+    random_state : int or None
+    progress : bool
+        A tqdm bar over replicates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per entity (and extra row): the point estimate (``conversions``, ``value``,
+        ``share``, ``value_share``) with ``*_lower``, ``*_upper`` and ``*_se``.
+    """
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
+    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 2):
+        raise ParameterError(f"n_boot must be an integer >= 2, got {n_boot!r}")
+    if not 0 < alpha < 1:
+        raise ParameterError(f"alpha must lie in (0, 1), got {alpha!r}")
+    model.fit(journeys)
+    j = check_journeys(journeys, model.level_)
+    base = j if model._uses_times() else j.aggregate()
+    children = np.random.SeedSequence(random_state).spawn(int(n_boot))
+    n_jobs = 1 if n_jobs is None else int(n_jobs)
+    batches = [list(b) for b in np.array_split(np.arange(n_boot), max(1, n_jobs * 4))
+               if len(b)]
+    jobs = (delayed(_run_batch)(model, base, [children[i] for i in b], method) for b in batches)
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=int(n_boot), desc="bootstrap", unit="replicate")
+    results = []
+    for out in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+        results.append(out)
+        if progress:
+            bar.update(len(out[0]))
+    if progress:
+        bar.close()
+    warned = {}
+    for res in results:
+        for category, (count, message) in res[3].items():
+            warned[category] = (warned.get(category, (0, message))[0] + count,
+                                warned.get(category, (0, message))[1])
+    for category, (count, message) in warned.items():  # once per kind, not per replicate
+        warnings.warn(f"{count} of {n_boot} bootstrap replicates warned ({category}), e.g.: "
+                      f"{message}", AttributionWarning, stacklevel=2)
+    extra_names = sorted({name for res in results for ex in res[2] for name in ex})
+    names = list(model.result_.names.astype(str)) + extra_names
+    conv = np.concatenate([np.column_stack([res[0], _extra(res[2], extra_names, 0)])
+                           for res in results])
+    val = np.concatenate([np.column_stack([res[1], _extra(res[2], extra_names, 1)])
+                          for res in results])
+    reps = BootstrapReplicates(names, conv, val, method, random_state)
+    model.result_.bootstrap_ = reps
+    return model.result_.conf_int(alpha)
+
+
+def _extra(extras, names, col):
+    return np.array([[ex.get(n, (0.0, 0.0))[col] for n in names] for ex in extras]
+                    ).reshape(len(extras), len(names))
+
+
+def _run_batch(model, base, seeds, method):
+    """Credit of the replicates with these seeds (one process's share of the work)."""
+    refit = model._replicate_fitter(base)
+    conv, val, extra, warned = [], [], [], {}
+    for seed in seeds:
+        c, u, v = resample_weights(base, method, np.random.default_rng(seed))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = refit(c, u, v)
+        for category, message in {w.category.__name__: str(w.message) for w in caught}.items():
+            count, first = warned.get(category, (0, message))
+            warned[category] = (count + 1, first)
+        conv.append(out["conversions"])
+        val.append(out["value"])
+        extra.append(out.get("extra", {}))
+    return np.array(conv), np.array(val), extra, warned
+
+
+def resample_weights(journeys, method: str, rng: np.random.Generator):
+    """New (conversions, nulls, value) per row for one replicate (module docstring)."""
+    c, u, v = journeys.conversions, journeys.nulls, journeys.value
+    cells = np.concatenate([c, u])
+    total = cells.sum()
+    if method == "multinomial":
+        draws = rng.multinomial(int(round(total)), cells / total) if total > 0 else cells
+    else:
+        draws = rng.poisson(cells)
+    draws = draws.astype(np.float64)
+    c2, u2 = draws[: len(c)], draws[len(c):]
+    factor = np.divide(c2, c, out=np.ones_like(c2), where=c > 0)
+    return c2, u2, v * factor
+
+
+def default_replicate_fitter(model, base):
+    """Refit a clone of ``model`` on ``base`` with new weights (any model)."""
+    est = clone(model)
+
+    def refit(c, u, v):
+        est.fit(base._replace(conversions=c, nulls=u, value=v))
+        r = est.result_
+        return dict(conversions=r.conversions, value=r.value, extra=dict(r.extra))
+
+    return refit

@@ -1,0 +1,162 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import attribution as at
+from attribution._validation import AttributionError, ParameterError
+from attribution.bootstrap import default_replicate_fitter, resample_weights
+from attribution.simulate import simulate_journeys
+
+from .conftest import make_journeys
+
+
+@pytest.fixture(scope="module")
+def sim():
+    events, _ = simulate_journeys(4000, tier="noisy_or", random_state=11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+                                       touchpoint="touchpoint", channel="channel",
+                                       conversion="converted", value="value")
+
+
+def test_multinomial_weights_keep_journey_count_and_are_unbiased():
+    j = make_journeys([[0], [1], [0, 1], [1, 0]], [3, 1, 0, 2], [1, 4, 2, 0],
+                      value=[30.0, 5.0, 0.0, 8.0])
+    rng = np.random.default_rng(0)
+    draws = [resample_weights(j, "multinomial", rng) for _ in range(4000)]
+    c = np.array([d[0] for d in draws])
+    u = np.array([d[1] for d in draws])
+    v = np.array([d[2] for d in draws])
+    assert ((c.sum(1) + u.sum(1)) == 13).all()  # 13 journeys, resampled with replacement
+    assert c.mean(0) == pytest.approx(j.conversions, abs=0.1)
+    assert u.mean(0) == pytest.approx(j.nulls, abs=0.1)
+    # value follows conversions at the path's mean value per conversion
+    assert np.allclose(v[:, 0], 10.0 * c[:, 0]) and np.allclose(v[:, 3], 4.0 * c[:, 3])
+    p = np.array([d[0] for d in (resample_weights(j, "poisson", rng) for _ in range(4000))])
+    assert p.mean(0) == pytest.approx(j.conversions, abs=0.1)
+    assert p.var(0) == pytest.approx(j.conversions, rel=0.15, abs=0.1)  # Poisson: var = mean
+
+
+def test_linear_replicates_match_a_direct_computation(sim):
+    """Linear credit is linear in the row weights: recompute every replicate by hand."""
+    m = at.Linear()
+    at.bootstrap(m, sim, n_boot=20, random_state=5)
+    reps = m.result_.bootstrap_
+    agg = sim.aggregate()
+    frac = np.bincount(agg.touch_journey, minlength=agg.n_journeys)
+    children = np.random.SeedSequence(5).spawn(20)
+    k = len(agg.names)
+    for b, seed in enumerate(children):
+        c, _, v = resample_weights(agg, "multinomial", np.random.default_rng(seed))
+        per_touch = (c / frac)[agg.touch_journey]
+        expect = np.bincount(agg.codes, per_touch, minlength=k)
+        assert reps.conversions[b, :k] == pytest.approx(expect, rel=1e-12, abs=1e-12)
+        vexp = np.bincount(agg.codes, (v / frac)[agg.touch_journey], minlength=k)
+        assert reps.value[b, :k] == pytest.approx(vexp, rel=1e-12, abs=1e-9)
+
+
+def test_conf_int_is_tidy_and_percentile(sim):
+    m = at.LastTouch()
+    ci = at.bootstrap(m, sim, n_boot=60, alpha=0.1, random_state=1)
+    assert list(ci["entity"]) == list(m.result_.names)
+    for key in ("conversions", "value", "share", "value_share"):
+        assert {f"{key}_lower", f"{key}_upper", f"{key}_se"} <= set(ci.columns)
+        assert (ci[f"{key}_lower"] <= ci[f"{key}_upper"]).all()
+    reps = m.result_.bootstrap_.conversions
+    assert ci["conversions_lower"].to_numpy() == pytest.approx(np.quantile(reps, 0.05, axis=0))
+    assert ci["conversions_upper"].to_numpy() == pytest.approx(np.quantile(reps, 0.95, axis=0))
+    # other alphas from the same replicates; wider at 99%
+    wide = m.result_.conf_int(0.01)
+    assert (wide["share_upper"] - wide["share_lower"] >= ci["share_upper"]
+            - ci["share_lower"] - 1e-15).all()
+    # the point estimate sits inside its 90% interval for the big entities
+    big = ci["share"] > 0.05
+    assert ((ci["share_lower"] <= ci["share"]) & (ci["share"] <= ci["share_upper"]))[big].all()
+
+
+def test_channel_rollup_of_intervals(sim):
+    m = at.Linear()
+    at.bootstrap(m, sim, n_boot=30, random_state=2)
+    ch = m.result_.at_level("channel")
+    ci = ch.conf_int()
+    reps = m.result_.bootstrap_.conversions
+    web = np.flatnonzero(m.result_.channel_names[m.result_.channel_of] == "web")
+    row = ci.set_index("entity").loc["web"]
+    assert row["conversions_lower"] == pytest.approx(np.quantile(reps[:, web].sum(1), 0.025))
+    assert ci["conversions"].sum() == pytest.approx(sim.conversions.sum())
+
+
+def test_same_bits_for_any_n_jobs_and_seed_matters(sim):
+    a = at.bootstrap(at.MarkovChain(), sim, n_boot=8, random_state=3, n_jobs=1)
+    b = at.bootstrap(at.MarkovChain(), sim, n_boot=8, random_state=3, n_jobs=2)
+    c = at.bootstrap(at.MarkovChain(), sim, n_boot=8, random_state=4, n_jobs=1)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert not a.equals(c)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_markov_fast_replicates_equal_refits(sim, order):
+    m = at.MarkovChain(order=order).fit(sim)
+    agg = sim.aggregate()
+    fast, slow = m._replicate_fitter(agg), default_replicate_fitter(m, agg)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        c, u, v = resample_weights(agg, "poisson", rng)
+        f, s = fast(c, u, v), slow(c, u, v)
+        assert f["conversions"] == pytest.approx(s["conversions"], rel=1e-9, abs=1e-9)
+        assert f["value"] == pytest.approx(s["value"], rel=1e-9, abs=1e-6)
+
+
+def test_time_decay_by_time_resamples_journeys(sim):
+    m = at.TimeDecay(half_life="2D")
+    ci = at.bootstrap(m, sim, n_boot=10, random_state=0)
+    assert m._uses_times() and not at.TimeDecay(by="position")._uses_times()
+    assert np.isfinite(ci["share_lower"]).all()
+    # replicate totals are the resampled conversions: near the observed ones
+    tot = m.result_.bootstrap_.conversions.sum(1)
+    assert abs(tot.mean() - sim.conversions.sum()) < 4 * np.sqrt(sim.conversions.sum())
+
+
+def test_extra_rows_get_intervals(sim):
+    m = at.get_model("shapley", value="model", credit="incremental", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ci = at.bootstrap(m, sim, n_boot=10, random_state=0)
+    row = ci.set_index("entity").loc["(baseline)"]
+    assert row["conversions_lower"] <= row["conversions_upper"]
+    assert row["conversions_se"] > 0
+
+
+def test_errors():
+    j = make_journeys([[0], [1]], [1, 0], [0, 1])
+    with pytest.raises(AttributionError, match="run attribution.bootstrap"):
+        at.Linear().fit(j).result_.conf_int()
+    with pytest.raises(ParameterError, match="method"):
+        at.bootstrap(at.Linear(), j, method="jackknife")
+    with pytest.raises(ParameterError, match="n_boot"):
+        at.bootstrap(at.Linear(), j, n_boot=1)
+    with pytest.raises(ParameterError, match="alpha"):
+        at.bootstrap(at.Linear(), j, n_boot=5, alpha=1.5)
+
+
+def test_coverage_of_the_models_own_estimand():
+    """95% intervals cover the model's credit share on the population in >= 90% of samples."""
+    events, _ = simulate_journeys(200_000, tier="additive", random_state=21)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pop = at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+                                      touchpoint="touchpoint", conversion="converted")
+    truth = at.Linear().fit(pop).result_.to_frame().set_index("entity")["share"]
+    rng = np.random.default_rng(0)
+    hits = []
+    for _ in range(25):
+        sample = pop.select(rng.choice(pop.n_journeys, 4000, replace=False))
+        ci = at.bootstrap(at.Linear(), sample, n_boot=200, random_state=rng.integers(1 << 31))
+        ci = ci.set_index("entity")
+        est = truth.reindex(ci.index)
+        hits.append(((ci["share_lower"] <= est) & (est <= ci["share_upper"])).to_numpy())
+    coverage = np.concatenate(hits).mean()
+    assert coverage >= 0.90, coverage
