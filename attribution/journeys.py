@@ -402,6 +402,13 @@ class Journeys:
                              channel_of=np.arange(len(self.channel_names)), stage_of=None,
                              level="channel", report=report)
 
+    @classmethod
+    def concat(cls, parts) -> Journeys:
+        """The journeys of several parts as one (see :func:`attribution.stats.concat`)."""
+        from .stats import concat
+
+        return concat(parts)
+
     def aggregate(self) -> Journeys:
         """Merge journeys with identical paths, summing conversions, nulls and value.
 

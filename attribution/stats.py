@@ -1,0 +1,100 @@
+"""Mergeable statistics: journeys from several parts (chunks, partitions, days) as one.
+
+The sufficient statistic of every model is the aggregated table of distinct paths with summed
+conversions, nulls and value (:meth:`Journeys.aggregate`, DESIGN.md). It is mergeable: the
+aggregate of the concatenated parts equals the aggregate of the whole, whatever the split, so
+chunks and Dask partitions are aggregated where they are and merged here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._validation import EmptyInputError, InputError
+
+
+def _union(labels_per_part):
+    """Union of the parts' labels in order of first appearance, and each part's code map."""
+    union = pd.Index([])
+    for labels in labels_per_part:
+        union = union.append(pd.Index(labels).difference(union, sort=False))
+    maps = [union.get_indexer(pd.Index(labels)).astype(np.int32) for labels in labels_per_part]
+    return union.to_numpy(dtype=object), maps
+
+
+def concat(parts: Sequence):
+    """One :class:`Journeys` holding the journeys of every part, in order.
+
+    Vocabularies are united by name. A touchpoint must belong to the same channel in every part
+    (else :class:`InputError` names it). Times, ids and stages are kept when every part has
+    them. The parts' reports are summed.
+    """
+    from .journeys import Journeys
+
+    parts = list(parts)
+    if not parts:
+        raise EmptyInputError("nothing to concatenate: pass at least one Journeys")
+    for i, p in enumerate(parts):
+        if not isinstance(p, Journeys):
+            raise InputError(f"part {i} is a {type(p).__name__}, not a Journeys")
+    levels = {p.level for p in parts}
+    if len(levels) > 1:
+        raise InputError(f"the parts are coded at different levels {sorted(levels)}; bring them "
+                         "to one level with .at_level('channel') first")
+    names, maps = _union([p.names for p in parts])
+    channel_names, ch_maps = _union([p.channel_names for p in parts])
+    channel_of = np.full(len(names), -1, dtype=np.int32)
+    for p, m, cm in zip(parts, maps, ch_maps, strict=True):
+        mapped = cm[p.channel_of]
+        clash = (channel_of[m] >= 0) & (channel_of[m] != mapped)
+        if clash.any():
+            t = int(np.flatnonzero(clash)[0])
+            raise InputError(
+                f"touchpoint {p.names[t]!r} belongs to channel "
+                f"{channel_names[channel_of[m[t]]]!r} in one part and "
+                f"{p.channel_names[p.channel_of[t]]!r} in another; a touchpoint needs one channel")
+        channel_of[m] = mapped
+    stage_of = None
+    if all(p.stage_of is not None for p in parts):
+        stage_of = np.empty(len(names), dtype=object)
+        for p, m in zip(parts, maps, strict=True):
+            stage_of[m] = p.stage_of
+    lengths = np.concatenate([p.lengths for p in parts])
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    codes = np.concatenate([m[p.codes] for p, m in zip(parts, maps, strict=True)])
+
+    def joined(attr):
+        arrays = [getattr(p, attr) for p in parts]
+        return None if any(a is None for a in arrays) else np.concatenate(arrays)
+
+    kinds = {p.time_kind for p in parts if p.times is not None}
+    if len(kinds) > 1:
+        raise InputError("the parts mix datetime and integer touch times")
+    return Journeys(offsets, codes, np.concatenate([p.conversions for p in parts]),
+                    np.concatenate([p.nulls for p in parts]),
+                    np.concatenate([p.value for p in parts]), names=names,
+                    channel_of=channel_of, channel_names=channel_names, stage_of=stage_of,
+                    times=joined("times"), end_times=joined("end_times"), ids=joined("ids"),
+                    seq=joined("seq"), level=parts[0].level, report=_sum_reports(parts),
+                    time_kind=kinds.pop() if kinds else parts[0].time_kind)
+
+
+def merge(parts: Sequence):
+    """The merged statistic: distinct paths of all parts with summed weights
+    (``concat(parts).aggregate()``).
+    """
+    return concat(parts).aggregate()
+
+
+def _sum_reports(parts) -> list[dict]:
+    rows = [r for p in parts for r in p._report if r.get("step") != "aggregate"]
+    if not rows:
+        return []
+    df = pd.DataFrame(rows)
+    keys = [c for c in df.columns if c != "count"]
+    summed = df.groupby(keys, sort=False, dropna=False)["count"].sum().reset_index()
+    return summed.to_dict(orient="records")
