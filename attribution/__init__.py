@@ -22,6 +22,7 @@ from .bootstrap import bootstrap
 from .compare import compare
 from .journeys import Journeys
 from .models import available_models, get_model, register
+from .persist import load_json
 from .results import AttributionResult
 
 __version__ = "0.1.0.dev0"
@@ -50,6 +51,7 @@ __all__ = [
     "AttributionError", "AttributionResult", "AttributionWarning", "ColumnTypeError",
     "DroppedDataWarning",
     "EmptyInputError", "InputError", "Journeys", "MissingColumnError", "ParameterError",
-    "UnknownModelError", "available_models", "bootstrap", "compare", "get_model", "register",
+    "UnknownModelError", "available_models", "bootstrap", "compare", "get_model", "load_json",
+    "register",
     *_LAZY,
 ]

@@ -231,6 +231,15 @@ class AttributionModel(BaseEstimator):
         extra["value_credit"] = rv[need]
         return pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
 
+    def to_json(self, path=None):
+        """Parameters and fitted state as JSON, no pickle (see :mod:`attribution.persist`);
+        returns the text, or writes it to ``path``. Read it back with
+        :func:`attribution.load_json`.
+        """
+        from ..persist import to_json
+
+        return to_json(self, path)
+
     def fit_transform(self, journeys, y=None) -> pd.DataFrame:
         """``fit(journeys).transform(journeys)``."""
         return self.fit(journeys).transform(journeys)
