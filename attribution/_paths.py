@@ -165,7 +165,7 @@ def _encode_rows(col: pd.Series, path: str):
         if isinstance(arrow, pa.ChunkedArray):  # e.g. after pd.concat of arrow-backed strings
             arrow = arrow.combine_chunks()
         enc = pc.dictionary_encode(arrow, memory_pool=_POOL)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
         is_str = col.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
         bad = col.index[~is_str][0]
         raise ColumnTypeError(
