@@ -33,6 +33,7 @@ from ._validation import AttributionWarning, ParameterError
 from .models._base import check_journeys
 
 METHODS = ("multinomial", "poisson")
+PREFER = "processes"
 
 
 class BootstrapReplicates:
@@ -131,15 +132,16 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
     base = j if model._uses_times() else j.aggregate()
     children = np.random.SeedSequence(random_state).spawn(int(n_boot))
     n_jobs = 1 if n_jobs is None else int(n_jobs)
-    batches = [list(b) for b in np.array_split(np.arange(n_boot), max(1, n_jobs * 4))
+    batches = [list(b) for b in np.array_split(np.arange(n_boot), max(1, n_jobs * 2))
                if len(b)]
-    jobs = (delayed(_run_batch)(model, base, [children[i] for i in b], method) for b in batches)
+    refit = model._replicate_fitter(base)  # built once, shipped to the workers
+    jobs = (delayed(_run_batch)(refit, base, [children[i] for i in b], method) for b in batches)
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=int(n_boot), desc="bootstrap", unit="replicate")
     results = []
-    for out in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+    for out in Parallel(n_jobs=n_jobs, return_as="generator", prefer=PREFER)(jobs):
         results.append(out)
         if progress:
             bar.update(len(out[0]))
@@ -169,12 +171,12 @@ def _extra(extras, names, col):
                     ).reshape(len(extras), len(names))
 
 
-def _run_batch(model, base, seeds, method):
+def _run_batch(refit, base, seeds, method):
     """Credit of the replicates with these seeds (one process's share of the work)."""
-    refit = model._replicate_fitter(base)
     conv, val, extra, warned = [], [], [], {}
+    resampler = Resampler(base, method)
     for seed in seeds:
-        c, u, v = resample_weights(base, method, np.random.default_rng(seed))
+        c, u, v = resampler.draw(np.random.default_rng(seed))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = refit(c, u, v)
@@ -187,19 +189,51 @@ def _run_batch(model, base, seeds, method):
     return np.array(conv), np.array(val), extra, warned
 
 
+class Resampler:
+    """Draws replicate weights for the rows of ``journeys`` (set up once, drawn many times).
+
+    ``draw(rng)`` returns new (conversions, nulls, value) per row (module docstring). With
+    integer weights (journey counts) up to 50M journeys, the multinomial draws each journey's
+    index and counts them per cell, which is several times faster than a multinomial over
+    many cells; otherwise ``Generator.multinomial`` with ``round(N)`` trials.
+    """
+
+    DIRECT_MAX = 50_000_000
+
+    def __init__(self, journeys, method: str):
+        self.c, self.u, self.v = journeys.conversions, journeys.nulls, journeys.value
+        self.method = method
+        self.cells = np.concatenate([self.c, self.u])
+        self.total = float(self.cells.sum())
+        whole = np.round(self.cells)
+        self.direct = (method == "multinomial" and 0 < self.total <= self.DIRECT_MAX
+                       and np.array_equal(whole, self.cells))
+        if self.direct:
+            self.n = int(whole.sum())
+            self.nz = np.flatnonzero(whole > 0)
+            self.starts = np.concatenate([[0], np.cumsum(whole[self.nz])[:-1]]).astype(np.int64)
+
+    def draw(self, rng: np.random.Generator):
+        """One replicate's (conversions, nulls, value)."""
+        if self.method == "poisson":
+            draws = rng.poisson(self.cells)
+        elif self.total <= 0:
+            draws = self.cells
+        elif self.direct:
+            hits = np.bincount(rng.integers(0, self.n, size=self.n), minlength=self.n)
+            draws = np.zeros(len(self.cells), dtype=np.int64)
+            draws[self.nz] = np.add.reduceat(hits, self.starts)
+        else:
+            draws = rng.multinomial(int(round(self.total)), self.cells / self.total)
+        draws = draws.astype(np.float64)
+        c2, u2 = draws[: len(self.c)], draws[len(self.c):]
+        factor = np.divide(c2, self.c, out=np.ones_like(c2), where=self.c > 0)
+        return c2, u2, self.v * factor
+
+
 def resample_weights(journeys, method: str, rng: np.random.Generator):
-    """New (conversions, nulls, value) per row for one replicate (module docstring)."""
-    c, u, v = journeys.conversions, journeys.nulls, journeys.value
-    cells = np.concatenate([c, u])
-    total = cells.sum()
-    if method == "multinomial":
-        draws = rng.multinomial(int(round(total)), cells / total) if total > 0 else cells
-    else:
-        draws = rng.poisson(cells)
-    draws = draws.astype(np.float64)
-    c2, u2 = draws[: len(c)], draws[len(c):]
-    factor = np.divide(c2, c, out=np.ones_like(c2), where=c > 0)
-    return c2, u2, v * factor
+    """New (conversions, nulls, value) per row for one replicate (see :class:`Resampler`)."""
+    return Resampler(journeys, method).draw(rng)
 
 
 def default_replicate_fitter(model, base):

@@ -170,6 +170,51 @@ def build_chain(sp_: StatePaths, conversions, nulls, value) -> Chain:
     return Chain(counts, val)
 
 
+class ChainDesign:
+    """The transition counts of fixed state paths as a linear map of the journeys' weights.
+
+    :func:`build_chain` with new (conversions, nulls, value) equals :meth:`chain` here; the
+    map is built once (a sparse journeys -> transitions incidence matrix and the CSR layout of
+    the counts), so re-weighting costs one sparse product (bootstrap replicates).
+    """
+
+    def __init__(self, sp_: StatePaths):
+        S = sp_.n_states
+        n = len(sp_.offsets) - 1
+        st = sp_.states
+        first, last = sp_.offsets[:-1], sp_.offsets[1:] - 1
+        step = np.ones(len(st), dtype=bool)
+        step[last] = False
+        src = np.flatnonzero(step)
+        journey_of = np.repeat(np.arange(n), np.diff(sp_.offsets))
+        ncols = S + 3
+        key = np.concatenate([(st[first] + 1).astype(np.int64),
+                              (st[src] + 1).astype(np.int64) * ncols + st[src + 1] + 1])
+        rows_of = np.concatenate([np.arange(n), journey_of[src]])
+        ukey, inv = np.unique(key, return_inverse=True)
+        self.incidence = sp.csr_matrix((np.ones(len(inv)), (inv.ravel(), rows_of)),
+                                       shape=(len(ukey), n))
+        self.end = st[last] + 1
+        ends = np.arange(S + 1)
+        r = np.concatenate([ukey // ncols, ends, ends])
+        c = np.concatenate([ukey % ncols, np.full(S + 1, S + 1), np.full(S + 1, S + 2)])
+        self.order = np.lexsort((c, r))
+        self.indices = c[self.order].astype(np.int32)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=S + 1))])
+        self.shape = (S + 1, ncols)
+
+    def chain(self, conversions, nulls, value) -> Chain:
+        """The :class:`Chain` of these weights (same counts as :func:`build_chain`)."""
+        n_rows = self.shape[0]
+        data = np.concatenate([self.incidence @ (conversions + nulls),
+                               np.bincount(self.end, conversions, minlength=n_rows),
+                               np.bincount(self.end, nulls, minlength=n_rows)])[self.order]
+        # copies: eliminate_zeros works in place on the index arrays it was given
+        counts = sp.csr_matrix((data, self.indices.copy(), self.indptr.copy()), shape=self.shape)
+        counts.eliminate_zeros()
+        return Chain(counts, np.bincount(self.end, weights=value, minlength=n_rows))
+
+
 RESIDUAL_TOL = 1e-12  # largest accepted |(I - Q) x - r| / max|r| of a sparse solve
 
 
@@ -203,16 +248,24 @@ def absorb(q: sp.csc_matrix, rhs: np.ndarray, keep: np.ndarray | None = None):
     residual of the solve. Dense LU for small state spaces, a checked sparse iterative solve
     for large ones (see :func:`_solve_sparse`); never simulates.
     """
-    if keep is not None:
-        idx = np.flatnonzero(keep)
+    idx = np.flatnonzero(keep) if keep is not None else None
+    if (q.shape[0] if idx is None else len(idx)) <= DENSE_MAX:  # small: dense LU
+        if idx is None:
+            qd = q.toarray()
+        elif q.shape[0] <= DENSE_MAX:  # index the dense copy: sparse indexing costs more here
+            qd = q.toarray()[np.ix_(idx, idx)]
+        else:
+            qd = q[idx][:, idx].toarray()
+        b = rhs if idx is None else rhs[idx]
+        a = np.eye(len(qd)) - qd
+        x = scipy.linalg.solve(a, b, check_finite=False)
+        scale = np.maximum(np.abs(b).max(axis=0), 1e-300)
+        return x[0], float((np.abs(a @ x - b).max(axis=0) / scale).max())
+    if idx is not None:
         q = q[idx][:, idx]
         rhs = rhs[idx]
     m = q.shape[0]
     a = sp.identity(m, format="csr") - q.tocsr()
-    if m <= DENSE_MAX:
-        x = scipy.linalg.solve(a.toarray(), rhs, check_finite=False)
-        scale = np.maximum(np.abs(rhs).max(axis=0), 1e-300)
-        return x[0], float((np.abs(a @ x - rhs).max(axis=0) / scale).max())
     out, worst = np.empty(rhs.shape[1]), 0.0
     for c in range(rhs.shape[1]):
         x, res = _solve_sparse(a, np.ascontiguousarray(rhs[:, c]))

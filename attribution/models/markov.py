@@ -11,7 +11,7 @@ from .._validation import AttributionWarning, ParameterError
 from . import register
 from ._base import AttributionModel, pair_weights
 from ._ipf import balance
-from ._markov_chain import build_chain, removal_effects, state_paths
+from ._markov_chain import ChainDesign, build_chain, removal_effects, state_paths
 
 
 @register("markov")
@@ -154,10 +154,11 @@ class MarkovChain(AttributionModel):
         """Bootstrap replicates: states built once at the fitted order, chain re-solved."""
         src = base.transform("collapse") if self.collapse_repeats else base
         paths = state_paths(src, self.order_)
+        design = ChainDesign(paths)
         k = len(base.names)
 
         def refit(c, u, v):
-            chain = build_chain(paths, c, u, v)
+            chain = design.chain(c, u, v)
             _, re, rev, _ = removal_effects(paths, chain, k)
             conv = c.sum() * re / re.sum() if re.sum() > 0 else np.zeros(k)
             val = v.sum() * rev / rev.sum() if rev.sum() > 0 else np.zeros(k)
