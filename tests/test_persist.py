@@ -52,7 +52,11 @@ def test_round_trip_every_model(name, sample, tmp_path):
     if name == "linear":
         pd.testing.assert_frame_equal(back.result_.conf_int(), m.result_.conf_int())
     if name == "logistic":
-        assert str(back.summary()) == str(m.summary())
+        def table(text):  # the summary stamps the time it was made
+            return [ln for ln in str(text).splitlines() if "Time:" not in ln
+                    and "Date:" not in ln]
+
+        assert table(back.summary()) == table(m.summary())
     if name == "markov":
         pd.testing.assert_frame_equal(back.transition_matrix_, m.transition_matrix_)
         pd.testing.assert_frame_equal(back.order_scores_, m.order_scores_)
