@@ -40,10 +40,10 @@ def __getattr__(name):
         import importlib
 
         return getattr(importlib.import_module(f".models.{_LAZY[name]}", __name__), name)
-    if name == "datasets":
+    if name in ("datasets", "stats", "simulate", "metrics", "plotting", "harness"):
         import importlib
 
-        return importlib.import_module(".datasets", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'attribution' has no attribute {name!r}")
 
 
