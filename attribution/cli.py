@@ -123,6 +123,85 @@ def _fit(args) -> int:
     return 0
 
 
+def _score(args) -> int:
+    from .batch import score_file
+    from .models import get_model
+
+    if not args.output:
+        raise CLIError("score needs --output (a .parquet or .csv file for the per-touch credit)")
+    model = get_model(args.model, **_params(args.param))
+    if args.level:
+        model.set_params(level=args.level)
+    from .batch import columns_of
+
+    cols = columns_of(args.input)
+    channel = args.channel if args.channel in cols or args.channel != "channel" else None
+    events = dict(journey=args.journey, time=args.time, touchpoint=args.touchpoint,
+                  channel=channel, conversion=args.conversion,
+                  value=args.value, lookback=_lookback(args.lookback),
+                  max_touches=args.max_touches)
+    summary = score_file(model, args.input, args.output, chunk_rows=args.chunk_rows,
+                         n_jobs=args.n_jobs, progress=not args.quiet, **events)
+    print(summary)
+    return 0
+
+
+def _lookback(text):
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _compare(args) -> int:
+    from .compare import compare
+    from .models import available_models
+
+    models = args.model or available_models()
+    j = load_journeys(args)
+    if j.times is None and "time_decay" in models and not args.model:
+        models = [m for m in models if m != "time_decay"]  # needs timestamps
+    frame = compare(models, j, level=args.level)
+    wide = frame.pivot(index="entity", columns="model", values="share")[models]
+    if args.truth:
+        from .simulate import Truth
+
+        truth = Truth.read_json(args.truth)
+        true = truth.channel_shapley if (args.level or j.level) == "channel" else truth.shapley
+        wide["TRUTH"] = (true / true.sum()).reindex(wide.index).fillna(0.0)
+    if args.output:
+        write_table(wide.reset_index(), args.output)
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 50):
+            print((100 * wide).round(1).to_string())
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .plotting import plot_compare
+
+        ax = plot_compare(frame)
+        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _simulate(args) -> int:
+    from .simulate import simulate_journeys
+
+    target = None if args.target_top20 in (None, "flat") else float(args.target_top20)
+    events, truth = simulate_journeys(args.journeys, tier=args.tier, target_top20=target,
+                                      mean_length=args.mean_length,
+                                      random_state=args.seed)
+    write_table(events, args.output)
+    truth.to_json(args.truth)
+    print(f"wrote {len(events):,} events ({int(events['converted'].sum()):,} conversions) to "
+          f"{args.output} and the truth (true top-20% share {truth.top20:.3f}) to {args.truth}")
+    return 0
+
+
 def _demo(args) -> int:
     from .compare import compare
     from .datasets import load_sample
@@ -175,24 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``attribution`` command."""
     ap = argparse.ArgumentParser(prog="attribution", description=__doc__.splitlines()[0])
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
-    ap.add_argument("--quiet", action="store_true", help="no warnings")
+    ap.add_argument("--quiet", action="store_true", help="no warnings and no progress bars")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    fit = sub.add_parser("fit", help="credit table by touchpoint or channel")
-    fit.add_argument("input", help="CSV or Parquet: an event log or a path table")
-    fit.add_argument("--model", "-m", action="append",
-                     help="model name (repeat to compare); see `attribution models`")
-    fit.add_argument("--param", "-p", action="append", help="model parameter key=value")
-    fit.add_argument("--level", choices=["touchpoint", "channel"], default=None)
-    fit.add_argument("--output", "-o", help="write .csv or .parquet instead of a table on stdout")
-    fit.add_argument("--format", choices=["auto", "events", "paths"], default="auto")
-    g = fit.add_argument_group("path table columns")
+    paths = argparse.ArgumentParser(add_help=False)
+    g = paths.add_argument_group("path table columns")
+    g.add_argument("--format", choices=["auto", "events", "paths"], default="auto")
     g.add_argument("--path", default="path")
     g.add_argument("--conversions", default="total_conversions")
     g.add_argument("--nulls", default="total_null")
     g.add_argument("--path-value", default=None, help="value column of a path table")
     g.add_argument("--sep", default=">")
-    e = fit.add_argument_group("event log columns")
+    events = argparse.ArgumentParser(add_help=False)
+    e = events.add_argument_group("event log columns")
     e.add_argument("--journey", default="user_id")
     e.add_argument("--time", default="timestamp")
     e.add_argument("--touchpoint", default="touchpoint")
@@ -201,7 +275,48 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--value", default=None)
     e.add_argument("--lookback", default=None, help="e.g. 30D")
     e.add_argument("--max-touches", type=int, default=None)
+
+    fit = sub.add_parser("fit", parents=[paths, events],
+                         help="credit table by touchpoint or channel")
+    fit.add_argument("input", help="CSV or Parquet: an event log or a path table")
+    fit.add_argument("--model", "-m", action="append",
+                     help="model name (repeat to compare); see `attribution models`")
+    fit.add_argument("--param", "-p", action="append", help="model parameter key=value")
+    fit.add_argument("--level", choices=["touchpoint", "channel"], default=None)
+    fit.add_argument("--output", "-o", help="write .csv or .parquet instead of a table on stdout")
     fit.set_defaults(func=_fit)
+
+    score = sub.add_parser("score", parents=[events],
+                           help="credit of every touch of every converting journey, streamed")
+    score.add_argument("input", help="event log: CSV, Parquet file or Parquet directory")
+    score.add_argument("--model", "-m", default="markov")
+    score.add_argument("--param", "-p", action="append", help="model parameter key=value")
+    score.add_argument("--level", choices=["touchpoint", "channel"], default=None)
+    score.add_argument("--output", "-o", help=".parquet or .csv[.gz] output (required)")
+    score.add_argument("--chunk-rows", type=int, default=2_000_000,
+                       help="rows read at a time and per partition (bounds memory)")
+    score.add_argument("--n-jobs", type=int, default=None, help="parallel partitions")
+    score.set_defaults(func=_score)
+
+    cmp_ = sub.add_parser("compare", parents=[paths, events], help="models side by side")
+    cmp_.add_argument("input", help="CSV or Parquet: an event log or a path table")
+    cmp_.add_argument("--model", "-m", action="append", help="model (repeat); default: all")
+    cmp_.add_argument("--level", choices=["touchpoint", "channel"], default="channel")
+    cmp_.add_argument("--truth", help="truth JSON from `attribution simulate` (adds TRUTH)")
+    cmp_.add_argument("--output", "-o", help="write the share table as .csv or .parquet")
+    cmp_.add_argument("--plot", help="write a comparison PNG")
+    cmp_.set_defaults(func=_compare)
+
+    sim = sub.add_parser("simulate", help="event log + ground truth from the simulator")
+    sim.add_argument("--journeys", type=int, default=100_000)
+    sim.add_argument("--tier", default="noisy_or",
+                     choices=["additive", "noisy_or", "logit", "confounded", "upstream"])
+    sim.add_argument("--target-top20", default="0.8", help="true top-20%% share, or 'flat'")
+    sim.add_argument("--mean-length", type=float, default=4.0)
+    sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--output", "-o", required=True, help="events .parquet or .csv")
+    sim.add_argument("--truth", required=True, help="truth .json")
+    sim.set_defaults(func=_simulate)
 
     demo = sub.add_parser("demo", help="fit five models on the bundled sample")
     demo.set_defaults(func=_demo)

@@ -139,21 +139,25 @@ class AttributionModel(BaseEstimator):
         self._check_params()
         j = check_journeys(journeys, self.level)
         out = self._fit(j)
-        self.level_ = j.level
-        self.names_ = j.names
-        self.channel_of_ = j.channel_of
-        self.channel_names_ = j.channel_names
-        self.n_journeys_ = j.n_journeys
-        self.result_ = AttributionResult(
+        return self._adopt(AttributionResult(
             model=self._label(), level=j.level, names=j.names,
             conversions=np.asarray(out["conversions"], dtype=np.float64),
             value=np.asarray(out["value"], dtype=np.float64), exposure=j.exposure(),
             channel_of=j.channel_of, channel_names=j.channel_names,
             total_conversions=float(j.conversions.sum()), total_value=float(j.value.sum()),
-            extra=out.get("extra", {}), diagnostics=out.get("diagnostics", {}))
-        idx = pd.Index(j.names.astype(str), name=j.level)
-        self.credit_ = pd.Series(self.result_.conversions, index=idx, name="conversions")
-        self.value_credit_ = pd.Series(self.result_.value, index=idx, name="value")
+            extra=out.get("extra", {}), diagnostics=out.get("diagnostics", {})), j.n_journeys)
+
+    def _adopt(self, result: AttributionResult, n_journeys: int):
+        """Set the fitted attributes from ``result`` (also used to combine chunk fits)."""
+        self.level_ = result.level
+        self.names_ = result.names
+        self.channel_of_ = result.channel_of
+        self.channel_names_ = result.channel_names
+        self.n_journeys_ = int(n_journeys)
+        self.result_ = result
+        idx = pd.Index(result.names.astype(str), name=result.level)
+        self.credit_ = pd.Series(result.conversions, index=idx, name="conversions")
+        self.value_credit_ = pd.Series(result.value, index=idx, name="value")
         return self
 
     def _label(self) -> str:

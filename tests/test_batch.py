@@ -1,0 +1,130 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import attribution as at
+from attribution._validation import InputError, MissingColumnError
+from attribution.batch import fit_file, partition, score_file
+from attribution.cli import main
+from attribution.simulate import simulate_journeys
+
+pytestmark = pytest.mark.filterwarnings("ignore::attribution.AttributionWarning")
+COLS = dict(journey="journey_id", time="timestamp", touchpoint="touchpoint", channel="channel",
+            conversion="converted", value="value")
+KEY = ["journey", "conversion", "position"]
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory):
+    events, _ = simulate_journeys(6000, tier="noisy_or", random_state=4)
+    events = events.sample(frac=1, random_state=1).reset_index(drop=True)  # journeys scattered
+    d = tmp_path_factory.mktemp("log")
+    events.to_parquet(d / "events.parquet", row_group_size=5000)
+    events.to_csv(d / "events.csv.gz", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        j = at.Journeys.from_events(events, **COLS)
+    return d, events, j
+
+
+def test_partitions_never_split_a_journey(log, tmp_path):
+    d, events, _ = log
+    parts = partition(d / "events.parquet", tmp_path, "journey_id", chunk_rows=4000)
+    assert len(parts) == int(np.ceil(len(events) / 4000))
+    seen = [set(pd.read_parquet(p)["journey_id"]) for p in parts]
+    assert sum(len(s) for s in seen) == events["journey_id"].nunique()  # disjoint, complete
+    assert sum(len(pd.read_parquet(p)) for p in parts) == len(events)
+
+
+@pytest.mark.parametrize("name", ["linear", "markov", "time_decay", "shapley", "logistic"])
+def test_streamed_fit_equals_in_memory(log, name, tmp_path):
+    d, _, j = log
+    kw = {"logistic": dict(random_state=0), "shapley": dict(value="model", random_state=0)}
+    m = fit_file(at.get_model(name, **kw.get(name, {})), d / "events.parquet", tmp_path,
+                 chunk_rows=5000, **COLS)
+    ref = at.get_model(name, **kw.get(name, {})).fit(j)
+    tol = max(ref.invariance_rtol, 1e-9)
+    np.testing.assert_allclose(m.credit_[ref.credit_.index], ref.credit_, rtol=tol, atol=tol)
+    np.testing.assert_allclose(m.value_credit_[ref.credit_.index], ref.value_credit_,
+                               rtol=tol, atol=tol * 100)
+
+
+@pytest.mark.parametrize("name, fmt, n_jobs", [("linear", "parquet", 2), ("shapley", "csv", 1),
+                                               ("markov", "parquet", 1)])
+def test_score_file_every_touch_once(log, name, fmt, n_jobs, tmp_path):
+    d, _, j = log
+    src = d / ("events.parquet" if fmt == "parquet" else "events.csv.gz")
+    out = tmp_path / f"scores.{fmt}"
+    s = score_file(at.get_model(name), src, out, chunk_rows=5000, n_jobs=n_jobs, **COLS)
+    got = pd.read_parquet(out) if fmt == "parquet" else pd.read_csv(out)
+    assert not list(tmp_path.glob(".*.tmp"))
+    touches = got[got["position"] >= 0]
+    conv = j.conversions > 0
+    assert len(touches) == j.lengths[conv].sum()  # every touch of a converting journey...
+    assert not touches.duplicated(KEY).any()  # ...exactly once
+    assert got["credit"].sum() == pytest.approx(j.conversions.sum())
+    assert got.groupby("journey")["credit"].sum().to_numpy() == pytest.approx(1.0)
+    assert s.journeys == j.n_journeys and s.rows_written == len(got)
+    assert s.conversions_attributed == pytest.approx(j.conversions.sum())
+    if name != "markov":  # Markov balances per-touch credit within each partition
+        ref = at.get_model(name).fit(j).transform(j)
+        a = got.sort_values(KEY).reset_index(drop=True)
+        b = ref.sort_values(KEY).reset_index(drop=True)
+        assert a["journey"].astype(str).tolist() == b["journey"].astype(str).tolist()
+        np.testing.assert_allclose(a["credit"], b["credit"], atol=1e-9)
+    else:  # entity totals still equal the model's credit
+        m = at.MarkovChain().fit(j)
+        by = got.groupby("touchpoint", observed=True)["credit"].sum()
+        np.testing.assert_allclose(by[m.credit_.index], m.credit_, rtol=1e-6, atol=1e-6)
+
+
+def test_crash_leaves_no_partial_output(log, tmp_path, monkeypatch):
+    d, _, _ = log
+    out = tmp_path / "scores.parquet"
+    import attribution.batch as batch
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(batch, "_join", boom)
+    with pytest.raises(RuntimeError):
+        score_file(at.Linear(), d / "events.parquet", out, chunk_rows=5000, **COLS)
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_bad_input(tmp_path, log):
+    d, events, _ = log
+    with pytest.raises(InputError, match="does not exist"):
+        score_file(at.Linear(), tmp_path / "nope.parquet", tmp_path / "o.parquet", **COLS)
+    with pytest.raises(MissingColumnError, match="'who'"):
+        score_file(at.Linear(), d / "events.parquet", tmp_path / "o.parquet",
+                   **{**COLS, "journey": "who"})
+    bad = events.copy()
+    bad.loc[3, "journey_id"] = None
+    bad.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(InputError, match="missing value"):
+        score_file(at.Linear(), tmp_path / "bad.parquet", tmp_path / "o.parquet", **COLS)
+    with pytest.raises(InputError, match="format"):
+        score_file(at.Linear(), d / "events.parquet", tmp_path / "o.xlsx", **COLS)
+
+
+def test_cli_simulate_score_compare(tmp_path, capsys):
+    ev, truth = tmp_path / "ev.parquet", tmp_path / "truth.json"
+    assert main(["simulate", "--journeys", "3000", "--seed", "2", "-o", str(ev), "--truth",
+                 str(truth)]) == 0
+    assert "true top-20% share" in capsys.readouterr().out
+    out = tmp_path / "scores.csv"
+    assert main(["--quiet", "score", str(ev), "--journey", "journey_id", "--value", "value",
+                 "-m", "linear", "-o", str(out), "--chunk-rows", "4000"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("scored 3,000 journeys") and "conversions attributed" in line
+    assert pd.read_csv(out)["credit"].sum() > 0
+    png = tmp_path / "cmp.png"
+    assert main(["--quiet", "compare", str(ev), "--journey", "journey_id", "-m", "first", "-m",
+                 "linear", "--truth", str(truth), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "TRUTH" in text and png.stat().st_size > 5000
+    assert main(["score", str(ev), "--journey", "journey_id"]) == 2
+    assert "needs --output" in capsys.readouterr().err
