@@ -230,4 +230,36 @@ def _plots(results: pd.DataFrame, out) -> dict:
     paths["concentration_png"] = out / "concentration.png"
     fig.savefig(paths["concentration_png"], dpi=110)
     plt.close(fig)
+    paths["lorenz_png"] = out / "lorenz.png"
+    lorenz_figure(paths["lorenz_png"])
     return paths
+
+
+def lorenz_figure(path, n_journeys=20_000, models=None):
+    """Lorenz curves of every model against the truth in two scenarios (a true 80/20 and a
+    flat truth; noisy-OR tier, mean length 4), saved to ``path``."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_lorenz
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
+    for ax, target in zip(axes, (0.8, "flat"), strict=True):
+        events, truth = simulate_journeys(
+            n_journeys, catalogue=scenario_catalogue(target), tier="noisy_or",
+            target_top20=None if target == "flat" else target, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            j = Journeys.from_events(events, journey="journey_id", time="timestamp",
+                                     touchpoint="touchpoint", conversion="converted")
+            fitted = {}
+            for name in models or available_models():
+                m = get_model(name)
+                if "random_state" in m.get_params():
+                    m.set_params(random_state=0)
+                fitted[name] = m.fit(j)
+        true = truth.shapley[truth.shapley.index.isin(j.names)]
+        plot_lorenz(fitted, truth=true, ax=ax)
+        ax.set_title(f"truth: {'80/20' if target == 0.8 else 'flat'} (noisy-OR)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

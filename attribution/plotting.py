@@ -125,3 +125,59 @@ def plot_transitions(model, ax=None, top: int = 25):
     ax.set_ylabel("from")
     ax.figure.colorbar(im, ax=ax, label="probability")
     return ax
+
+
+def _credit_series(obj):
+    """Credit per exposed entity of a fitted model, a result, a Truth or a Series."""
+    if hasattr(obj, "result_"):
+        obj = obj.result_
+    if hasattr(obj, "exposure") and hasattr(obj, "conversions"):  # AttributionResult
+        s = np.asarray(obj.conversions, dtype=float)
+        return s[np.asarray(obj.exposure) > 0]
+    if hasattr(obj, "shapley"):  # simulate.Truth
+        return obj.shapley.to_numpy(dtype=float)
+    return np.asarray(obj, dtype=float)
+
+
+def plot_lorenz(results, truth=None, ax=None, p: float = 0.2, q: float = 0.8):
+    """Lorenz (Pareto) curves: cumulative share of credit held by the top entities.
+
+    Parameters
+    ----------
+    results : fitted model, AttributionResult, array, or a dict of label -> one of those
+    truth : Truth, pandas.Series or array, optional
+        Drawn as a thick black dashed curve: the true concentration.
+    p, q : float
+        Reference lines: "``p`` of the entities hold ``q`` of the credit" (the 20/80 rule).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from .metrics import lorenz, top_share
+
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    if not isinstance(results, dict):
+        results = {getattr(getattr(results, "result_", results), "model", "model"): results}
+    for label, obj in results.items():
+        credit = _credit_series(obj)
+        pts = lorenz(credit)
+        ax.plot(pts["entities"], pts["credit"], marker=".", linewidth=1.2,
+                label=f"{label} (top {p:.0%}: {top_share(credit, p):.2f})")
+    if truth is not None:
+        credit = _credit_series(truth)
+        pts = lorenz(credit)
+        ax.plot(pts["entities"], pts["credit"], color="black", linestyle="--", linewidth=2.2,
+                label=f"truth (top {p:.0%}: {top_share(credit, p):.2f})")
+    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
+    ax.axvline(p, color="grey", linestyle=":")
+    ax.axhline(q, color="grey", linestyle=":")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("share of entities (largest credit first)")
+    ax.set_ylabel("share of credit")
+    ax.set_title(f"Concentration: do {p:.0%} of entities hold {q:.0%} of the credit?")
+    ax.legend(fontsize="x-small", loc="lower right")
+    return ax
