@@ -237,7 +237,8 @@ def _plots(results: pd.DataFrame, out) -> dict:
 
 def lorenz_figure(path, n_journeys=20_000, models=None):
     """Lorenz curves of every model against the truth in two scenarios (a true 80/20 and a
-    flat truth; noisy-OR tier, mean length 4), saved to ``path``."""
+    flat truth; noisy-OR tier, mean length 4), saved to ``path``.
+    """
     import matplotlib.pyplot as plt
 
     from .plotting import plot_lorenz
