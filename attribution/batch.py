@@ -242,7 +242,8 @@ def _fit_parts(model, parts, events, n_jobs, progress):
 
         model._check_params()
         return model._adopt(AttributionResult.combine([o[0] for o in out]), n)
-    return model.fit(merge([o[0] for o in out]))
+    merged = merge([o[0] for o in out])
+    return model.fit(merged)._prepare_scoring(merged)
 
 
 def score_file(model, source, output, *, chunk_rows=2_000_000, n_jobs=None, fit=True,

@@ -111,3 +111,29 @@ def test_concat_rejects_conflicting_channels_and_levels():
         concat([a, b.at_level("channel")])
     with pytest.raises(at.EmptyInputError):
         concat([])
+
+
+@pytest.mark.parametrize("name", MODELS)
+@given(j=journeys_strategy(touchpoints=True), seed=st.integers(0, 99))
+@settings(max_examples=15, deadline=None)
+def test_transform_on_another_vocabulary_order(name, j, seed):
+    """A chunk coded in another order (or missing some entities) gets the same credit."""
+    m = model(name).fit(j)
+    perm = np.random.default_rng(seed).permutation(len(j.names))
+    names = np.empty(len(perm), dtype=object)
+    names[perm] = j.names
+    channel_of = np.empty(len(perm), dtype=np.int32)
+    channel_of[perm] = j.channel_of
+    other = at.Journeys(j.offsets, perm[j.codes], j.conversions, j.nulls, j.value, names=names,
+                        channel_of=channel_of, channel_names=j.channel_names)
+    a, b = m.transform(j), m.transform(other)
+    np.testing.assert_allclose(b["credit"], a["credit"], rtol=1e-9, atol=1e-12)
+    assert (b["touchpoint"].astype(str) == a["touchpoint"].astype(str)).all()
+
+
+def test_unseen_entity_in_transform():
+    j = make_journeys([[0, 1], [1]], [1, 1], [1, 0], names=["a", "b"])
+    new = make_journeys([[0, 1]], [1], [0], names=["a", "zz"])
+    assert at.Linear().fit(j).transform(new)["credit"].sum() == pytest.approx(1.0)
+    with pytest.raises(InputError, match="'zz'.*not in the data"):
+        at.MarkovChain().fit(j).transform(new)

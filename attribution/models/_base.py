@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import ColumnTypeError, EmptyInputError, ParameterError
+from .._validation import ColumnTypeError, EmptyInputError, InputError, ParameterError
 from ..journeys import Journeys
 from ..results import AttributionResult
 
@@ -101,6 +101,9 @@ class AttributionModel(BaseEstimator):
     additive: bool = False
     #: relative tolerance to which credit is invariant to relabelling and row order
     invariance_rtol: float = 1e-9
+    #: True when ``transform`` uses fitted state indexed by entity (it then recodes the
+    #: journeys to the fitted vocabulary, and refuses entities it has never seen)
+    stateful_transform: bool = True
 
     def __init__(self, level=None):
         self.level = level
@@ -127,6 +130,12 @@ class AttributionModel(BaseEstimator):
         from ..bootstrap import default_replicate_fitter
 
         return default_replicate_fitter(self, base)
+
+    def _prepare_scoring(self, journeys):
+        """Called by batch and Dask scoring with all the data (the merged statistic) before
+        partitions are scored; models whose per-touch credit depends on the whole data fix
+        it here (``MarkovChain``). Returns ``self``."""
+        return self
 
     def _check_params(self):
         if self.level not in (None, "touchpoint", "channel"):
@@ -178,7 +187,7 @@ class AttributionModel(BaseEstimator):
             sums to its conversions and ``value_credit`` to its value.
         """
         check_is_fitted(self, "result_")
-        j = check_journeys(journeys, self.level_)
+        j = self._align(check_journeys(journeys, self.level_))
         self._transform_info = {}
         w, wv = self._touch_weights(j)
         tc, tv, _, _ = allocate(j, w, wv)
@@ -204,6 +213,39 @@ class AttributionModel(BaseEstimator):
         frame = self._remainder_rows(j, frame, tc, tv)
         frame.attrs.update(self._transform_info)  # e.g. balancing iterations and residual
         return frame
+
+    def _align(self, j: Journeys) -> Journeys:
+        """Recode ``j`` to the fitted vocabulary (its entities in ``names_`` order first), so
+        fitted state indexed by entity code applies to journeys coded in another order (a
+        chunk, a partition, another day)."""
+        fitted = np.asarray(self.names_, dtype=object).astype(str)
+        names = j.names.astype(str)
+        if len(names) == len(fitted) and (names == fitted).all():
+            return j
+        index = pd.Index(fitted)
+        pos = index.get_indexer(names)
+        unseen = names[pos < 0]
+        if len(unseen) and self.stateful_transform:
+            raise InputError(
+                f"{j.level} {unseen[0]!r} (and {len(unseen) - 1} more) was not in the data "
+                f"{type(self).__name__} was fitted on; refit on data that includes it")
+        new = np.flatnonzero(pos < 0)
+        pos[new] = len(fitted) + np.arange(len(new))
+        all_names = np.concatenate([fitted, names[new]])
+        ch_index = pd.Index(j.channel_names.astype(str))
+        fitted_ch = np.asarray(self.channel_names_, dtype=object).astype(str)
+        ch_all = fitted_ch.tolist() + [c for c in ch_index if c not in set(fitted_ch)]
+        ch_pos = pd.Index(ch_all).get_indexer(j.channel_names.astype(str))
+        channel_of = np.zeros(len(all_names), dtype=np.int32)
+        channel_of[: len(fitted)] = np.asarray(self.channel_of_)
+        channel_of[pos] = ch_pos[j.channel_of]
+        stage_of = None
+        if j.stage_of is not None:
+            stage_of = np.full(len(all_names), None, dtype=object)
+            stage_of[pos] = j.stage_of
+        return j._replace(codes=pos[j.codes].astype(np.int32), names=all_names,
+                          channel_of=channel_of, channel_names=np.asarray(ch_all, dtype=object),
+                          stage_of=stage_of)
 
     def _remainder_label(self, j) -> np.ndarray:
         """Label of the credit a journey keeps off its touches (``(baseline)``...)."""

@@ -21,6 +21,7 @@ class _Heuristic(AttributionModel):
     """
 
     additive = True
+    stateful_transform = False
 
 
 @register("first")

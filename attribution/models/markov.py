@@ -166,30 +166,63 @@ class MarkovChain(AttributionModel):
 
         return refit
 
+    def _prepare_scoring(self, journeys):
+        """Balance per-journey credit once on ``journeys`` (all the data, e.g. the merged
+        statistic of a batch job) and keep each entity's balancing factor in
+        ``balance_factors_``: ``transform`` then gives every journey the credit it has in
+        that global balance, whichever chunk or partition it is scored in.
+        """
+        j = journeys.at_level(self.level_)
+        re = self.removal_effects_.to_numpy()
+        jj, code = j.distinct()
+        factors = []
+        for col, target in ((0, j.conversions), (1, j.value)):
+            _, _, _, s = self._balance(jj, code, re[:, col], target, len(j.names))
+            factors.append(pd.Series(s, index=j.names.astype(str)))
+        names = self.removal_effects_.index
+        self.balance_factors_ = pd.DataFrame(
+            {"conversion": factors[0].reindex(names).fillna(0.0).to_numpy(),
+             "value": factors[1].reindex(names).fillna(0.0).to_numpy()}, index=names)
+        return self
+
     def _touch_weights(self, j):
         re = self.removal_effects_.to_numpy()
         k = len(j.names)
         jj, code = j.distinct()
         weights, info = [], {}
+        fixed = getattr(self, "balance_factors_", None)
         for col, target in ((0, j.conversions), (1, j.value)):
-            a, it, res = self._balance(jj, code, re[:, col], target, k)
+            if fixed is not None:  # the global balance of _prepare_scoring
+                f = fixed.iloc[:, col].reindex(j.names.astype(str)).fillna(0.0).to_numpy()
+                a = self._shares(jj, code, re[:, col] * f, target)
+                it, res = 0, float("nan")
+            else:
+                a, it, res = self._balance(jj, code, re[:, col], target, k)[:3]
             weights.append(pair_weights(j, a, target))
             info[("conversions", "value")[col]] = dict(iterations=it, residual=res)
         self._transform_info = {"balance": info}
         return weights[0], weights[1]
 
+    @staticmethod
+    def _shares(jj, code, score, row_targets):
+        """Journey x entity credit proportional to ``score`` within each journey (equal
+        shares where a journey's scores are all 0).
+        """
+        rt = row_targets[jj]
+        denom = np.bincount(jj, score[code], minlength=len(row_targets))[jj]
+        n_distinct = np.bincount(jj, minlength=len(row_targets))[jj]
+        return np.where(denom > 0, rt * score[code] / np.where(denom > 0, denom, 1.0),
+                        rt / n_distinct)
+
     def _balance(self, jj, code, re, row_targets, k):
         """Journey x entity credit: removal-effect shares, balanced to the entity totals."""
+        init = self._shares(jj, code, re, row_targets)
         rt = row_targets[jj]
-        denom = np.bincount(jj, re[code], minlength=len(row_targets))[jj]
-        n_distinct = np.bincount(jj, minlength=len(row_targets))[jj]
-        init = np.where(denom > 0, rt * re[code] / np.where(denom > 0, denom, 1.0),
-                        rt / n_distinct)
         present = np.zeros(k, dtype=bool)
         present[code[rt > 0]] = True
         total_re = re[present].sum()
         if total_re <= 0:
-            return init, 0, 0.0
+            return init, 0, 0.0, np.ones(k)
         col_targets = np.where(present, row_targets.sum() * re / total_re, 0.0)
         return balance(jj, code, init, row_targets, col_targets, self.ipf_tol,
                        self.ipf_max_iter)
