@@ -54,6 +54,25 @@ def _subset_masks(players: np.ndarray, tags: np.ndarray) -> np.ndarray:
     return sub
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective 64-bit mix."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _set_keys(sets: np.ndarray, seed: np.uint64, half: int, t: int) -> np.ndarray:
+    """(n, half, t) pseudo-random sort keys that depend only on (seed, set, slot)."""
+    slot = np.arange(half * t, dtype=np.uint64).reshape(1, half, t)
+    with np.errstate(over="ignore"):
+        base = _splitmix64(_splitmix64(sets.astype(np.uint64) ^ seed)[:, None, None] + slot)
+    return base
+
+
 def _exact_weights(t: int):
     """For each local player b: patterns without b, with b, and the Shapley weights."""
     patterns = np.arange(1 << t)
@@ -131,10 +150,13 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
             needed.append(sub.ravel())
     sampled = [(int(t), np.flatnonzero(size == t)) for t in np.unique(size) if t > max_exact]
     draws = []
+    # one seed from rng; each set's permutations are a hash of (seed, set), so a set gets the
+    # same estimate whichever other sets are in the call (a chunk, a partition, the whole)
+    seed = np.uint64(rng.integers(0, 2**63)) if sampled else np.uint64(0)
     for t, idx in sampled:  # 2. permutations, antithetic pairs
         half = max(1, (n_permutations + 1) // 2)
         players = _players(sets[idx] & low, k, t)
-        keys = rng.random((len(idx), half, t))
+        keys = _set_keys(sets[idx], seed, half, t)
         order = np.argsort(keys, axis=2)
         order = np.concatenate([order, order[:, :, ::-1]], axis=1)  # (m, 2 half, t)
         perm = np.take_along_axis(np.repeat(players[:, None, :], 2 * half, axis=1), order, axis=2)

@@ -1,0 +1,140 @@
+"""Scale-out with Dask: statistics per partition, merged, fitted locally, scored in place.
+
+Needs the optional extra: ``pip install 'touchpoint-attribution[dask]'``.
+
+- :func:`fit`: the event log (a ``dask.dataframe.DataFrame``) is shuffled so that every
+  journey key lives in one partition (skip with ``shuffle=False`` when it is partitioned by
+  that key already); each partition is sessionised and reduced to its distinct paths (the
+  mergeable statistic, :mod:`attribution.stats`); the small statistics are merged and the model
+  is fitted in this process. Models whose credit needs touch times are fitted per partition
+  and summed.
+- :func:`score`: ``map_partitions`` runs ``model.transform`` on every partition and returns a
+  lazy Dask frame of per-touch credit (write it with ``.to_parquet``).
+
+Results equal the in-memory path: the merged statistic is the whole data's statistic, and
+per-touch Markov credit is balanced once on it (``MarkovChain.balance_factors_``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._validation import EmptyInputError, InputError
+
+
+def _require_dask():
+    try:
+        import dask
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("attribution.dask needs dask: pip install "
+                          "'touchpoint-attribution[dask]'") from exc
+    return dask, dd
+
+
+def _prepared(ddf, journey, shuffle):
+    _, dd = _require_dask()
+    if not isinstance(ddf, dd.DataFrame):
+        raise InputError(f"expected a dask DataFrame, got {type(ddf).__name__}; use "
+                         "dask.dataframe.read_parquet(...) or dask.dataframe.from_pandas(...)")
+    if journey not in ddf.columns:
+        raise InputError(f"column {journey!r} (journey) is missing; the frame has "
+                         f"{', '.join(map(str, ddf.columns))}")
+    return ddf.shuffle(on=journey) if shuffle else ddf
+
+
+def _partition_journeys(df: pd.DataFrame, events: dict, level):
+    import warnings
+
+    from .journeys import Journeys
+
+    if len(df) == 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # drops are counted in each statistic's report_
+        try:
+            j = Journeys.from_events(df, **events)
+        except EmptyInputError:
+            return None
+    return j if level is None else j.at_level(level)
+
+
+def _partition_statistic(df, events, level, model):
+    j = _partition_journeys(df, events, level)
+    if j is None:
+        return None
+    if model._uses_times():
+        from sklearn.base import clone
+
+        return clone(model).fit(j).result_, j.n_journeys
+    return j.aggregate(), j.n_journeys
+
+
+def fit(model, ddf, *, shuffle=True, **events):
+    """Fit ``model`` on a Dask event log (module docstring); returns the fitted model.
+
+    ``events`` are :meth:`Journeys.from_events` arguments (``journey=``, ``time=``,
+    ``touchpoint=``, ...). Runs on the active ``dask.distributed`` client if there is one.
+    """
+    dask, _ = _require_dask()
+    from .results import AttributionResult
+    from .stats import merge
+
+    ddf = _prepared(ddf, events.get("journey"), shuffle)
+    level = getattr(model, "level", None)
+    parts = [dask.delayed(_partition_statistic)(p, events, level, model)
+             for p in ddf.to_delayed()]
+    stats = [s for s in dask.compute(*parts) if s is not None]
+    if not stats:
+        raise EmptyInputError("no journey in any partition; nothing to attribute")
+    if model._uses_times():
+        model._check_params()
+        return model._adopt(AttributionResult.combine([s[0] for s in stats]),
+                            sum(s[1] for s in stats))
+    merged = merge([s[0] for s in stats])
+    return model.fit(merged)._prepare_scoring(merged)
+
+
+def _score_partition(df, model, events, level, meta):
+    j = _partition_journeys(df, events, level)
+    if j is None:
+        return meta.iloc[:0]
+    out = model.transform(j)
+    for col in ("touchpoint", "channel"):
+        if col in out:
+            out[col] = out[col].astype(str)
+    if "conversion" not in out:
+        out.insert(1, "conversion", 0)
+    return out[list(meta.columns)].astype(meta.dtypes.to_dict())
+
+
+def score(model, ddf, *, shuffle=True, **events):
+    """Per-touch credit of every converting journey, as a lazy Dask DataFrame.
+
+    ``model`` must be fitted (e.g. by :func:`fit`). Columns as ``model.transform``:
+    journey, conversion, position, (touchpoint), channel, (time), credit, value_credit;
+    touchpoint and channel as strings.
+    """
+    _require_dask()
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model, "result_")
+    journey = events.get("journey")
+    ddf = _prepared(ddf, journey, shuffle)
+    level = model.level_
+    text = pd.StringDtype()  # not object: Parquet needs to know the type of empty meta
+    jd = ddf.dtypes[journey]
+    cols = {"journey": text if pd.api.types.is_object_dtype(jd) else jd,
+            "conversion": np.dtype(np.int64),
+            "position": np.dtype(np.int64)}
+    if level == "touchpoint":
+        cols["touchpoint"] = text
+    cols["channel"] = text
+    if events.get("time"):
+        t = ddf.dtypes[events["time"]]
+        cols["time"] = t if pd.api.types.is_integer_dtype(t) else np.dtype("datetime64[ns]")
+    cols["credit"] = np.dtype(np.float64)
+    cols["value_credit"] = np.dtype(np.float64)
+    meta = pd.DataFrame({k: pd.Series(dtype=v) for k, v in cols.items()})
+    return ddf.map_partitions(_score_partition, model, events, level, meta, meta=meta)
