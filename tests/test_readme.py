@@ -1,4 +1,5 @@
-"""The README's Python blocks run as written, in order, in one namespace (keeps the tour true)."""
+"""The README's ```python blocks run as written, in order, in one namespace (keeps the tour
+true). Blocks fenced as ```py are illustrations that need outside resources (a cluster)."""
 
 import re
 import warnings
