@@ -125,3 +125,18 @@ def write(name: str, frame: pd.DataFrame, notes: str = "") -> None:
     md = f"# {name}\n\n{notes}\n\nMachine: {machine()}\n\n{markdown(frame)}\n"
     (RESULTS / f"{name}.md").write_text(md)
     print(md)
+
+
+def simulated_journeys(n: int, seed: int, tier: str = "noisy_or"):
+    """Journeys (touchpoint level, with times and value) of ``n`` simulated people."""
+    import warnings
+
+    import attribution as at
+    from attribution.simulate import simulate_journeys
+
+    events, _ = simulate_journeys(n, tier=tier, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+                                       touchpoint="touchpoint", conversion="converted",
+                                       value="value")

@@ -19,11 +19,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from _common import write
+from _common import simulated_journeys, write
 from joblib import Parallel, delayed
 
 import attribution as at
-from attribution.simulate import simulate_journeys
 
 MODELS = {"linear": {}, "last": {}, "position": {}, "markov": {},
           "shapley": {}, "logistic": dict(random_state=0), "shao_li": {}}
@@ -53,12 +52,7 @@ def main():
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     args = ap.parse_args()
-    events, _ = simulate_journeys(args.population, tier="noisy_or", random_state=3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pop = at.Journeys.from_events(events, journey="journey_id", time="timestamp",
-                                      touchpoint="touchpoint", conversion="converted",
-                                      value="value")
+    pop = simulated_journeys(args.population, seed=3)
     rows, frames = [], []
     for name in args.models:
         t0 = time.perf_counter()
