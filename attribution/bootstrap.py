@@ -95,7 +95,7 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
               progress: bool = False) -> pd.DataFrame:
     """Bootstrap ``model`` on ``journeys``; returns the tidy interval table.
 
-    The model is fitted on ``journeys`` (if it is not fitted on them already it is refitted) and
+    The model is (re)fitted on ``journeys`` first, and
     its ``result_`` keeps the replicates, so ``model.result_.conf_int(alpha)`` and the plots
     show the intervals afterwards.
 

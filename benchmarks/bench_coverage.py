@@ -51,7 +51,12 @@ def main():
     ap.add_argument("--n-boot", type=int, default=200)
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--models", nargs="+", default=list(MODELS))
+    ap.add_argument("--logistic-C", type=float, default=None,
+                    help="L2 penalty of Logistic (default: the model's)")
+    ap.add_argument("--out", default="bench_coverage", help="results file name")
     args = ap.parse_args()
+    if args.logistic_C is not None:
+        MODELS["logistic"] = dict(MODELS["logistic"], C=args.logistic_C)
     pop = simulated_journeys(args.population, seed=3)
     rows, frames = [], []
     for name in args.models:
@@ -74,7 +79,7 @@ def main():
                          mean_width=round(df["width"].mean(), 4),
                          seconds=round(time.perf_counter() - t0, 1)))
         print(rows[-1], flush=True)
-    write("bench_coverage", pd.DataFrame(rows),
+    write(args.out, pd.DataFrame(rows),
           f"95% percentile intervals, {args.replications} samples of {args.sample:,} journeys "
           f"from a {args.population:,}-journey population, {args.n_boot} replicates each; "
           "target coverage >= 0.90.")
