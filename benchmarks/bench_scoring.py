@@ -82,6 +82,8 @@ def main():
     ap.add_argument("--dask-events", type=int, default=100_000_000)
     ap.add_argument("--skip-dask", action="store_true")
     ap.add_argument("--skip-score", action="store_true")
+    ap.add_argument("--dask-shuffle", action="store_true",
+                    help="shuffle by journey inside Dask instead of trusting the files")
     ap.add_argument("--workdir", default="/tmp/attribution-bench-scoring")
     args = ap.parse_args()
     wd = Path(args.workdir)
@@ -135,9 +137,9 @@ def main():
             "dashboard_address=None, memory_limit='10GB') as c, Client(c):\n"
             f"        ddf = dd.read_parquet({str(ddir)!r})\n"
             "        t = time.perf_counter()\n"
-            "        m = adask.fit(at.MarkovChain(), ddf, shuffle=False, **cols)\n"
+            f"        m = adask.fit(at.MarkovChain(), ddf, shuffle={args.dask_shuffle}, **cols)\n"
             "        fit_s = time.perf_counter() - t\n"
-            "        scores = adask.score(m, ddf, shuffle=False, **cols)\n"
+            f"        scores = adask.score(m, ddf, shuffle={args.dask_shuffle}, **cols)\n"
             f"        scores.to_parquet({str(wd / 'dask_scores')!r})\n"
             "        print('fit_s', fit_s, 'total_s', time.perf_counter() - t)\n")
         script = wd / "dask_job.py"
@@ -145,7 +147,7 @@ def main():
         secs, mem, text = measure(
             f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')")
         parts = text.split()
-        rows.append(dict(step="dask fit + score markov (2 workers, shuffle=False)",
+        rows.append(dict(step=f"dask fit + score markov (2 workers, shuffle={args.dask_shuffle})",
                          events=n_events, seconds=round(secs, 1),
                          baseline_read_sort_s=np.nan, ratio=np.nan, peak_gb=round(mem, 2),
                          baseline_peak_gb=np.nan,
