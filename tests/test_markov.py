@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attribution as at
-from attribution.models._markov_chain import build_chain, state_paths
+from attribution.models._markov_chain import ChainDesign, build_chain, state_paths
 
 from .conftest import CA_PATHS, journeys_strategy, make_journeys
 
@@ -232,3 +232,18 @@ def test_sparse_solver_matches_dense(monkeypatch):
     monkeypatch.setattr(mc, "DENSE_MAX", 10**6)
     dense = at.MarkovChain(order=3).fit(j)
     np.testing.assert_allclose(sparse.removal_effects_, dense.removal_effects_, atol=1e-10)
+
+
+@given(j=journeys_strategy(max_journeys=10), order=st.integers(1, 3), seed=st.integers(0, 9))
+@settings(max_examples=40, deadline=None)
+def test_chain_design_equals_build_chain_for_any_weights(j, order, seed):
+    """The bootstrap's linear map gives the same counts as building the chain, every time."""
+    paths = state_paths(j.transform("collapse"), order)
+    design = ChainDesign(paths)
+    rng = np.random.default_rng(seed)
+    for _ in range(3):  # reuse: the design must not be changed by a call
+        c, u = rng.poisson(2.0, j.n_journeys) * 1.0, rng.poisson(1.0, j.n_journeys) * 1.0
+        v = c * rng.gamma(2.0, 5.0, j.n_journeys)
+        a, b = build_chain(paths, c, u, v), design.chain(c, u, v)
+        np.testing.assert_array_equal(a.counts.toarray(), b.counts.toarray())
+        np.testing.assert_allclose(a.value, b.value, rtol=1e-12)
