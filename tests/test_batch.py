@@ -29,11 +29,12 @@ def log(tmp_path_factory):
     return d, events, j
 
 
-def test_partitions_never_split_a_journey(log, tmp_path):
+@pytest.mark.parametrize("name", ["events.parquet", "events.csv.gz"])
+def test_partitions_never_split_a_journey(log, tmp_path, name):
     d, events, _ = log
-    parts = partition(d / "events.parquet", tmp_path, "journey_id", chunk_rows=4000)
+    parts = partition(d / name, tmp_path, "journey_id", chunk_rows=4000)
     assert len(parts) == int(np.ceil(len(events) / 4000))
-    seen = [set(pd.read_parquet(p)["journey_id"]) for p in parts]
+    seen = [set(pd.read_parquet(p)["journey_id"].astype(str)) for p in parts]
     assert sum(len(s) for s in seen) == events["journey_id"].nunique()  # disjoint, complete
     assert sum(len(pd.read_parquet(p)) for p in parts) == len(events)
 
