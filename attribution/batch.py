@@ -35,7 +35,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from joblib import Parallel, delayed
 
-from ._validation import DroppedDataWarning, InputError, MissingColumnError, warn_dropped
+from ._validation import (
+    DroppedDataWarning,
+    EmptyInputError,
+    InputError,
+    MissingColumnError,
+    warn_dropped,
+)
 
 EVENT_KEYS = ("journey", "time", "touchpoint", "channel", "conversion", "value", "stage")
 
@@ -202,13 +208,19 @@ def _journeys(part: Path, events: dict, level):
             raise InputError(f"column {t!r} (time) could not be read as dates: {exc}") from exc
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DroppedDataWarning)
-        j = Journeys.from_events(df, **events)
+        try:
+            j = Journeys.from_events(df, **events)
+        except EmptyInputError:  # e.g. only conversion rows, or everything outside windows
+            return len(df)  # rows dropped, reported by the caller
     del caught  # drops are reported once, summed over partitions (see score_file)
     return j if level is None else j.at_level(level)
 
 
 def _fit_part(model, part, events, level):
     j = _journeys(part, events, level)
+    if isinstance(j, int):
+        return None, 0, [dict(step="batch", item="events of partitions that make no journey "
+                              "dropped", count=j)]
     if model._uses_times():
         from sklearn.base import clone
 
@@ -218,6 +230,8 @@ def _fit_part(model, part, events, level):
 
 def _score_part(model, part, events, level, out_dir):
     j = _journeys(part, events, level)
+    if isinstance(j, int):
+        return None
     frame = model.transform(j)
     dest = Path(out_dir) / (part.stem + ".scored.parquet")
     frame.to_parquet(dest, index=False)
@@ -252,6 +266,10 @@ def _fit_parts(model, parts, events, n_jobs, progress):
     out = list(_bar_iter(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), progress,
                          len(parts), "fit"))
     _report_drops([o[2] for o in out])
+    out = [o for o in out if o[0] is not None]
+    if not out:
+        raise EmptyInputError("no journey in any partition: every event was dropped or none "
+                              "is a touch; see the columns and windows passed")
     n = sum(o[1] for o in out)
     if model._uses_times():
         from .results import AttributionResult
@@ -285,8 +303,10 @@ def score_file(model, source, output, *, chunk_rows=2_000_000, n_jobs=None, fit=
         scored = Path(wd) / "scored"
         scored.mkdir()
         jobs = (delayed(_score_part)(model, p, events, level, scored) for p in parts)
-        res = list(_bar_iter(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), progress,
-                             len(parts), "score"))
+        res = [r for r in _bar_iter(Parallel(n_jobs=n_jobs, return_as="generator")(jobs),
+                                    progress, len(parts), "score") if r is not None]
+        if not res:
+            raise EmptyInputError("no journey to score in any partition")
         tmp = out.with_name(f".{out.name}.tmp")
         try:
             _join([r["path"] for r in res], tmp, fmt)
@@ -336,7 +356,7 @@ def _report_drops(reports):
     keys = [c for c in df.columns if c != "count"]
     summed = df.groupby(keys, sort=False)["count"].sum()
     parts = [f"{k[-1] if isinstance(k, tuple) else k}: {int(v):,}" for k, v in summed.items()]
-    warn_dropped("over all partitions, from_events " + "; ".join(parts) + ".", stacklevel=4)
+    warn_dropped("over all partitions: " + "; ".join(parts) + ".", stacklevel=4)
 
 
 class _Workdir:

@@ -126,3 +126,22 @@ def test_cli_simulate_score_compare(tmp_path, capsys):
     assert "TRUTH" in text and png.stat().st_size > 5000
     assert main(["score", str(ev), "--journey", "journey_id"]) == 2
     assert "needs --output" in capsys.readouterr().err
+
+
+def test_partitions_without_journeys_are_skipped(tmp_path):
+    """A person with only a conversion row leaves a partition with nothing to sessionise."""
+    ev = pd.DataFrame({
+        "journey_id": [1, 1, 2, 3, 3],
+        "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-01",
+                                     "2024-01-04"]),
+        "touchpoint": ["a", None, None, "b", "a"],
+        "channel": ["web", None, None, "tv", "web"],
+        "converted": [0, 1, 1, 0, 1],
+        "value": [0.0, 10.0, 5.0, 0.0, 7.0],
+    })
+    src = tmp_path / "ev.parquet"
+    ev.to_parquet(src)
+    with pytest.warns(at.DroppedDataWarning, match="partitions that make no journey dropped: 1"):
+        s = score_file(at.Linear(), src, tmp_path / "o.parquet", chunk_rows=1, **COLS)
+    assert s.journeys == 2
+    assert s.conversions_attributed == pytest.approx(2.0)
