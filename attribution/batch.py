@@ -196,9 +196,18 @@ def _conform(table, schema, source):
 
 
 def _journeys(part: Path, events: dict, level):
+    return journeys_of_frame(pd.read_parquet(part), events, level)
+
+
+def journeys_of_frame(df: pd.DataFrame, events: dict, level):
+    """Journeys of one partition's events, or the number of its rows when they make no
+    journey (the caller reports them as dropped). Drops inside are summed by the caller from
+    the journeys' reports, not warned per partition.
+    """
     from .journeys import Journeys
 
-    df = pd.read_parquet(part)
+    if len(df) == 0:
+        return 0
     t = events["time"]
     if t in df.columns and not (pd.api.types.is_datetime64_any_dtype(df[t])
                                 or pd.api.types.is_integer_dtype(df[t])):
@@ -206,26 +215,49 @@ def _journeys(part: Path, events: dict, level):
             df[t] = pd.to_datetime(df[t])
         except (ValueError, TypeError) as exc:
             raise InputError(f"column {t!r} (time) could not be read as dates: {exc}") from exc
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DroppedDataWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DroppedDataWarning)
         try:
             j = Journeys.from_events(df, **events)
         except EmptyInputError:  # e.g. only conversion rows, or everything outside windows
-            return len(df)  # rows dropped, reported by the caller
-    del caught  # drops are reported once, summed over partitions (see score_file)
+            return len(df)
     return j if level is None else j.at_level(level)
 
 
-def _fit_part(model, part, events, level):
-    j = _journeys(part, events, level)
+def partition_statistic(j, model):
+    """(statistic, journeys, report) of one partition: its distinct paths, or its fitted
+    result for models that need touch times; a partition without journeys reports its rows.
+    """
     if isinstance(j, int):
         return None, 0, [dict(step="batch", item="events of partitions that make no journey "
-                              "dropped", count=j)]
+                              "dropped", count=j)] if j else []
     if model._uses_times():
         from sklearn.base import clone
 
         return clone(model).fit(j).result_, j.n_journeys, j._report
     return j.aggregate(), j.n_journeys, j._report
+
+
+def fit_statistics(model, out):
+    """Fit ``model`` on the partition statistics (see :func:`partition_statistic`)."""
+    from .results import AttributionResult
+    from .stats import merge
+
+    report_drops([o[2] for o in out])
+    out = [o for o in out if o[0] is not None]
+    if not out:
+        raise EmptyInputError("no journey in any partition: every event was dropped or none "
+                              "is a touch; see the columns and windows passed")
+    n = sum(o[1] for o in out)
+    if model._uses_times():
+        model._check_params()
+        return model._adopt(AttributionResult.combine([o[0] for o in out]), n)
+    merged = merge([o[0] for o in out])
+    return model.fit(merged)._prepare_scoring(merged)
+
+
+def _fit_part(model, part, events, level):
+    return partition_statistic(_journeys(part, events, level), model)
 
 
 def _score_part(model, part, events, level, out_dir):
@@ -257,27 +289,12 @@ def fit_file(model, source, workdir=None, *, chunk_rows=2_000_000, n_jobs=None,
 
 
 def _fit_parts(model, parts, events, n_jobs, progress):
-    from .stats import merge
-
     if not parts:
         raise InputError("the input has no rows")
     level = getattr(model, "level", None)
     jobs = (delayed(_fit_part)(model, p, events, level) for p in parts)
-    out = list(_bar_iter(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), progress,
-                         len(parts), "fit"))
-    _report_drops([o[2] for o in out])
-    out = [o for o in out if o[0] is not None]
-    if not out:
-        raise EmptyInputError("no journey in any partition: every event was dropped or none "
-                              "is a touch; see the columns and windows passed")
-    n = sum(o[1] for o in out)
-    if model._uses_times():
-        from .results import AttributionResult
-
-        model._check_params()
-        return model._adopt(AttributionResult.combine([o[0] for o in out]), n)
-    merged = merge([o[0] for o in out])
-    return model.fit(merged)._prepare_scoring(merged)
+    return fit_statistics(model, list(_bar_iter(
+        Parallel(n_jobs=n_jobs, return_as="generator")(jobs), progress, len(parts), "fit")))
 
 
 def score_file(model, source, output, *, chunk_rows=2_000_000, n_jobs=None, fit=True,
@@ -347,7 +364,8 @@ def _common_schema(paths):
     return pa.schema(fields)
 
 
-def _report_drops(reports):
+def report_drops(reports):
+    """One DroppedDataWarning with the drops of every partition summed by item."""
     rows = [r for rep in reports for r in rep if r.get("count")
             and ("dropped" in str(r.get("item")) or "ignored" in str(r.get("item")))]
     if not rows:
@@ -356,7 +374,7 @@ def _report_drops(reports):
     keys = [c for c in df.columns if c != "count"]
     summed = df.groupby(keys, sort=False)["count"].sum()
     parts = [f"{k[-1] if isinstance(k, tuple) else k}: {int(v):,}" for k, v in summed.items()]
-    warn_dropped("over all partitions: " + "; ".join(parts) + ".", stacklevel=4)
+    warn_dropped("over all partitions: " + "; ".join(parts) + ".", stacklevel=5)
 
 
 class _Workdir:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._validation import EmptyInputError, InputError
+from ._validation import InputError
 
 
 def _require_dask():
@@ -44,31 +44,10 @@ def _prepared(ddf, journey, shuffle):
     return ddf.shuffle(on=journey) if shuffle else ddf
 
 
-def _partition_journeys(df: pd.DataFrame, events: dict, level):
-    import warnings
-
-    from .journeys import Journeys
-
-    if len(df) == 0:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # drops are counted in each statistic's report_
-        try:
-            j = Journeys.from_events(df, **events)
-        except EmptyInputError:
-            return None
-    return j if level is None else j.at_level(level)
-
-
 def _partition_statistic(df, events, level, model):
-    j = _partition_journeys(df, events, level)
-    if j is None:
-        return None
-    if model._uses_times():
-        from sklearn.base import clone
+    from .batch import journeys_of_frame, partition_statistic
 
-        return clone(model).fit(j).result_, j.n_journeys
-    return j.aggregate(), j.n_journeys
+    return partition_statistic(journeys_of_frame(df, events, level), model)
 
 
 def fit(model, ddf, *, shuffle=True, **events):
@@ -78,27 +57,20 @@ def fit(model, ddf, *, shuffle=True, **events):
     ``touchpoint=``, ...). Runs on the active ``dask.distributed`` client if there is one.
     """
     dask, _ = _require_dask()
-    from .results import AttributionResult
-    from .stats import merge
+    from .batch import fit_statistics
 
     ddf = _prepared(ddf, events.get("journey"), shuffle)
     level = getattr(model, "level", None)
     parts = [dask.delayed(_partition_statistic)(p, events, level, model)
              for p in ddf.to_delayed()]
-    stats = [s for s in dask.compute(*parts) if s is not None]
-    if not stats:
-        raise EmptyInputError("no journey in any partition; nothing to attribute")
-    if model._uses_times():
-        model._check_params()
-        return model._adopt(AttributionResult.combine([s[0] for s in stats]),
-                            sum(s[1] for s in stats))
-    merged = merge([s[0] for s in stats])
-    return model.fit(merged)._prepare_scoring(merged)
+    return fit_statistics(model, list(dask.compute(*parts)))
 
 
 def _score_partition(df, model, events, level, meta):
-    j = _partition_journeys(df, events, level)
-    if j is None:
+    from .batch import journeys_of_frame
+
+    j = journeys_of_frame(df, events, level)
+    if isinstance(j, int):
         return meta.iloc[:0]
     out = model.transform(j)
     for col in ("touchpoint", "channel"):
