@@ -116,7 +116,20 @@ def _fit(args) -> int:
                        "model to set parameters")
     estimators = {m: get_model(m, **params) for m in models}
     j = load_journeys(args)
-    frame = compare(estimators, j, level=args.level)
+    if args.n_boot:
+        from .bootstrap import bootstrap
+
+        frames = []
+        for name, est in estimators.items():
+            if args.level:
+                est.set_params(level=args.level)
+            ci = bootstrap(est, j, n_boot=args.n_boot, alpha=args.alpha, n_jobs=args.n_jobs,
+                           random_state=args.seed, progress=not args.quiet)
+            frames.append(ci.assign(model=name))
+        frame = pd.concat(frames, ignore_index=True)
+        frame = frame[["model", *[c for c in frame.columns if c != "model"]]]
+    else:
+        frame = compare(estimators, j, level=args.level)
     if len(models) == 1:
         frame = frame.drop(columns="model")
     write_table(frame, args.output)
@@ -284,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--param", "-p", action="append", help="model parameter key=value")
     fit.add_argument("--level", choices=["touchpoint", "channel"], default=None)
     fit.add_argument("--output", "-o", help="write .csv or .parquet instead of a table on stdout")
+    fit.add_argument("--n-boot", type=int, default=0,
+                     help="bootstrap replicates: adds *_lower, *_upper and *_se columns")
+    fit.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level")
+    fit.add_argument("--seed", type=int, default=None, help="random state of the bootstrap")
+    fit.add_argument("--n-jobs", type=int, default=None, help="bootstrap processes")
     fit.set_defaults(func=_fit)
 
     score = sub.add_parser("score", parents=[events],

@@ -80,3 +80,20 @@ def test_console_script_exit_code(paths_csv):
     r = subprocess.run([sys.executable, "-m", "attribution.cli", "fit", str(paths_csv), "-m",
                         "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_fit_with_bootstrap_intervals(tmp_path, sample_events):
+    src = tmp_path / "events.parquet"
+    sample_events.to_parquet(src)
+    out = tmp_path / "ci.csv"
+    assert main(["--quiet", "fit", str(src), "-m", "markov", "-m", "linear", "--level",
+                 "channel", "--n-boot", "30", "--seed", "1", "-o", str(out)]) == 0
+    df = pd.read_csv(out)
+    assert set(df["model"]) == {"markov", "linear"}
+    assert {"share_lower", "share_upper", "conversions_se"} <= set(df.columns)
+    assert (df["share_lower"] <= df["share_upper"]).all()
+    again = tmp_path / "ci2.csv"
+    main(["--quiet", "fit", str(src), "-m", "markov", "--level", "channel", "--n-boot", "30",
+          "--seed", "1", "-o", str(again)])
+    first = df[df["model"] == "markov"].drop(columns="model").reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.read_csv(again), first)
