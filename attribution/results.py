@@ -126,9 +126,11 @@ class AttributionResult:
                    total_conversions=sum(p.total_conversions for p in parts),
                    total_value=sum(p.total_value for p in parts), extra=extra)
 
-    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Percentile bootstrap intervals next to the point estimate (:meth:`to_frame` plus
-        ``*_lower``, ``*_upper`` and ``*_se`` for conversions, value and both shares).
+    def conf_int(self, alpha: float = 0.05, method: str = "percentile") -> pd.DataFrame:
+        """Bootstrap intervals next to the point estimate (:meth:`to_frame` plus ``*_lower``,
+        ``*_upper`` and ``*_se`` for conversions, value and both shares); ``method`` is
+        ``"percentile"`` or ``"bc"`` (bias-corrected, see
+        :meth:`attribution.bootstrap.BootstrapReplicates.conf_int`).
 
         Needs replicates: run ``attribution.bootstrap(model, journeys)`` first.
         """
@@ -136,8 +138,9 @@ class AttributionResult:
             raise AttributionError(
                 "this result has no bootstrap replicates; run attribution.bootstrap(model, "
                 "journeys, n_boot=200) first, then result_.conf_int(alpha)")
-        ci = self.bootstrap_.conf_int(alpha)
-        return self.to_frame().merge(ci, on="entity", how="left", validate="one_to_one")
+        point = self.to_frame()
+        ci = self.bootstrap_.conf_int(alpha, point=point, method=method)
+        return point.merge(ci, on="entity", how="left", validate="one_to_one")
 
     def concentration(self, p: float = 0.2, q: float = 0.8, on: str = "conversions"):
         """Concentration of credit over entities with any exposure (see :mod:`metrics`)."""

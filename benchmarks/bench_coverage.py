@@ -28,13 +28,13 @@ MODELS = {"linear": {}, "last": {}, "position": {}, "markov": {},
           "shapley": {}, "logistic": dict(random_state=0), "shao_li": {}}
 
 
-def one(name, pop, estimand, n, n_boot, seed):
+def one(name, pop, estimand, n, n_boot, seed, interval="percentile"):
     rng = np.random.default_rng(seed)
     sample = pop.select(np.sort(rng.choice(pop.n_journeys, n, replace=False)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ci = at.bootstrap(at.get_model(name, **MODELS[name]), sample, n_boot=n_boot,
-                          random_state=seed).set_index("entity")
+                          random_state=seed, interval=interval).set_index("entity")
     est = estimand.reindex(ci.index).dropna()
     ci = ci.loc[est.index]
     hit = (ci["share_lower"] <= est) & (est <= ci["share_upper"])
@@ -54,6 +54,7 @@ def main():
     ap.add_argument("--logistic-C", type=float, default=None,
                     help="L2 penalty of Logistic (default: the model's)")
     ap.add_argument("--out", default="bench_coverage", help="results file name")
+    ap.add_argument("--interval", default="percentile", choices=["percentile", "bc"])
     args = ap.parse_args()
     if args.logistic_C is not None:
         MODELS["logistic"] = dict(MODELS["logistic"], C=args.logistic_C)
@@ -67,7 +68,8 @@ def main():
         estimand = full.set_index("entity")["share"]
         seeds = np.random.SeedSequence(17).generate_state(args.replications)
         parts = Parallel(n_jobs=args.n_jobs)(
-            delayed(one)(name, pop, estimand, args.sample, args.n_boot, int(s)) for s in seeds)
+            delayed(one)(name, pop, estimand, args.sample, args.n_boot, int(s), args.interval)
+            for s in seeds)
         df = pd.concat(parts, ignore_index=True)
         frames.append(df)
         big = df["population_share"] >= 0.005
@@ -80,7 +82,7 @@ def main():
                          seconds=round(time.perf_counter() - t0, 1)))
         print(rows[-1], flush=True)
     write(args.out, pd.DataFrame(rows),
-          f"95% percentile intervals, {args.replications} samples of {args.sample:,} journeys "
+          f"95% {args.interval} intervals, {args.replications} samples of {args.sample:,} journeys "
           f"from a {args.population:,}-journey population, {args.n_boot} replicates each; "
           "target coverage >= 0.90.")
 

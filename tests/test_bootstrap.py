@@ -160,3 +160,41 @@ def test_coverage_of_the_models_own_estimand():
         hits.append(((ci["share_lower"] <= est) & (est <= ci["share_upper"])).to_numpy())
     coverage = np.concatenate(hits).mean()
     assert coverage >= 0.90, coverage
+
+
+def test_bias_corrected_intervals():
+    from scipy.stats import norm
+
+    from attribution.bootstrap import BootstrapReplicates
+
+    rng = np.random.default_rng(0)
+    conv = np.column_stack([rng.normal(10, 1, 4000), rng.normal(5, 2, 4000)])
+    reps = BootstrapReplicates(["a", "b"], conv, conv * 3, "multinomial", 0)
+    shares = conv / conv.sum(axis=1, keepdims=True)
+    # point at the replicates' median: no bias, BC = percentile (to sampling error)
+    med = pd.DataFrame({"entity": ["a", "b"], "conversions": np.median(conv, axis=0),
+                        "value": np.median(conv * 3, axis=0),
+                        "share": np.median(shares, axis=0),
+                        "value_share": np.median(shares, axis=0)})
+    bc, pc = reps.conf_int(0.1, med, "bc"), reps.conf_int(0.1)
+    np.testing.assert_allclose(bc["conversions_lower"], pc["conversions_lower"], rtol=1e-3)
+    # point below the replicates: z0 from the share below it, quantiles Phi(2 z0 +- z)
+    low = med.assign(conversions=[9.0, 4.0])
+    got = reps.conf_int(0.1, low, "bc")
+    z0 = norm.ppf((conv < [9.0, 4.0]).mean(axis=0))
+    q_lo = norm.cdf(2 * z0 + norm.ppf(0.05))
+    want = [np.quantile(conv[:, i], q_lo[i]) for i in range(2)]
+    np.testing.assert_allclose(got["conversions_lower"], want)
+    assert (got["conversions_upper"] < pc["conversions_upper"]).all()  # shifted down
+    with pytest.raises(ParameterError, match="point estimate"):
+        reps.conf_int(0.1, None, "bc")
+    with pytest.raises(ParameterError, match="method"):
+        reps.conf_int(0.1, med, "bca")
+
+
+def test_result_conf_int_bc(sim):
+    m = at.LastTouch()
+    at.bootstrap(m, sim, n_boot=50, random_state=0)
+    bc = m.result_.conf_int(method="bc")
+    assert (bc["share_lower"] <= bc["share_upper"]).all()
+    assert at.bootstrap(m, sim, n_boot=50, random_state=0, interval="bc").equals(bc)
