@@ -75,6 +75,8 @@ def main():
         big = df["population_share"] >= 0.005
         rows.append(dict(model=name, replications=args.replications,
                          coverage=round(df["covered"].mean(), 3),
+                         coverage_entities=round(
+                             df.loc[~df["entity"].str.startswith("("), "covered"].mean(), 3),
                          coverage_share_ge_0_5pct=round(df.loc[big, "covered"].mean(), 3),
                          coverage_share_lt_0_5pct=round(df.loc[~big, "covered"].mean(), 3)
                          if (~big).any() else float("nan"),
