@@ -98,31 +98,27 @@ class AttributionResult:
         """Sum results fitted on disjoint sets of journeys, entity by entity (name), for
         models whose credit is a sum over journeys (heuristics).
         """
+        from .stats import union_labels
+
         parts = list(parts)
-        names = pd.Index([])
-        for p in parts:
-            names = names.append(pd.Index(p.names.astype(str)).difference(names, sort=False))
-        chans = pd.Index([])
-        for p in parts:
-            chans = chans.append(pd.Index(p.channel_names.astype(str)).difference(chans,
-                                                                                  sort=False))
+        names, maps = union_labels([p.names.astype(str) for p in parts])
+        chans, ch_maps = union_labels([p.channel_names.astype(str) for p in parts])
         k = len(names)
         conv, val, expo = np.zeros(k), np.zeros(k), np.zeros(k)
         channel_of = np.zeros(k, dtype=np.int32)
         extra = {}
-        for p in parts:
-            idx = names.get_indexer(p.names.astype(str))
+        for p, idx, ch in zip(parts, maps, ch_maps, strict=True):
             np.add.at(conv, idx, p.conversions)
             np.add.at(val, idx, p.value)
             np.add.at(expo, idx, p.exposure)
-            channel_of[idx] = chans.get_indexer(p.channel_names.astype(str)[p.channel_of])
+            channel_of[idx] = ch[p.channel_of]
             for key, (c, v) in p.extra.items():
                 c0, v0 = extra.get(key, (0.0, 0.0))
                 extra[key] = (c0 + c, v0 + v)
         first = parts[0]
-        return cls(model=first.model, level=first.level, names=names.to_numpy(dtype=object),
+        return cls(model=first.model, level=first.level, names=names,
                    conversions=conv, value=val, exposure=expo, channel_of=channel_of,
-                   channel_names=chans.to_numpy(dtype=object),
+                   channel_names=chans,
                    total_conversions=sum(p.total_conversions for p in parts),
                    total_value=sum(p.total_value for p in parts), extra=extra)
 

@@ -16,7 +16,7 @@ import pandas as pd
 from ._validation import EmptyInputError, InputError
 
 
-def _union(labels_per_part):
+def union_labels(labels_per_part):
     """Union of the parts' labels in order of first appearance, and each part's code map."""
     union = pd.Index([])
     for labels in labels_per_part:
@@ -44,8 +44,8 @@ def concat(parts: Sequence):
     if len(levels) > 1:
         raise InputError(f"the parts are coded at different levels {sorted(levels)}; bring them "
                          "to one level with .at_level('channel') first")
-    names, maps = _union([p.names for p in parts])
-    channel_names, ch_maps = _union([p.channel_names for p in parts])
+    names, maps = union_labels([p.names for p in parts])
+    channel_names, ch_maps = union_labels([p.channel_names for p in parts])
     channel_of = np.full(len(names), -1, dtype=np.int32)
     for p, m, cm in zip(parts, maps, ch_maps, strict=True):
         mapped = cm[p.channel_of]

@@ -222,20 +222,16 @@ class AttributionModel(BaseEstimator):
         names = j.names.astype(str)
         if len(names) == len(fitted) and (names == fitted).all():
             return j
-        index = pd.Index(fitted)
-        pos = index.get_indexer(names)
-        unseen = names[pos < 0]
+        from ..stats import union_labels
+
+        all_names, (_, pos) = union_labels([fitted, names])
+        unseen = names[pos >= len(fitted)]
         if len(unseen) and self.stateful_transform:
             raise InputError(
                 f"{j.level} {unseen[0]!r} (and {len(unseen) - 1} more) was not in the data "
                 f"{type(self).__name__} was fitted on; refit on data that includes it")
-        new = np.flatnonzero(pos < 0)
-        pos[new] = len(fitted) + np.arange(len(new))
-        all_names = np.concatenate([fitted, names[new]])
-        ch_index = pd.Index(j.channel_names.astype(str))
         fitted_ch = np.asarray(self.channel_names_, dtype=object).astype(str)
-        ch_all = fitted_ch.tolist() + [c for c in ch_index if c not in set(fitted_ch)]
-        ch_pos = pd.Index(ch_all).get_indexer(j.channel_names.astype(str))
+        ch_all, (_, ch_pos) = union_labels([fitted_ch, j.channel_names.astype(str)])
         channel_of = np.zeros(len(all_names), dtype=np.int32)
         channel_of[: len(fitted)] = np.asarray(self.channel_of_)
         channel_of[pos] = ch_pos[j.channel_of]
@@ -244,7 +240,7 @@ class AttributionModel(BaseEstimator):
             stage_of = np.full(len(all_names), None, dtype=object)
             stage_of[pos] = j.stage_of
         return j._replace(codes=pos[j.codes].astype(np.int32), names=all_names,
-                          channel_of=channel_of, channel_names=np.asarray(ch_all, dtype=object),
+                          channel_of=channel_of, channel_names=ch_all,
                           stage_of=stage_of)
 
     def _remainder_label(self, j) -> np.ndarray:
