@@ -7,7 +7,11 @@
 
 from __future__ import annotations
 
-from ._validation import (
+from attribution.evaluation.compare import compare
+from attribution.inference.bootstrap import bootstrap
+from attribution.inference.persist import load_json, to_json
+from attribution.journeys import Journeys
+from attribution.journeys.validation import (
     AttributionError,
     AttributionWarning,
     ColumnTypeError,
@@ -18,12 +22,8 @@ from ._validation import (
     ParameterError,
     UnknownModelError,
 )
-from .bootstrap import bootstrap
-from .compare import compare
-from .journeys import Journeys
-from .models import available_models, get_model, register
-from .persist import load_json
-from .results import AttributionResult
+from attribution.models import available_models, get_model, register
+from attribution.result import AttributionResult
 
 __version__ = "0.1.0.dev0"
 
@@ -35,15 +35,20 @@ _LAZY = {
 }
 
 
+# submodules reachable as attributes (``at.metrics.accuracy``) without importing them eagerly
+_MODULES = ("datasets", "metrics", "plotting", "shapley", "journeys", "models", "inference",
+            "scale", "evaluation")
+
+
 def __getattr__(name):
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(f".models.{_LAZY[name]}", __name__), name)
-    if name in ("datasets", "stats", "simulate", "metrics", "plotting", "harness"):
+    if name in _MODULES:
         import importlib
 
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'attribution' has no attribute {name!r}")
 
 
@@ -52,6 +57,7 @@ __all__ = [
     "DroppedDataWarning",
     "EmptyInputError", "InputError", "Journeys", "MissingColumnError", "ParameterError",
     "UnknownModelError", "available_models", "bootstrap", "compare", "get_model", "load_json",
+    "to_json",
     "register",
     *_LAZY,
 ]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._validation import AttributionError, DroppedDataWarning, InputError
+from attribution.journeys.validation import AttributionError, DroppedDataWarning, InputError
 
 
 class CLIError(InputError):
@@ -74,7 +74,7 @@ def write_table(df: pd.DataFrame, out: str | None) -> None:
 
 def load_journeys(args):
     """Build journeys from the input file as the flags say (events or paths)."""
-    from .journeys import Journeys
+    from attribution.journeys import Journeys
 
     df = read_table(args.input)
     fmt = args.format
@@ -106,8 +106,8 @@ def load_journeys(args):
 
 
 def _fit(args) -> int:
-    from .compare import compare
-    from .models import get_model
+    from attribution.evaluation.compare import compare
+    from attribution.models import get_model
 
     models = args.model or ["linear"]
     params = _params(args.param)
@@ -117,7 +117,7 @@ def _fit(args) -> int:
     estimators = {m: get_model(m, **params) for m in models}
     j = load_journeys(args)
     if args.n_boot:
-        from .bootstrap import bootstrap
+        from attribution.inference.bootstrap import bootstrap
 
         frames = []
         for name, est in estimators.items():
@@ -137,15 +137,15 @@ def _fit(args) -> int:
 
 
 def _score(args) -> int:
-    from .batch import score_file
-    from .models import get_model
+    from attribution.models import get_model
+    from attribution.scale.batch import score_file
 
     if not args.output:
         raise CLIError("score needs --output (a .parquet or .csv file for the per-touch credit)")
     model = get_model(args.model, **_params(args.param))
     if args.level:
         model.set_params(level=args.level)
-    from .batch import columns_of
+    from attribution.scale.batch import columns_of
 
     cols = columns_of(args.input)
     channel = args.channel if args.channel in cols or args.channel != "channel" else None
@@ -169,8 +169,8 @@ def _lookback(text):
 
 
 def _compare(args) -> int:
-    from .compare import compare
-    from .models import available_models
+    from attribution.evaluation.compare import compare
+    from attribution.models import available_models
 
     models = args.model or available_models()
     j = load_journeys(args)
@@ -179,7 +179,7 @@ def _compare(args) -> int:
     frame = compare(models, j, level=args.level)
     wide = frame.pivot(index="entity", columns="model", values="share")[models]
     if args.truth:
-        from .simulate import Truth
+        from attribution.evaluation.simulate import Truth
 
         truth = Truth.read_json(args.truth)
         true = truth.channel_shapley if (args.level or j.level) == "channel" else truth.shapley
@@ -193,7 +193,7 @@ def _compare(args) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from .plotting import plot_compare
+        from attribution.plotting import plot_compare
 
         ax = plot_compare(frame)
         ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
@@ -202,7 +202,7 @@ def _compare(args) -> int:
 
 
 def _simulate(args) -> int:
-    from .simulate import simulate_journeys
+    from attribution.evaluation.simulate import simulate_journeys
 
     target = None if args.target_top20 in (None, "flat") else float(args.target_top20)
     events, truth = simulate_journeys(args.journeys, tier=args.tier, target_top20=target,
@@ -216,8 +216,8 @@ def _simulate(args) -> int:
 
 
 def _demo(args) -> int:
-    from .compare import compare
-    from .datasets import load_sample
+    from attribution.datasets import load_sample
+    from attribution.evaluation.compare import compare
 
     j, truth = load_sample(as_journeys=True)
     print(f"Sample: {j}\n")
@@ -242,16 +242,17 @@ def _demo(args) -> int:
 
 
 def _models(args) -> int:
-    from .models import _REGISTRY, available_models
+    from attribution.models import available_models, model_class
 
     for name in available_models():
-        doc = (_REGISTRY[name].__doc__ or "").strip().splitlines()[0]
-        print(f"{name:12s} {_REGISTRY[name].__name__:16s} {doc}")
+        cls = model_class(name)
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"{name:12s} {cls.__name__:16s} {doc}")
     return 0
 
 
 def _bench(args) -> int:
-    from . import harness
+    from attribution.evaluation import harness
 
     spec = dict(harness.QUICK_GRID if args.quick else harness.FULL_GRID)
     if args.journeys:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._validation import InputError, ParameterError
+from attribution.journeys.validation import InputError, ParameterError
 
 
 def shares(credit) -> np.ndarray:

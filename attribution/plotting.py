@@ -154,7 +154,7 @@ def plot_lorenz(results, truth=None, ax=None, p: float = 0.2, q: float = 0.8):
     -------
     matplotlib.axes.Axes
     """
-    from .metrics import lorenz, top_share
+    from attribution.metrics import lorenz, top_share
 
     plt = _pyplot()
     if ax is None:

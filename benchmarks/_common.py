@@ -114,7 +114,7 @@ def machine() -> str:
 
 def markdown(frame: pd.DataFrame) -> str:
     """A GitHub markdown table (the library's writer)."""
-    from attribution.harness import markdown_table
+    from attribution.evaluation.harness import markdown_table
 
     return markdown_table(frame)
 
@@ -132,7 +132,7 @@ def simulated_journeys(n: int, seed: int, tier: str = "noisy_or"):
     import warnings
 
     import attribution as at
-    from attribution.simulate import simulate_journeys
+    from attribution.evaluation.simulate import simulate_journeys
 
     events, _ = simulate_journeys(n, tier=tier, random_state=seed)
     with warnings.catch_warnings():

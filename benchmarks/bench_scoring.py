@@ -65,7 +65,7 @@ def measure(code: str) -> tuple[float, float, str]:
 
 
 def make_log(path: Path, journeys: int, seed: int, start_id: int = 0, sort_time=True):
-    from attribution.simulate import simulate_journeys
+    from attribution.evaluation.simulate import simulate_journeys
 
     events, _ = simulate_journeys(journeys, tier="noisy_or", random_state=seed,
                                   truth_journeys=10_000)
@@ -129,7 +129,7 @@ def main():
         code = (
             "import time, warnings\nwarnings.simplefilter('ignore')\n"
             "import dask.dataframe as dd\nfrom distributed import Client, LocalCluster\n"
-            "import attribution as at\nfrom attribution import dask as adask\n"
+            "import attribution as at\nfrom attribution.scale import dask as adask\n"
             "cols = dict(journey='journey_id', time='timestamp', touchpoint='touchpoint', "
             "channel='channel', conversion='converted', value='value')\n"
             "if __name__ == '__main__':\n"

@@ -11,7 +11,7 @@ import time
 import pandas as pd
 from _common import write
 
-from attribution.simulate import TIERS, simulate_journeys
+from attribution.evaluation.simulate import TIERS, simulate_journeys
 
 
 def main():

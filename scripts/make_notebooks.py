@@ -64,7 +64,7 @@ NOTEBOOKS = {
                "where the rule holds in truth and worlds where credit is flat, fits every model, "
                "and asks which models recover the truth. This runs the quick grid; "
                "`attribution bench concentration` runs the full one."),
-        ("code", "from attribution import harness\n\n"
+        ("code", "from attribution.evaluation import harness\n\n"
                  "results = harness.run_grid(harness.QUICK_GRID, n_jobs=1, progress=False)\n"
                  "harness.summarise(results).round(3)"),
         ("code", "verdict = results[results[\"model\"] != harness.SKIPPED]\n"

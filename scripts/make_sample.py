@@ -9,7 +9,7 @@ defaults (user_id, revenue). Run: python scripts/make_sample.py
 
 from pathlib import Path
 
-from attribution.simulate import simulate_journeys
+from attribution.evaluation.simulate import simulate_journeys
 
 SEED = 2026
 HERE = Path(__file__).resolve().parent.parent / "attribution" / "datasets"

@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 
 import attribution as at
-from attribution._validation import AttributionError, ParameterError
-from attribution.bootstrap import default_replicate_fitter, resample_weights
-from attribution.simulate import simulate_journeys
-
-from .conftest import make_journeys
+from attribution.evaluation.simulate import simulate_journeys
+from attribution.inference.bootstrap import resample_weights
+from attribution.journeys.validation import AttributionError, ParameterError
+from attribution.models import AttributionModel
+from tests.conftest import make_journeys
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_same_bits_for_any_n_jobs_and_seed_matters(sim):
 def test_markov_fast_replicates_equal_refits(sim, order):
     m = at.MarkovChain(order=order).fit(sim)
     agg = sim.aggregate()
-    fast, slow = m._replicate_fitter(agg), default_replicate_fitter(m, agg)
+    fast, slow = m.replicate_fitter(agg), AttributionModel.replicate_fitter(m, agg)
     rng = np.random.default_rng(0)
     for _ in range(3):
         c, u, v = resample_weights(agg, "poisson", rng)
@@ -113,7 +113,7 @@ def test_markov_fast_replicates_equal_refits(sim, order):
 def test_time_decay_by_time_resamples_journeys(sim):
     m = at.TimeDecay(half_life="2D")
     ci = at.bootstrap(m, sim, n_boot=10, random_state=0)
-    assert m._uses_times() and not at.TimeDecay(by="position")._uses_times()
+    assert m.requires_times and not at.TimeDecay(by="position").requires_times
     assert np.isfinite(ci["share_lower"]).all()
     # replicate totals are the resampled conversions: near the observed ones
     tot = m.result_.bootstrap_.conversions.sum(1)
@@ -165,7 +165,7 @@ def test_coverage_of_the_models_own_estimand():
 def test_bias_corrected_intervals():
     from scipy.stats import norm
 
-    from attribution.bootstrap import BootstrapReplicates
+    from attribution.inference.bootstrap import BootstrapReplicates
 
     rng = np.random.default_rng(0)
     conv = np.column_stack([rng.normal(10, 1, 4000), rng.normal(5, 2, 4000)])

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 
 from attribution.cli import main
-
-from .conftest import CA_PATHS
+from tests.conftest import CA_PATHS
 
 
 @pytest.fixture

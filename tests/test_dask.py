@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 
 import attribution as at
-from attribution.simulate import simulate_journeys
+from attribution.evaluation.simulate import simulate_journeys
+from tests._tol import rtol
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
-from attribution import dask as adask  # noqa: E402
+from attribution.scale import dask as adask  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 COLS = dict(journey="journey_id", time="timestamp", touchpoint="touchpoint", channel="channel",
@@ -48,7 +49,7 @@ def test_fit_and_score_equal_in_memory(client, dataset, name, tmp_path):
     assert ddf.npartitions > 1
     m = adask.fit(at.get_model(name, **kw), ddf, **COLS)
     ref = at.get_model(name, **kw).fit(j)
-    tol = max(ref.invariance_rtol, 1e-9)
+    tol = rtol(ref)
     np.testing.assert_allclose(m.credit_[ref.credit_.index], ref.credit_, rtol=tol, atol=tol)
     scores = adask.score(m, ddf, **COLS)
     scores.to_parquet(tmp_path / "scores")  # what a nightly job does

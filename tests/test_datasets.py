@@ -4,7 +4,7 @@ import pytest
 
 import attribution as at
 from attribution.datasets import Sample, load_sample
-from attribution.simulate import Truth
+from attribution.evaluation.simulate import Truth
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ for name in at.available_models():
     if "n_jobs" in params:
         m.set_params(n_jobs=N_JOBS)
     m.fit(j)
-    doc = m.to_json().replace('"n_jobs": %d' % N_JOBS, '"n_jobs": null')
+    doc = at.to_json(m).replace('"n_jobs": %d' % N_JOBS, '"n_jobs": null')
     t = m.transform(j)
     h = hashlib.sha256(doc.encode() + t.to_csv().encode()).hexdigest()
     print(name, h)

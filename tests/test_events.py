@@ -7,8 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attribution as at
-
-from .conftest import paths_of
+from tests.conftest import paths_of
 
 T = pd.Timestamp
 

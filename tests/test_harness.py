@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attribution import harness
+from attribution.evaluation import harness
 
 
 def test_grid_expands_every_combination():

@@ -3,8 +3,7 @@ import pandas as pd
 import pytest
 
 import attribution as at
-
-from .conftest import make_journeys
+from tests.conftest import make_journeys
 
 # ChannelAttribution 2.2.5, heuristic_models(CA_PATHS, "path", "total_conversions",
 # var_value="total_conversion_value", sep=">"), run once in a side environment on 2026-11-23.

@@ -6,9 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attribution as at
-from attribution._paths import group_identical_paths
-
-from .conftest import journeys_strategy, make_journeys
+from attribution.journeys.paths import group_identical_paths
+from tests.conftest import journeys_strategy, make_journeys
 
 
 def test_constructor_validates():
@@ -102,7 +101,7 @@ def test_distinct_pairs_and_exposure():
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 6)), max_size=20))
 @settings(max_examples=100, deadline=None)
 def test_ranges_concatenates_aranges(pairs):
-    from attribution._paths import ranges
+    from attribution.journeys.paths import ranges
 
     starts = np.array([p[0] for p in pairs], dtype=np.int64)
     lengths = np.array([p[1] for p in pairs], dtype=np.int64)

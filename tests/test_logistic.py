@@ -5,9 +5,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import attribution as at
-
-from .conftest import make_journeys
-from .test_shapley import channel_shares, drivers_data
+from tests.conftest import make_journeys
+from tests.test_shapley import channel_shares, drivers_data
 
 
 def quiet(model, j):

@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 import attribution as at
 from attribution.models._markov_chain import ChainDesign, build_chain, state_paths
-
-from .conftest import CA_PATHS, journeys_strategy, make_journeys
+from tests.conftest import CA_PATHS, journeys_strategy, make_journeys
 
 
 def hand_chain():

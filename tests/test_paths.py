@@ -3,8 +3,7 @@ import pandas as pd
 import pytest
 
 import attribution as at
-
-from .conftest import paths_of
+from tests.conftest import paths_of
 
 
 def test_from_paths_parses_strips_and_keeps_fractions():

@@ -5,10 +5,9 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 
 import attribution as at
-from attribution.models._shapley_kernel import bits_of, shapley
 from attribution.models.shapley import journey_sets, unique_sorted
-
-from .conftest import make_journeys
+from attribution.shapley import bits_of, shapley
+from tests.conftest import make_journeys
 
 
 def drivers_data(n=60_000, seed=0):

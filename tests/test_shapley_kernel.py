@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attribution.models._shapley_kernel import shapley
+from attribution.shapley import shapley
 
 K = 8
 

@@ -5,7 +5,7 @@ import pytest
 
 import attribution as at
 from attribution import metrics
-from attribution.simulate import TIERS, default_catalogue, simulate_journeys
+from attribution.evaluation.simulate import TIERS, default_catalogue, simulate_journeys
 
 
 def exposure_probability(freq, mean_length):

@@ -3,8 +3,7 @@ import pytest
 from hypothesis import given, settings
 
 import attribution as at
-
-from .conftest import journeys_strategy, make_journeys, paths_of
+from tests.conftest import journeys_strategy, make_journeys, paths_of
 
 NAMES = ["a", "b", "c", "direct"]
 

@@ -45,7 +45,7 @@ def load_sample(as_journeys: bool = False) -> Sample:
         Shapley and removal credit per touchpoint, ``channel_shapley``, ``top20``,
         ``lorenz()``, ``to_frame()``).
     """
-    from ..simulate import Truth
+    from attribution.evaluation.simulate import Truth
 
     root = resources.files(__name__)
     with resources.as_file(root.joinpath("sample_events.csv.gz")) as p:
@@ -54,6 +54,6 @@ def load_sample(as_journeys: bool = False) -> Sample:
         truth = Truth.read_json(p)
     if not as_journeys:
         return Sample(df, truth)
-    from ..journeys import Journeys
+    from attribution.journeys import Journeys
 
     return Sample(Journeys.from_events(df, **SAMPLE_COLUMNS), truth)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-from .._validation import ParameterError, UnknownModelError
+from attribution.journeys.validation import ParameterError, UnknownModelError
+from attribution.models._base import AttributionModel, Scorer
 
 _REGISTRY: dict[str, type] = {}
 # modules that register models when imported
@@ -33,19 +34,29 @@ def available_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_model(name, **params):
-    """Instantiate the model registered as ``name`` with ``params``."""
+def model_class(name: str) -> type:
+    """The class registered as ``name``; :class:`UnknownModelError` lists the names."""
     _load_all()
     cls = _REGISTRY.get(name)
     if cls is None:
         raise UnknownModelError(f"unknown model {name!r}; available: "
                                 f"{', '.join(sorted(_REGISTRY))}")
+    return cls
+
+
+def get_model(name, **params):
+    """Instantiate the model registered as ``name`` with ``params``."""
+    cls = model_class(name)
     valid = cls._get_param_names()
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise ParameterError(f"model {name!r} has no parameter(s) {', '.join(unknown)}; its "
                              f"parameters are {', '.join(valid)}")
     return cls(**params)
+
+
+__all__ = ["AttributionModel", "Scorer", "available_models", "get_model", "model_class",
+           "register"]
 
 
 def __getattr__(attr):

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import ColumnTypeError, EmptyInputError, InputError, ParameterError
-from ..journeys import Journeys
-from ..results import AttributionResult
+from attribution.journeys import Journeys
+from attribution.journeys.stats import merge, union_labels
+from attribution.journeys.validation import (
+    ColumnTypeError,
+    EmptyInputError,
+    InputError,
+    ParameterError,
+)
+from attribution.result import AttributionResult
 
 
 def check_journeys(journeys, level: str | None = None) -> Journeys:
@@ -84,6 +90,19 @@ def pair_weights(journeys: Journeys, pair_credit: np.ndarray, target: np.ndarray
     return np.divide(per_touch, tgt, out=np.zeros_like(per_touch), where=tgt > 0)
 
 
+class Scorer:
+    """Per-touch credit of a chunk of journeys with a fitted model: a small picklable callable
+    that batch scoring and Dask ship to their workers (``model.scorer()``).
+    """
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, journeys) -> pd.DataFrame:
+        """``model.transform(journeys)``."""
+        return self.model.transform(journeys)
+
+
 class AttributionModel(BaseEstimator):
     """Base of every attribution model: a scikit-learn estimator over :class:`Journeys`.
 
@@ -93,17 +112,25 @@ class AttributionModel(BaseEstimator):
     ``fit(journeys)`` returns ``self`` and sets ``result_`` (an :class:`AttributionResult`),
     ``credit_`` (pandas Series of conversion credit per entity) and ``value_credit_``.
     ``transform(journeys)`` returns one row per touch of every converting journey with its credit.
+
+    The public protocol below is all that batch scoring, Dask and the bootstrap use, so a model
+    registered with :func:`attribution.register` works with them unchanged
+    (docs/architecture.md): :attr:`requires_times`, :attr:`mergeable`,
+    :meth:`partition_statistic`, :meth:`fit_partitions`, :meth:`scorer` and
+    :meth:`replicate_fitter`.
     """
 
     #: registry name, set by :func:`attribution.models.register`
     name: str = ""
     #: True when touchpoint credit rolled up to channels equals fitting at channel level
     additive: bool = False
-    #: relative tolerance to which credit is invariant to relabelling and row order
-    invariance_rtol: float = 1e-9
-    #: True when ``transform`` uses fitted state indexed by entity (it then recodes the
-    #: journeys to the fitted vocabulary, and refuses entities it has never seen)
-    stateful_transform: bool = True
+    #: True when ``transform`` needs no fitted state indexed by entity, so it can score journeys
+    #: that hold entities unseen at fit (heuristics); otherwise such journeys are refused
+    accepts_unseen: bool = False
+    #: True when the fit on the merged statistics of partitions (their distinct paths, or for
+    #: models that need times their fitted results, summed) equals the fit on all journeys;
+    #: False for fits that need every journey at once (batch and Dask then gather them)
+    mergeable: bool = True
 
     def __init__(self, level=None):
         self.level = level
@@ -120,19 +147,8 @@ class AttributionModel(BaseEstimator):
         _, _, conv, val = allocate(jc, w, wv, per_touch=False)
         return dict(conversions=conv, value=val)
 
-    def _uses_times(self) -> bool:
-        """True when credit depends on touch times (the bootstrap then cannot aggregate)."""
-        return False
-
-    def _replicate_fitter(self, base: Journeys):
-        """A function (conversions, nulls, value) of ``base``'s rows -> entity credit dict,
-        used by :func:`attribution.bootstrap`; models override it to reuse work."""
-        from ..bootstrap import default_replicate_fitter
-
-        return default_replicate_fitter(self, base)
-
     def _prepare_scoring(self, journeys):
-        """Called by batch and Dask scoring with all the data (the merged statistic) before
+        """Called by :meth:`fit_partitions` with all the data (the merged statistic) before
         partitions are scored; models whose per-touch credit depends on the whole data fix
         it here (``MarkovChain``). Returns ``self``."""
         return self
@@ -142,11 +158,66 @@ class AttributionModel(BaseEstimator):
             raise ParameterError(f"level must be None, 'touchpoint' or 'channel', got "
                                  f"{self.level!r}")
 
+    # -- protocol for scale and inference ------------------------------------------------
+    @property
+    def requires_times(self) -> bool:
+        """True when credit depends on touch times: the journeys cannot be aggregated to
+        distinct paths (the bootstrap resamples journeys, partitions send fitted results).
+        """
+        return False
+
+    def partition_statistic(self, journeys: Journeys):
+        """What one partition contributes to :meth:`fit_partitions`: its distinct paths
+        (``journeys.aggregate()``); its fitted :class:`AttributionResult` when the model
+        :attr:`requires_times` (credit is then a sum over journeys); the journeys themselves
+        when the model is not :attr:`mergeable`.
+        """
+        if not self.mergeable:
+            return journeys
+        if self.requires_times:
+            return clone(self).fit(journeys).result_
+        return journeys.aggregate()
+
+    def fit_partitions(self, statistics, n_journeys: int = 0):
+        """Fit on the :meth:`partition_statistic` of every partition, as if on all journeys
+        (``n_journeys`` of them); returns ``self``, ready to score any partition.
+        """
+        statistics = list(statistics)
+        if not statistics:
+            raise EmptyInputError("no partition statistics to fit on")
+        if self.requires_times and self.mergeable:
+            self._check_params()
+            self._reset()
+            return self._adopt(AttributionResult.combine(statistics), int(n_journeys))
+        merged = merge(statistics) if self.mergeable else type(statistics[0]).concat(statistics)
+        self.fit(merged)
+        return self._prepare_scoring(merged)
+
+    def scorer(self) -> Scorer:
+        """A picklable callable: a chunk of journeys -> its per-touch credit (``transform``)."""
+        check_is_fitted(self, "result_")
+        return Scorer(self)
+
+    def replicate_fitter(self, base: Journeys):
+        """A function ``(conversions, nulls, value) -> dict(conversions, value, extra)`` of new
+        weights for the rows of ``base``: the entity credit of one bootstrap replicate. This
+        default refits a clone; models override it to reuse work (``MarkovChain``).
+        """
+        est = clone(self)
+
+        def refit(c, u, v):
+            est.fit(base.replace(conversions=c, nulls=u, value=v))
+            r = est.result_
+            return dict(conversions=r.conversions, value=r.value, extra=dict(r.extra))
+
+        return refit
+
     # -- public API ----------------------------------------------------------------------
     def fit(self, journeys, y=None):
         """Fit on ``journeys`` (a :class:`Journeys`); returns ``self``."""
         self._check_params()
         j = check_journeys(journeys, self.level)
+        self._reset()
         out = self._fit(j)
         return self._adopt(AttributionResult(
             model=self._label(), level=j.level, names=j.names,
@@ -155,6 +226,11 @@ class AttributionModel(BaseEstimator):
             channel_of=j.channel_of, channel_names=j.channel_names,
             total_conversions=float(j.conversions.sum()), total_value=float(j.value.sum()),
             extra=out.get("extra", {}), diagnostics=out.get("diagnostics", {})), j.n_journeys)
+
+    def _reset(self):
+        """Forget every fitted attribute, so nothing of an earlier fit survives a refit."""
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, key)
 
     def _adopt(self, result: AttributionResult, n_journeys: int):
         """Set the fitted attributes from ``result`` (also used to combine chunk fits)."""
@@ -222,11 +298,9 @@ class AttributionModel(BaseEstimator):
         names = j.names.astype(str)
         if len(names) == len(fitted) and (names == fitted).all():
             return j
-        from ..stats import union_labels
-
         all_names, (_, pos) = union_labels([fitted, names])
         unseen = names[pos >= len(fitted)]
-        if len(unseen) and self.stateful_transform:
+        if len(unseen) and not self.accepts_unseen:
             raise InputError(
                 f"{j.level} {unseen[0]!r} (and {len(unseen) - 1} more) was not in the data "
                 f"{type(self).__name__} was fitted on; refit on data that includes it")
@@ -239,7 +313,7 @@ class AttributionModel(BaseEstimator):
         if j.stage_of is not None:
             stage_of = np.full(len(all_names), None, dtype=object)
             stage_of[pos] = j.stage_of
-        return j._replace(codes=pos[j.codes].astype(np.int32), names=all_names,
+        return j.replace(codes=pos[j.codes].astype(np.int32), names=all_names,
                           channel_of=channel_of, channel_names=ch_all,
                           stage_of=stage_of)
 
@@ -272,15 +346,6 @@ class AttributionModel(BaseEstimator):
         extra["credit"] = rc[need]
         extra["value_credit"] = rv[need]
         return pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
-
-    def to_json(self, path=None):
-        """Parameters and fitted state as JSON, no pickle (see :mod:`attribution.persist`);
-        returns the text, or writes it to ``path``. Read it back with
-        :func:`attribution.load_json`.
-        """
-        from ..persist import to_json
-
-        return to_json(self, path)
 
     def fit_transform(self, journeys, y=None) -> pd.DataFrame:
         """``fit(journeys).transform(journeys)``."""

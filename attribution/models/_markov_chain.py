@@ -14,7 +14,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..journeys import Journeys
+from attribution.journeys import Journeys
 
 DENSE_MAX = 800  # transient states up to which a dense LU is used
 

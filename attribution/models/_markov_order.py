@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from ._markov_chain import state_paths
+from attribution.models._markov_chain import state_paths
 
 
 def split_counts(counts: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:

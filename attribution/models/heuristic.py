@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import InputError, ParameterError
-from . import register
-from ._base import AttributionModel, SingleTouch, journey_sums
+from attribution.journeys.validation import InputError, ParameterError
+from attribution.models import register
+from attribution.models._base import AttributionModel, SingleTouch, journey_sums
 
 
 class _Heuristic(AttributionModel):
@@ -21,7 +21,7 @@ class _Heuristic(AttributionModel):
     """
 
     additive = True
-    stateful_transform = False
+    accepts_unseen = True
 
 
 @register("first")
@@ -157,7 +157,9 @@ class TimeDecay(_Heuristic):
         super()._check_params()
         self._half_life("datetime")
 
-    def _uses_times(self):
+    @property
+    def requires_times(self) -> bool:
+        """True with ``by="time"``: the weights need touch timestamps."""
         return self.by == "time"
 
     def _touch_weights(self, j):

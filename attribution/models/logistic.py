@@ -10,11 +10,10 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression
 
-from .._validation import AttributionWarning, ParameterError
-from . import register
-from ._base import AttributionModel
-from ._shapley_kernel import MAX_PLAYERS, bits_of, shapley
-from .shapley import (
+from attribution.journeys.validation import AttributionWarning, ParameterError
+from attribution.models import register
+from attribution.models._base import AttributionModel
+from attribution.models.shapley import (
     check_credit_params,
     journey_sets,
     remainder_label,
@@ -23,6 +22,7 @@ from .shapley import (
     touch_weights_from_shares,
     unique_sorted,
 )
+from attribution.shapley import MAX_PLAYERS, bits_of, shapley
 
 FEATURES = ("exposure", "count", "log1p")
 
@@ -116,9 +116,6 @@ class Logistic(AttributionModel):
     random_state : int or None
     level : {None, "touchpoint", "channel"}
     """
-
-    #: credit is as exact as the solver (Newton-Cholesky, tol 1e-8): invariances hold to this
-    invariance_rtol = 1e-6
 
     def __init__(self, features="exposure", C=1.0, n_estimators=1, max_samples=1.0,
                  max_features=1.0, inference=False, credit="total", max_exact=12,

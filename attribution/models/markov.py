@@ -7,11 +7,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._validation import AttributionWarning, ParameterError
-from . import register
-from ._base import AttributionModel, pair_weights
-from ._ipf import balance
-from ._markov_chain import ChainDesign, build_chain, removal_effects, state_paths
+from attribution.journeys.validation import AttributionWarning, ParameterError
+from attribution.models import register
+from attribution.models._base import AttributionModel, pair_weights
+from attribution.models._ipf import balance
+from attribution.models._markov_chain import ChainDesign, build_chain, removal_effects, state_paths
 
 
 @register("markov")
@@ -112,11 +112,11 @@ class MarkovChain(AttributionModel):
 
     def _source(self, j):
         """The journeys the chain is built from: aggregated when that is free, collapsed."""
-        src = j.aggregate() if "groups" in j._cache else j
+        src = j.aggregate() if j.path_groups is not None else j
         return src.transform("collapse") if self.collapse_repeats else src
 
     def _fit(self, j):
-        from ._markov_order import order_scores
+        from attribution.models._markov_order import order_scores
 
         src = self._source(j)
         self.order_scores_ = None
@@ -150,7 +150,7 @@ class MarkovChain(AttributionModel):
                 "largest solve residual": f"{residual:.1e}"}
         return dict(conversions=credit, value=vcredit, diagnostics=diag)
 
-    def _replicate_fitter(self, base):
+    def replicate_fitter(self, base):
         """Bootstrap replicates: states built once at the fitted order, chain re-solved."""
         src = base.transform("collapse") if self.collapse_repeats else base
         paths = state_paths(src, self.order_)
@@ -230,13 +230,13 @@ class MarkovChain(AttributionModel):
     # -- plots ---------------------------------------------------------------------------
     def plot_removal_effects(self, ax=None):
         """Bar chart of the raw removal effects; returns the Axes."""
-        from ..plotting import plot_removal_effects
+        from attribution.plotting import plot_removal_effects
 
         return plot_removal_effects(self, ax=ax)
 
     def plot_transitions(self, ax=None, top=25):
         """Heatmap of transition probabilities between the ``top`` busiest states."""
-        from ..plotting import plot_transitions
+        from attribution.plotting import plot_transitions
 
         return plot_transitions(self, ax=ax, top=top)
 

@@ -9,10 +9,10 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
-from .._validation import AttributionWarning, ParameterError
-from . import register
-from ._base import AttributionModel, pair_weights
-from ._shapley_kernel import MAX_PLAYERS, bits_of, shapley
+from attribution.journeys.validation import AttributionWarning, ParameterError
+from attribution.models import register
+from attribution.models._base import AttributionModel, pair_weights
+from attribution.shapley import MAX_PLAYERS, bits_of, shapley
 
 GAMES = ("count", "rate", "model")
 DENOMINATOR_TOL = 1e-9

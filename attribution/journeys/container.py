@@ -7,13 +7,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _paths
-from ._validation import (
+from attribution.journeys import paths as _paths
+from attribution.journeys.validation import (
     InputError,
     ParameterError,
     check_finite_nonneg,
     check_separator_free,
-    warn_dropped,
 )
 
 LEVELS = ("touchpoint", "channel")
@@ -30,9 +29,10 @@ class Journeys:
     Aggregated path tables and per-journey data are the same type: counts are weights.
 
     Build it with :meth:`from_events` (event logs) or :meth:`from_paths` (path tables); the
-    constructor is for arrays that are already coded. Treat a Journeys as immutable: derived
-    arrays (touch positions, aggregates, exposure) are computed once and cached; methods return
-    new objects.
+    constructor is for arrays that are already coded. A Journeys is immutable: its arrays are
+    read-only views and its attributes cannot be set after construction. Derived arrays (touch
+    positions, the aggregate, exposure) are pure functions of it, computed once and cached;
+    they never change what a later call computes. Methods return new objects.
 
     Parameters
     ----------
@@ -63,11 +63,19 @@ class Journeys:
         What the codes name.
     report : list of dict, optional
         What was dropped or reshaped on the way here (see :attr:`report_`).
+    time_kind : {"datetime", "numeric"}
+        What ``times`` hold: nanoseconds since the epoch, or plain numbers.
+    path_groups : (array of int64, array of int64), optional
+        Which journeys share a path, when it is known for free (path tables): the distinct-path
+        index of every journey, numbered by first appearance, and the first journey of each.
+        With it, :meth:`aggregate` needs no hashing and models that credit each path on its
+        own fit on the distinct paths (:meth:`compact`).
     """
 
     def __init__(self, offsets, codes, conversions=None, nulls=None, value=None, *, names,
                  channel_of=None, channel_names=None, stage_of=None, times=None, end_times=None,
-                 ids=None, seq=None, level="touchpoint", report=None, time_kind="datetime"):
+                 ids=None, seq=None, level="touchpoint", report=None, time_kind="datetime",
+                 path_groups=None):
         self.offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         self.codes = np.ascontiguousarray(codes, dtype=np.int32)
         n = len(self.offsets) - 1
@@ -106,15 +114,40 @@ class Journeys:
         self.seq = None if seq is None else np.asarray(seq, dtype=np.int64)
         if level not in LEVELS:
             raise ParameterError(f"level must be one of {LEVELS}, got {level!r}")
+        if time_kind not in ("datetime", "numeric"):
+            raise ParameterError(f"time_kind must be 'datetime' or 'numeric', got {time_kind!r}")
+        if self.channel_of.shape != (k,) or (k and (self.channel_of.min() < 0 or
+                                                    self.channel_of.max()
+                                                    >= len(self.channel_names))):
+            raise InputError(f"channel_of must give each of the {k} names a channel code in "
+                             f"[0, {len(self.channel_names)})")
         self.level = level
         self.time_kind = time_kind
-        self._report = list(report or [])
+        self.path_groups = _check_groups(path_groups, n)
+        self.report_records = tuple(dict(r) for r in (report or ()))
+        for key in _ARRAYS:
+            arr = getattr(self, key)
+            if arr is not None:  # read-only views: the caller's arrays stay writeable
+                arr = arr.view()
+                arr.flags.writeable = False
+                object.__setattr__(self, key, arr)
         self._cache = {}
+        self._frozen = True
+
+    def __setattr__(self, name, value):
+        if getattr(self, "_frozen", False):
+            raise AttributeError(f"Journeys is immutable: cannot set {name!r}; use "
+                                 f".replace({name}=...) for a new object")
+        object.__setattr__(self, name, value)
 
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_cache"] = {}
         return state
+
+    def __setstate__(self, state):
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
 
     def _cached(self, key, fn):
         if key not in self._cache:
@@ -150,35 +183,11 @@ class Journeys:
             Rows whose path is empty and that carry only nulls are dropped and counted in
             :attr:`report_`; an empty path that carries conversions is an error.
         """
-        parsed = _paths.parse_path_table(df, path, conversions, nulls, value, sep, aggregate)
-        report = [dict(step="from_paths", item="rows read", count=len(df))]
-        if parsed["dropped"]["rows"]:
-            k = parsed["dropped"]["rows"]
-            report.append(dict(step="from_paths",
-                               item="rows with an empty path (nulls only) dropped", count=k))
-            warn_dropped(f"{k} row(s) with an empty path and no conversions were dropped.")
-        names = parsed["names"]
-        kw = {}
-        level = "channel"
-        if channel_map is not None:
-            mapping = pd.Series(channel_map)
-            missing = [nm for nm in names if nm not in mapping.index]
-            if missing:
-                raise InputError(f"channel_map has no channel for touchpoint(s) {missing[:5]}; "
-                                 f"add them to the mapping")
-            chans = mapping.loc[list(names)].astype(str).to_numpy()
-            channel_names, channel_of = np.unique(chans, return_inverse=True)
-            kw = dict(channel_of=channel_of, channel_names=channel_names)
-            level = "touchpoint"
-        out = cls(parsed["offsets"], parsed["codes"], parsed["conversions"], parsed["nulls"],
-                  parsed["value"], names=names, ids=parsed["ids"], level=level, report=report,
-                  **kw)
-        if parsed["groups"] is not None:
-            out._cache["groups"] = parsed["groups"]
-        if aggregate:
-            out._report.append(dict(step="from_paths", item="distinct paths (aggregate=True)",
-                                    count=out.n_journeys))
-        return out
+        from attribution.journeys.path_table import journeys_from_paths
+
+        return journeys_from_paths(cls, df, path=path, conversions=conversions, nulls=nulls,
+                                   value=value, sep=sep, channel_map=channel_map,
+                                   aggregate=aggregate)
 
     @classmethod
     def from_events(cls, df, journey, time, touchpoint, channel=None, conversion=None, value=None,
@@ -236,7 +245,7 @@ class Journeys:
             Everything dropped is counted in ``report_`` and summarised in one
             :class:`~attribution.DroppedDataWarning`.
         """
-        from ._events import journeys_from_events
+        from attribution.journeys.events import journeys_from_events
 
         return journeys_from_events(
             cls, df, journey=journey, time=time, touchpoint=touchpoint, channel=channel,
@@ -299,11 +308,12 @@ class Journeys:
         return self._cached("touch_pair", compute)
 
     def compact(self) -> Journeys:
-        """The converting journeys, aggregated to unique paths when the grouping is already
-        known (path tables): what models that credit each path on its own fit on.
+        """The converting journeys, aggregated to distinct paths when :attr:`path_groups` is
+        known (path tables, aggregates): what models that credit each path on its own fit on.
+        Journeys from an event log keep their rows (and times).
         """
         def compute():
-            src = self.aggregate() if "groups" in self._cache else self
+            src = self.aggregate() if self.path_groups is not None else self
             return src.converting()
 
         return self._cached("compact", compute)
@@ -321,7 +331,7 @@ class Journeys:
         conversions + nulls (an entity with exposure 0 was never met).
         """
         def compute():
-            src = self.aggregate() if "groups" in self._cache else self  # same sums, fewer rows
+            src = self.aggregate() if self.path_groups is not None else self  # same sums
             w = np.repeat(src.conversions + src.nulls, src.lengths)
             return np.bincount(src.codes, w, minlength=len(src.names))
 
@@ -330,7 +340,7 @@ class Journeys:
     @property
     def report_(self) -> pd.DataFrame:
         """Everything read, dropped or reshaped on the way to these journeys (step, item, count)."""
-        return pd.DataFrame(self._report, columns=["step", "item", "count"])
+        return pd.DataFrame(list(self.report_records), columns=["step", "item", "count"])
 
     @property
     def touch_channel(self) -> np.ndarray:
@@ -345,24 +355,34 @@ class Journeys:
                 f"{len(self.names)} {self.level}s, conversions={self.conversions.sum():g}, "
                 f"nulls={self.nulls.sum():g})")
 
-    def _replace(self, **changes) -> Journeys:
+    def replace(self, **changes) -> Journeys:
+        """A new Journeys with some constructor arguments changed (e.g. ``conversions=``).
+
+        Everything not named is shared with this object. :attr:`path_groups` is kept only when
+        neither the paths nor the number of journeys change.
+        """
+        if changes.keys() & {"offsets", "codes", "names"}:
+            changes.setdefault("path_groups", None)
         state = dict(offsets=self.offsets, codes=self.codes, conversions=self.conversions,
                      nulls=self.nulls, value=self.value, names=self.names,
                      channel_of=self.channel_of, channel_names=self.channel_names,
                      stage_of=self.stage_of, times=self.times, end_times=self.end_times,
-                     ids=self.ids, seq=self.seq, level=self.level, report=list(self._report),
-                     time_kind=self.time_kind)
+                     ids=self.ids, seq=self.seq, level=self.level,
+                     report=list(self.report_records), time_kind=self.time_kind,
+                     path_groups=self.path_groups)
         state.update(changes)
         return Journeys(**state)
 
-    def _with_touches(self, keep: np.ndarray, step: str, **extra) -> Journeys:
-        """Keep the touches where ``keep`` is true (no journey may lose all its touches)."""
+    def with_touches(self, keep: np.ndarray, step: str, **extra) -> Journeys:
+        """Keep the touches where ``keep`` is true (no journey may lose all its touches); the
+        touches removed are counted in :attr:`report_` under ``step``.
+        """
         counts = np.add.reduceat(keep.astype(np.int64), self.offsets[:-1])
         offsets = np.zeros(self.n_journeys + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        report = list(self._report)
+        report = list(self.report_records)
         report.append(dict(step=step, item="touches removed", count=int((~keep).sum())))
-        return self._replace(offsets=offsets, codes=self.codes[keep],
+        return self.replace(offsets=offsets, codes=self.codes[keep],
                              times=None if self.times is None else self.times[keep],
                              report=report, **extra)
 
@@ -377,11 +397,12 @@ class Journeys:
         def sub(a):
             return None if a is None else a[idx]
 
-        return self._replace(offsets=offsets, codes=self.codes[take],
+        return self.replace(offsets=offsets, codes=self.codes[take],
                              conversions=self.conversions[idx], nulls=self.nulls[idx],
                              value=self.value[idx],
                              times=None if self.times is None else self.times[take],
-                             end_times=sub(self.end_times), ids=sub(self.ids), seq=sub(self.seq))
+                             end_times=sub(self.end_times), ids=sub(self.ids), seq=sub(self.seq),
+                             path_groups=None)
 
     # ------------------------------------------------------------------ levels, aggregation
     def at_level(self, level: str) -> Journeys:
@@ -397,17 +418,17 @@ class Journeys:
         if level == "touchpoint":
             raise ParameterError("these journeys are coded at channel level; the touchpoints are "
                                  "not known any more. Keep the touchpoint-level object instead")
-        report = list(self._report) + [dict(step="at_level", item="channel", count=0)]
-        return self._replace(codes=self.channel_of[self.codes], names=self.channel_names,
+        report = list(self.report_records) + [dict(step="at_level", item="channel", count=0)]
+        return self.replace(codes=self.channel_of[self.codes], names=self.channel_names,
                              channel_of=np.arange(len(self.channel_names)), stage_of=None,
                              level="channel", report=report)
 
     @classmethod
     def concat(cls, parts) -> Journeys:
-        """The journeys of several parts as one (see :func:`attribution.stats.concat`)."""
-        from .stats import concat
+        """The journeys of several parts as one (see :func:`attribution.journeys.stats.concat`)."""
+        from attribution.journeys.stats import concat
 
-        return concat(parts)
+        return concat(parts, cls)
 
     def aggregate(self) -> Journeys:
         """Merge journeys with identical paths, summing conversions, nulls and value.
@@ -415,24 +436,25 @@ class Journeys:
         Times and journey ids do not survive aggregation. Every model gives the same credit on
         the aggregate as on the journeys themselves.
         """
-        if "aggregate" in self._cache:
-            return self._cache["aggregate"]
-        group, first = self._cached(
-            "groups", lambda: _paths.group_identical_paths(self.offsets, self.codes))
+        return self._cached("aggregate", self._aggregate)
+
+    def _aggregate(self) -> Journeys:
+        group, first = self.path_groups or _paths.group_identical_paths(self.offsets,
+                                                                         self.codes)
         g = len(first)
         lengths = self.lengths[first]
         offsets = np.zeros(g + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         codes = self.codes[_paths.ranges(self.offsets[first], lengths)]
-        report = list(self._report) + [dict(step="aggregate", item="unique paths", count=g)]
+        report = list(self.report_records) + [dict(step="aggregate", item="unique paths", count=g)]
 
         def total(w):
             return np.bincount(group, weights=w, minlength=g)
 
-        out = self._replace(offsets=offsets, codes=codes, conversions=total(self.conversions),
+        out = self.replace(offsets=offsets, codes=codes, conversions=total(self.conversions),
                             nulls=total(self.nulls), value=total(self.value), times=None,
-                            end_times=None, ids=None, seq=None, report=report)
-        self._cache["aggregate"] = out
+                            end_times=None, ids=None, seq=None, report=report,
+                            path_groups=(np.arange(g), np.arange(g)))
         return out
 
     def transform(self, kind: str, /, **params) -> Journeys:
@@ -442,7 +464,7 @@ class Journeys:
         ``"drop_unless_only"`` (``name=``) or ``"drop_if_last"`` (``name=``); see
         :mod:`attribution._transforms`. The touches removed are counted in ``report_``.
         """
-        from ._transforms import apply_transform
+        from attribution.journeys.transforms import apply_transform
 
         return apply_transform(self, kind, **params)
 
@@ -470,6 +492,22 @@ class Journeys:
 
     def describe(self, top: int = 10):
         """Summary statistics, top paths and the report of what windows and transforms removed."""
-        from ._describe import describe
+        from attribution.journeys.describe import describe
 
         return describe(self, top=top)
+
+
+_ARRAYS = ("offsets", "codes", "conversions", "nulls", "value", "names", "channel_of",
+           "channel_names", "stage_of", "times", "end_times", "ids", "seq")
+
+
+def _check_groups(groups, n):
+    if groups is None:
+        return None
+    group, first = (np.asarray(a, dtype=np.int64) for a in groups)
+    if group.shape != (n,) or (n and (group.min() < 0 or group.max() >= len(first))):
+        raise InputError(f"path_groups must give each of the {n} journeys a group in "
+                         f"[0, {len(first)})")
+    for a in (group, first):
+        a.flags.writeable = False
+    return group, first

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._paths import distinct_pairs
+from attribution.journeys.paths import distinct_pairs
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
@@ -43,6 +43,7 @@ class JourneysDescription:
 
 
 def describe(j, top: int = 10) -> JourneysDescription:
+    """Summary of journeys ``j``: overview, the ``top`` paths and the report."""
     w = j.conversions + j.nulls
     total = w.sum()
     lengths = j.lengths.astype(float)

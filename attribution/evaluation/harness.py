@@ -15,11 +15,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from . import metrics
-from ._validation import AttributionWarning, DroppedDataWarning, ParameterError
-from .journeys import Journeys
-from .models import available_models, get_model
-from .simulate import TIERS, default_catalogue, simulate_journeys
+from attribution import metrics
+from attribution.evaluation.simulate import TIERS, default_catalogue, simulate_journeys
+from attribution.journeys import Journeys
+from attribution.journeys.validation import AttributionWarning, DroppedDataWarning, ParameterError
+from attribution.models import available_models, get_model
 
 # "20% of touchpoints drive 80% of impact" is called when the top-20% share is at least
 # 0.8 - PARETO_TOL, for the truth and the estimates alike: the simulator meets its target
@@ -241,7 +241,7 @@ def lorenz_figure(path, n_journeys=20_000, models=None):
     """
     import matplotlib.pyplot as plt
 
-    from .plotting import plot_lorenz
+    from attribution.plotting import plot_lorenz
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     for ax, target in zip(axes, (0.8, "flat"), strict=True):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import _paths
-from ._validation import (
+from attribution.journeys import paths as _paths
+from attribution.journeys.validation import (
     ColumnTypeError,
     EmptyInputError,
     InputError,

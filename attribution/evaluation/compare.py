@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import pandas as pd
 from sklearn.base import clone
 
-from ._validation import ParameterError
-from .models import get_model
+from attribution.journeys.validation import ParameterError
+from attribution.models import get_model
 
 
 def _as_models(models):

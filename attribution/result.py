@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import metrics
-from ._validation import AttributionError, ParameterError
+from attribution import metrics
+from attribution.journeys.validation import AttributionError, ParameterError
 
 
 @dataclass
@@ -98,7 +98,7 @@ class AttributionResult:
         """Sum results fitted on disjoint sets of journeys, entity by entity (name), for
         models whose credit is a sum over journeys (heuristics).
         """
-        from .stats import union_labels
+        from attribution.journeys.stats import union_labels
 
         parts = list(parts)
         names, maps = union_labels([p.names.astype(str) for p in parts])
@@ -151,7 +151,7 @@ class AttributionResult:
 
     def plot(self, ax=None, on: str = "share", top: int | None = None):
         """Horizontal bars of credit per entity; returns the matplotlib Axes."""
-        from .plotting import plot_credit
+        from attribution.plotting import plot_credit
 
         return plot_credit(self, ax=ax, on=on, top=top)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._validation import EmptyInputError, InputError
+from attribution.journeys.validation import EmptyInputError, InputError
 
 
 def union_labels(labels_per_part):
@@ -25,21 +25,21 @@ def union_labels(labels_per_part):
     return union.to_numpy(dtype=object), maps
 
 
-def concat(parts: Sequence):
-    """One :class:`Journeys` holding the journeys of every part, in order.
+def concat(parts: Sequence, cls=None):
+    """One :class:`~attribution.journeys.Journeys` holding the journeys of every part, in order.
 
     Vocabularies are united by name. A touchpoint must belong to the same channel in every part
     (else :class:`InputError` names it). Times, ids and stages are kept when every part has
-    them. The parts' reports are summed.
+    them. The parts' reports are summed. ``cls`` is the class to build (default: the first
+    part's).
     """
-    from .journeys import Journeys
-
     parts = list(parts)
     if not parts:
         raise EmptyInputError("nothing to concatenate: pass at least one Journeys")
+    cls = type(parts[0]) if cls is None else cls
     for i, p in enumerate(parts):
-        if not isinstance(p, Journeys):
-            raise InputError(f"part {i} is a {type(p).__name__}, not a Journeys")
+        if not isinstance(p, cls):
+            raise InputError(f"part {i} is a {type(p).__name__}, not a {cls.__name__}")
     levels = {p.level for p in parts}
     if len(levels) > 1:
         raise InputError(f"the parts are coded at different levels {sorted(levels)}; bring them "
@@ -74,7 +74,7 @@ def concat(parts: Sequence):
     kinds = {p.time_kind for p in parts if p.times is not None}
     if len(kinds) > 1:
         raise InputError("the parts mix datetime and integer touch times")
-    return Journeys(offsets, codes, np.concatenate([p.conversions for p in parts]),
+    return cls(offsets, codes, np.concatenate([p.conversions for p in parts]),
                     np.concatenate([p.nulls for p in parts]),
                     np.concatenate([p.value for p in parts]), names=names,
                     channel_of=channel_of, channel_names=channel_names, stage_of=stage_of,
@@ -91,7 +91,7 @@ def merge(parts: Sequence):
 
 
 def _sum_reports(parts) -> list[dict]:
-    rows = [r for p in parts for r in p._report if r.get("step") != "aggregate"]
+    rows = [r for p in parts for r in p.report_records if r.get("step") != "aggregate"]
     if not rows:
         return []
     df = pd.DataFrame(rows)

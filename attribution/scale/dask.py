@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._validation import InputError
+from attribution.journeys.validation import InputError
 
 
 def _require_dask():
@@ -45,7 +45,7 @@ def _prepared(ddf, journey, shuffle):
 
 
 def _partition_statistic(df, events, level, model):
-    from .batch import journeys_of_frame, partition_statistic
+    from attribution.scale.batch import journeys_of_frame, partition_statistic
 
     return partition_statistic(journeys_of_frame(df, events, level), model)
 
@@ -57,7 +57,7 @@ def fit(model, ddf, *, shuffle=True, **events):
     ``touchpoint=``, ...). Runs on the active ``dask.distributed`` client if there is one.
     """
     dask, _ = _require_dask()
-    from .batch import fit_statistics
+    from attribution.scale.batch import fit_statistics
 
     ddf = _prepared(ddf, events.get("journey"), shuffle)
     level = getattr(model, "level", None)
@@ -66,13 +66,13 @@ def fit(model, ddf, *, shuffle=True, **events):
     return fit_statistics(model, list(dask.compute(*parts)))
 
 
-def _score_partition(df, model, events, level, meta):
-    from .batch import journeys_of_frame
+def _score_partition(df, scorer, events, level, meta):
+    from attribution.scale.batch import journeys_of_frame
 
     j = journeys_of_frame(df, events, level)
     if isinstance(j, int):
         return meta.iloc[:0]
-    out = model.transform(j)
+    out = scorer(j)
     for col in ("touchpoint", "channel"):
         if col in out:
             out[col] = out[col].astype(str)
@@ -109,4 +109,4 @@ def score(model, ddf, *, shuffle=True, **events):
     cols["credit"] = np.dtype(np.float64)
     cols["value_credit"] = np.dtype(np.float64)
     meta = pd.DataFrame({k: pd.Series(dtype=v) for k, v in cols.items()})
-    return ddf.map_partitions(_score_partition, model, events, level, meta, meta=meta)
+    return ddf.map_partitions(_score_partition, model.scorer(), events, level, meta, meta=meta)

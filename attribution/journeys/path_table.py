@@ -1,4 +1,4 @@
-"""Path tables: parse "a > b > c" strings into CSR arrays; group identical paths exactly."""
+"""Reading aggregated path tables ("a > b > c", conversions, nulls, value) into journeys."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._validation import (
+from attribution.journeys.paths import group_identical_paths, ranges
+from attribution.journeys.validation import (
     ColumnTypeError,
     InputError,
     _row_list,
@@ -15,121 +16,46 @@ from ._validation import (
     numeric_column,
     require_columns,
     require_frame,
+    warn_dropped,
 )
 
 SPLIT_CHUNK = 1 << 16  # distinct path strings split at a time
 # Arrow's default (mimalloc) pool keeps freed pages and needs ~90 MB of fresh pages to encode
 # 1M path strings; the system allocator peaks near 45 MB and returns memory when freed.
 _POOL = pa.system_memory_pool()
-_P1 = np.uint64(0x9E3779B97F4A7C15)
-_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
-def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenate ``arange(s, s + n)`` for every (s, n) pair, vectorised (one output-sized
-    array: steps of 1 with a jump at each range's head, then a cumulative sum in place)."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    nz = lengths > 0
-    starts = np.asarray(starts, dtype=np.int64)[nz]
-    lengths = lengths[nz]
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    out = np.ones(total, dtype=np.int64)
-    heads = np.cumsum(lengths) - lengths
-    out[0] = starts[0]
-    out[heads[1:]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
-    np.cumsum(out, out=out)
-    return out
-
-
-def touch_journey(offsets: np.ndarray) -> np.ndarray:
-    """Journey index of each touch of a CSR layout."""
-    lengths = np.diff(offsets)
-    return np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-
-
-def touch_position(offsets: np.ndarray) -> np.ndarray:
-    """0-based position of each touch inside its journey."""
-    lengths = np.diff(offsets)
-    return np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
-
-
-def distinct_pairs(tj: np.ndarray, codes: np.ndarray, k: int, return_counts: bool = False):
-    """The distinct (journey, code) pairs, sorted by journey then code (and how many touches
-    each pair has, with ``return_counts``).
-
-    ``tj`` must be non-decreasing (touches in journey order); the key is then nearly sorted and
-    a stable (radix/timsort) sort is fast.
+def journeys_from_paths(cls, df, *, path, conversions, nulls, value, sep, channel_map,
+                        aggregate):
+    """Build ``cls`` (a :class:`~attribution.journeys.Journeys`) from a path table; see
+    :meth:`Journeys.from_paths`.
     """
-    key = np.sort(tj.astype(np.int64) * max(k, 1) + codes, kind="stable")
-    keep = np.ones(len(key), dtype=bool)
-    keep[1:] = key[1:] != key[:-1]
-    jj, code = np.divmod(key[keep], max(k, 1))
-    if not return_counts:
-        return jj, code
-    starts = np.flatnonzero(keep)
-    return jj, code, np.diff(np.append(starts, len(key)))
-
-
-def group_identical_paths(offsets: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group journeys with identical code sequences.
-
-    Returns ``(group, first)``: the group of every journey (groups numbered in order of first
-    appearance) and the index of the first journey of each group.  Grouping hashes each path with
-    two independent polynomial hashes plus its length, then checks every member touch-by-touch
-    against its group's first journey, so the result is exact; on a hash collision it falls back
-    to grouping by the path's bytes.
-    """
-    n = len(offsets) - 1
-    lengths = np.diff(offsets)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    pos = touch_position(offsets)
-    maxlen = int(lengths.max()) if n else 0
-    x = codes.astype(np.uint64) + np.uint64(1)
-    with np.errstate(over="ignore"):
-        p1 = np.cumprod(np.full(max(maxlen, 1), _P1, dtype=np.uint64))
-        p2 = np.cumprod(np.full(max(maxlen, 1), _P2, dtype=np.uint64))
-        h1 = np.zeros(n, dtype=np.uint64)
-        h2 = np.zeros(n, dtype=np.uint64)
-        nonempty = lengths > 0
-        if codes.size:
-            starts = offsets[:-1][nonempty]
-            h1[nonempty] = np.add.reduceat(x * p1[pos], starts)
-            h2[nonempty] = np.add.reduceat(x ^ p2[pos], starts) * _P1 + np.add.reduceat(
-                x * p2[pos], starts
-            )
-    order = np.lexsort((h2, h1, lengths))
-    s_len, s1, s2 = lengths[order], h1[order], h2[order]
-    new = np.ones(n, dtype=bool)
-    new[1:] = (s_len[1:] != s_len[:-1]) | (s1[1:] != s1[:-1]) | (s2[1:] != s2[:-1])
-    sorted_group = np.cumsum(new) - 1
-    n_groups = int(sorted_group[-1]) + 1
-    first = np.full(n_groups, n, dtype=np.int64)
-    np.minimum.at(first, sorted_group, order)
-    group = np.empty(n, dtype=np.int64)
-    group[order] = sorted_group
-    # renumber groups by first appearance
-    rank = np.argsort(first, kind="stable")
-    relabel = np.empty(n_groups, dtype=np.int64)
-    relabel[rank] = np.arange(n_groups)
-    group = relabel[group]
-    first = first[rank]
-    # exact check against the group's first journey
-    rep = first[group]
-    tj = touch_journey(offsets)
-    if not np.array_equal(codes, codes[offsets[rep][tj] + pos]):
-        return _group_by_bytes(offsets, codes)
-    return group, first
-
-
-def _group_by_bytes(offsets, codes):  # pragma: no cover - only on a 128-bit hash collision
-    keys = [codes[offsets[i]:offsets[i + 1]].tobytes() for i in range(len(offsets) - 1)]
-    group, uniques = pd.factorize(pd.Series(keys, dtype=object))
-    first = np.full(len(uniques), len(keys), dtype=np.int64)
-    np.minimum.at(first, group, np.arange(len(keys)))
-    return group.astype(np.int64), first
+    parsed = parse_path_table(df, path, conversions, nulls, value, sep, aggregate)
+    report = [dict(step="from_paths", item="rows read", count=len(df))]
+    if parsed["dropped"]["rows"]:
+        k = parsed["dropped"]["rows"]
+        report.append(dict(step="from_paths",
+                           item="rows with an empty path (nulls only) dropped", count=k))
+        warn_dropped(f"{k} row(s) with an empty path and no conversions were dropped.")
+    names = parsed["names"]
+    kw = {}
+    level = "channel"
+    if channel_map is not None:
+        mapping = pd.Series(channel_map)
+        missing = [nm for nm in names if nm not in mapping.index]
+        if missing:
+            raise InputError(f"channel_map has no channel for touchpoint(s) {missing[:5]}; "
+                             f"add them to the mapping")
+        chans = mapping.loc[list(names)].astype(str).to_numpy()
+        channel_names, channel_of = np.unique(chans, return_inverse=True)
+        kw = dict(channel_of=channel_of, channel_names=channel_names)
+        level = "touchpoint"
+    if aggregate:
+        report.append(dict(step="from_paths", item="distinct paths (aggregate=True)",
+                           count=len(parsed["offsets"]) - 1))
+    return cls(parsed["offsets"], parsed["codes"], parsed["conversions"], parsed["nulls"],
+               parsed["value"], names=names, ids=parsed["ids"], level=level, report=report,
+               path_groups=parsed["groups"], **kw)
 
 
 def _strings_are_paths(raw_ids, raw_to_name, uoff) -> bool:

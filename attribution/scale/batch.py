@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from joblib import Parallel, delayed
 
-from ._validation import (
+from attribution.journeys.validation import (
     DroppedDataWarning,
     EmptyInputError,
     InputError,
@@ -204,7 +204,7 @@ def journeys_of_frame(df: pd.DataFrame, events: dict, level):
     journey (the caller reports them as dropped). Drops inside are summed by the caller from
     the journeys' reports, not warned per partition.
     """
-    from .journeys import Journeys
+    from attribution.journeys import Journeys
 
     if len(df) == 0:
         return 0
@@ -225,46 +225,34 @@ def journeys_of_frame(df: pd.DataFrame, events: dict, level):
 
 
 def partition_statistic(j, model):
-    """(statistic, journeys, report) of one partition: its distinct paths, or its fitted
-    result for models that need touch times; a partition without journeys reports its rows.
+    """(statistic, journeys, report) of one partition (``model.partition_statistic``); a
+    partition without journeys reports its rows instead.
     """
     if isinstance(j, int):
         return None, 0, [dict(step="batch", item="events of partitions that make no journey "
                               "dropped", count=j)] if j else []
-    if model._uses_times():
-        from sklearn.base import clone
-
-        return clone(model).fit(j).result_, j.n_journeys, j._report
-    return j.aggregate(), j.n_journeys, j._report
+    return model.partition_statistic(j), j.n_journeys, list(j.report_records)
 
 
 def fit_statistics(model, out):
-    """Fit ``model`` on the partition statistics (see :func:`partition_statistic`)."""
-    from .results import AttributionResult
-    from .stats import merge
-
+    """Fit ``model`` on the partition statistics (``model.fit_partitions``)."""
     report_drops([o[2] for o in out])
     out = [o for o in out if o[0] is not None]
     if not out:
         raise EmptyInputError("no journey in any partition: every event was dropped or none "
                               "is a touch; see the columns and windows passed")
-    n = sum(o[1] for o in out)
-    if model._uses_times():
-        model._check_params()
-        return model._adopt(AttributionResult.combine([o[0] for o in out]), n)
-    merged = merge([o[0] for o in out])
-    return model.fit(merged)._prepare_scoring(merged)
+    return model.fit_partitions([o[0] for o in out], sum(o[1] for o in out))
 
 
 def _fit_part(model, part, events, level):
     return partition_statistic(_journeys(part, events, level), model)
 
 
-def _score_part(model, part, events, level, out_dir):
+def _score_part(scorer, part, events, level, out_dir):
     j = _journeys(part, events, level)
     if isinstance(j, int):
         return None
-    frame = model.transform(j)
+    frame = scorer(j)
     dest = Path(out_dir) / (part.stem + ".scored.parquet")
     frame.to_parquet(dest, index=False)
     conv = j.conversions > 0
@@ -319,7 +307,8 @@ def score_file(model, source, output, *, chunk_rows=2_000_000, n_jobs=None, fit=
         level = getattr(model, "level_", None)
         scored = Path(wd) / "scored"
         scored.mkdir()
-        jobs = (delayed(_score_part)(model, p, events, level, scored) for p in parts)
+        scorer = model.scorer()
+        jobs = (delayed(_score_part)(scorer, p, events, level, scored) for p in parts)
         res = [r for r in _bar_iter(Parallel(n_jobs=n_jobs, return_as="generator")(jobs),
                                     progress, len(parts), "score") if r is not None]
         if not res:

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._validation import InputError, ParameterError
+from attribution.journeys.validation import InputError, ParameterError
+from attribution.models import available_models, model_class
 
 FORMAT = "touchpoint-attribution/model"
 VERSION = 1
@@ -44,8 +45,8 @@ class StoredSummary:
 
 
 def _encode(obj, where: str):
-    from .bootstrap import BootstrapReplicates
-    from .results import AttributionResult
+    from attribution.inference.bootstrap import BootstrapReplicates
+    from attribution.result import AttributionResult
 
     if obj is None or isinstance(obj, (bool, str)):
         return obj
@@ -97,8 +98,8 @@ def _encode(obj, where: str):
 
 
 def _decode(obj):
-    from .bootstrap import BootstrapReplicates
-    from .results import AttributionResult
+    from attribution.inference.bootstrap import BootstrapReplicates
+    from attribution.result import AttributionResult
 
     if not isinstance(obj, dict):
         return obj
@@ -163,9 +164,7 @@ def to_json(model, path=None) -> str | None:
 
 
 def load_json(source):
-    """A model written by ``model.to_json()``: from a path or the JSON text itself."""
-    from .models import _REGISTRY
-
+    """A model written by :func:`to_json`: from a path or the JSON text itself."""
     text = str(source)
     if not text.lstrip().startswith("{"):
         p = Path(source)
@@ -181,9 +180,9 @@ def load_json(source):
     if doc.get("version") != VERSION:
         raise InputError(f"model file version {doc.get('version')!r}; this release reads "
                          f"version {VERSION}")
-    cls = _REGISTRY.get(doc.get("model"))
-    if cls is None:
+    if doc.get("model") not in available_models():
         raise InputError(f"model {doc.get('model')!r} in the file is not registered here")
+    cls = model_class(doc["model"])
     model = cls(**{k: _decode(v) for k, v in doc["params"].items()})
     for k, v in doc["fitted"].items():
         setattr(model, k, _decode(v))

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from ._validation import ParameterError
-from .metrics import concentration, lorenz, top_share
-from .models._shapley_kernel import bits_of, shapley
+from attribution.journeys.validation import ParameterError
+from attribution.metrics import concentration, lorenz, top_share
+from attribution.shapley import bits_of, shapley
 
 TIERS = ("additive", "noisy_or", "logit", "confounded", "upstream")
 STAGES = ("pre", "during", "post")

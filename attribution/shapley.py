@@ -1,4 +1,4 @@
-"""The one Shapley kernel: exact values over subsets, or antithetic permutation sampling.
+r"""The one Shapley kernel: exact values over subsets, or antithetic permutation sampling.
 
 Players are entity codes 0..K-1 (K <= 64); a coalition is a uint64 bit mask. For each unique
 player set T the kernel returns phi_i(T), the Shapley value of player i in the game v
@@ -44,7 +44,8 @@ def _players(masks: np.ndarray, k: int, t: int) -> np.ndarray:
 
 def _subset_masks(players: np.ndarray, tags: np.ndarray) -> np.ndarray:
     """(n, 2^t) global masks of every subset of each row's players (local bit b = player b),
-    each OR-ed with its row's tag."""
+    each OR-ed with its row's tag.
+    """
     n, t = players.shape
     bit = np.left_shift(np.uint64(1), players.astype(np.uint64))
     sub = np.zeros((n, 1 << t), dtype=np.uint64)

@@ -27,10 +27,9 @@ import warnings
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone
 
-from ._validation import AttributionWarning, ParameterError
-from .models._base import check_journeys
+from attribution.journeys.validation import AttributionWarning, ParameterError
+from attribution.models._base import check_journeys
 
 METHODS = ("multinomial", "poisson")
 PREFER = "processes"
@@ -154,12 +153,12 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
         raise ParameterError(f"alpha must lie in (0, 1), got {alpha!r}")
     model.fit(journeys)
     j = check_journeys(journeys, model.level_)
-    base = j if model._uses_times() else j.aggregate()
+    base = j if model.requires_times else j.aggregate()
     children = np.random.SeedSequence(random_state).spawn(int(n_boot))
     n_jobs = 1 if n_jobs is None else int(n_jobs)
     batches = [list(b) for b in np.array_split(np.arange(n_boot), max(1, n_jobs * 2))
                if len(b)]
-    refit = model._replicate_fitter(base)  # built once, shipped to the workers
+    refit = model.replicate_fitter(base)  # built once, shipped to the workers
     jobs = (delayed(_run_batch)(refit, base, [children[i] for i in b], method) for b in batches)
     if progress:
         from tqdm.auto import tqdm
@@ -259,15 +258,3 @@ class Resampler:
 def resample_weights(journeys, method: str, rng: np.random.Generator):
     """New (conversions, nulls, value) per row for one replicate (see :class:`Resampler`)."""
     return Resampler(journeys, method).draw(rng)
-
-
-def default_replicate_fitter(model, base):
-    """Refit a clone of ``model`` on ``base`` with new weights (any model)."""
-    est = clone(model)
-
-    def refit(c, u, v):
-        est.fit(base._replace(conversions=c, nulls=u, value=v))
-        r = est.result_
-        return dict(conversions=r.conversions, value=r.value, extra=dict(r.extra))
-
-    return refit
