@@ -29,7 +29,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models._base import check_journeys
+from attribution.models import check_journeys
 
 METHODS = ("multinomial", "poisson")
 PREFER = "processes"

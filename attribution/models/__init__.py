@@ -1,67 +1,19 @@
-"""Attribution models and the registry that names them (``"first"``, ``"markov"``, ...)."""
+"""Tier 3: attribution models, the base class with the public protocol, and the registry."""
 
 from __future__ import annotations
 
-import importlib
+from attribution.models._base import AttributionModel, Scorer, check_journeys
+from attribution.models._registry import (
+    available_models,
+    find_class,
+    get_model,
+    model_class,
+    register,
+)
 
-from attribution.journeys.validation import ParameterError, UnknownModelError
-from attribution.models._base import AttributionModel, Scorer
-
-_REGISTRY: dict[str, type] = {}
-# modules that register models when imported
-_MODULES = ("heuristic", "markov", "shapley", "logistic")
-
-
-def register(name: str):
-    """Class decorator: make a model available under ``name`` (CLI, :func:`compare`)."""
-
-    def deco(cls):
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return deco
-
-
-def _load_all() -> None:
-    for mod in _MODULES:
-        importlib.import_module(f"{__name__}.{mod}")
-
-
-def available_models() -> list[str]:
-    """Names of the registered models."""
-    _load_all()
-    return sorted(_REGISTRY)
-
-
-def model_class(name: str) -> type:
-    """The class registered as ``name``; :class:`UnknownModelError` lists the names."""
-    _load_all()
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        raise UnknownModelError(f"unknown model {name!r}; available: "
-                                f"{', '.join(sorted(_REGISTRY))}")
-    return cls
-
-
-def get_model(name, **params):
-    """Instantiate the model registered as ``name`` with ``params``."""
-    cls = model_class(name)
-    valid = cls._get_param_names()
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise ParameterError(f"model {name!r} has no parameter(s) {', '.join(unknown)}; its "
-                             f"parameters are {', '.join(valid)}")
-    return cls(**params)
-
-
-__all__ = ["AttributionModel", "Scorer", "available_models", "get_model", "model_class",
-           "register"]
+__all__ = ["AttributionModel", "Scorer", "available_models", "check_journeys", "get_model",
+           "model_class", "register"]
 
 
 def __getattr__(attr):
-    _load_all()
-    for cls in _REGISTRY.values():
-        if cls.__name__ == attr:
-            return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+    return find_class(attr)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from attribution.journeys.validation import InputError, ParameterError
-from attribution.models import register
 from attribution.models._base import AttributionModel, SingleTouch, journey_sums
+from attribution.models._registry import register
 
 
 class _Heuristic(AttributionModel):

@@ -11,8 +11,8 @@ from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models import register
 from attribution.models._base import AttributionModel
+from attribution.models._registry import register
 from attribution.models.shapley import (
     check_credit_params,
     journey_sets,

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models import register
 from attribution.models._base import AttributionModel, pair_weights
 from attribution.models._ipf import balance
 from attribution.models._markov_chain import ChainDesign, build_chain, removal_effects, state_paths
+from attribution.models._registry import register
 
 
 @register("markov")

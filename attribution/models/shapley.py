@@ -10,8 +10,8 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models import register
 from attribution.models._base import AttributionModel, pair_weights
+from attribution.models._registry import register
 from attribution.shapley import MAX_PLAYERS, bits_of, shapley
 
 GAMES = ("count", "rate", "model")
