@@ -15,6 +15,7 @@ and its reverse), with the standard error of each estimate.
 from __future__ import annotations
 
 from math import comb
+from typing import NamedTuple
 
 import numpy as np
 
@@ -133,12 +134,53 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
     sets = sets | tags
     size = bits_of(sets & low, k).sum(axis=1) if n else np.zeros(0, dtype=int)
     rng = rng if rng is not None else np.random.default_rng(0)
+
+    # 1. the coalitions: every subset of each small set, permutation prefixes of the others
+    exact = _exact_plan(sets, tags, size, low, k, max_exact)
+    sampled = [(int(t), np.flatnonzero(size == t)) for t in np.unique(size) if t > max_exact]
+    # one seed from rng; each set's permutations are a hash of (seed, set), so a set gets the
+    # same estimate whichever other sets are in the call (a chunk, a partition, the whole)
+    seed = np.uint64(rng.integers(0, 2**63)) if sampled else np.uint64(0)
+    draws = [_permutations(sets, tags, idx, t, low, k, seed, n_permutations)
+             for t, idx in sampled]
+    # 2. each distinct coalition evaluated once
+    v = _evaluate([sets, tags] + [g.coalitions.ravel() for g in exact]
+                  + [d.prefix.ravel() for d in draws], value_fn, n_jobs)
+    v_empty = v(tags)
+    v_set = v(sets)
+    # 3. the values
     phi = np.zeros((n, k))
     se = np.zeros((n, k))
+    for g in exact:
+        _exact_values(phi, g, v)
+    for d in draws:
+        _sampled_values(phi, se, d, v, v_empty, k)
+    return phi, se, v_set, v_empty
 
-    # 1. every coalition any exact set needs, plus the sets themselves and the empty set
-    exact_groups = []
-    needed = [sets, tags]
+
+class _ExactGroup(NamedTuple):
+    """Sets of ``t`` players whose values are computed exactly, from every subset."""
+
+    t: int
+    idx: np.ndarray  # the sets' rows
+    players: np.ndarray  # (m, t) player codes of each set
+    coalitions: np.ndarray  # (m, 2^t) masks of every subset (local bit b = player b), tagged
+
+
+class _Draws(NamedTuple):
+    """Sets of one size whose values are estimated from antithetic permutations."""
+
+    idx: np.ndarray  # the sets' rows
+    perm: np.ndarray  # (m, 2 half, t) players in each permutation's order
+    prefix: np.ndarray  # (m, 2 half, t) tagged masks of each permutation's prefixes
+    half: int  # permutation pairs per set
+
+
+def _exact_plan(sets, tags, size, low, k, max_exact) -> list[_ExactGroup]:
+    """The sets of 1 to ``max_exact`` players, by size, in chunks of at most about ``_CHUNK``
+    coalitions, with the masks of all their subsets.
+    """
+    groups = []
     for t in np.unique(size):
         idx = np.flatnonzero(size == t)
         if t == 0 or t > max_exact:
@@ -147,26 +189,29 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
         step = max(1, _CHUNK >> int(t))
         for s in range(0, len(idx), step):
             sub = _subset_masks(players[s: s + step], tags[idx[s: s + step]])
-            exact_groups.append((int(t), idx[s: s + step], players[s: s + step], sub))
-            needed.append(sub.ravel())
-    sampled = [(int(t), np.flatnonzero(size == t)) for t in np.unique(size) if t > max_exact]
-    draws = []
-    # one seed from rng; each set's permutations are a hash of (seed, set), so a set gets the
-    # same estimate whichever other sets are in the call (a chunk, a partition, the whole)
-    seed = np.uint64(rng.integers(0, 2**63)) if sampled else np.uint64(0)
-    for t, idx in sampled:  # 2. permutations, antithetic pairs
-        half = max(1, (n_permutations + 1) // 2)
-        players = _players(sets[idx] & low, k, t)
-        keys = _set_keys(sets[idx], seed, half, t)
-        order = np.argsort(keys, axis=2)
-        order = np.concatenate([order, order[:, :, ::-1]], axis=1)  # (m, 2 half, t)
-        perm = np.take_along_axis(np.repeat(players[:, None, :], 2 * half, axis=1), order, axis=2)
-        bit = np.left_shift(np.uint64(1), perm.astype(np.uint64))
-        prefix = np.bitwise_or.accumulate(bit, axis=2) | tags[idx, None, None]
-        draws.append((t, idx, perm, prefix, half))
-        needed.append(prefix.ravel())
+            groups.append(_ExactGroup(int(t), idx[s: s + step], players[s: s + step], sub))
+    return groups
 
-    # 3. evaluate each distinct coalition once
+
+def _permutations(sets, tags, idx, t, low, k, seed, n_permutations) -> _Draws:
+    """Antithetic permutations (each with its reverse) of the players of the sets ``idx``,
+    all of ``t`` players, and the masks of their prefixes.
+    """
+    half = max(1, (n_permutations + 1) // 2)
+    players = _players(sets[idx] & low, k, t)
+    keys = _set_keys(sets[idx], seed, half, t)
+    order = np.argsort(keys, axis=2)
+    order = np.concatenate([order, order[:, :, ::-1]], axis=1)  # (m, 2 half, t)
+    perm = np.take_along_axis(np.repeat(players[:, None, :], 2 * half, axis=1), order, axis=2)
+    bit = np.left_shift(np.uint64(1), perm.astype(np.uint64))
+    prefix = np.bitwise_or.accumulate(bit, axis=2) | tags[idx, None, None]
+    return _Draws(idx, perm, prefix, half)
+
+
+def _evaluate(needed, value_fn, n_jobs):
+    """Evaluate ``value_fn`` once on every distinct mask of ``needed`` (a list of arrays), in
+    chunks over threads with ``n_jobs``; return the look-up ``v(masks) -> values``.
+    """
     uniq = np.sort(np.concatenate(needed))  # sort-based unique: numpy's hash path is slow
     uniq = uniq[np.r_[True, uniq[1:] != uniq[:-1]]]
     if n_jobs is not None and n_jobs != 1 and len(uniq) > 2 * _EVAL_CHUNK:
@@ -183,23 +228,29 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
     def v(masks):
         return values[np.searchsorted(uniq, masks)]
 
-    v_empty = v(tags)
-    v_set = v(sets)
+    return v
 
-    # 4. exact values
-    for t, idx, players, sub in exact_groups:
-        vals = v(sub)
-        for b, (without, with_b, w) in enumerate(_exact_weights(t)):
-            phi[idx, players[:, b]] = (vals[:, with_b] - vals[:, without]) @ w
-    # 5. sampled values with standard errors
-    for _t, idx, perm, prefix, half in draws:
-        vals = v(prefix)
-        start = np.broadcast_to(v_empty[idx, None, None], vals.shape[:2] + (1,))
-        before = np.concatenate([start, vals[:, :, :-1]], axis=2)
-        contrib = vals - before  # marginal contribution of perm[..., i]
-        per_player = np.zeros((len(idx), 2 * half, k))
-        np.put_along_axis(per_player, perm, contrib, axis=2)
-        pairs = 0.5 * (per_player[:, :half] + per_player[:, half:])  # antithetic averages
-        phi[idx] = pairs.mean(axis=1)
-        se[idx] = pairs.std(axis=1, ddof=1) / np.sqrt(half) if half > 1 else np.inf
-    return phi, se, v_set, v_empty
+
+def _exact_values(phi, group: _ExactGroup, v) -> None:
+    """Fill ``phi`` for the sets of ``group``: weighted marginal contributions over all
+    subsets.
+    """
+    vals = v(group.coalitions)
+    for b, (without, with_b, w) in enumerate(_exact_weights(group.t)):
+        phi[group.idx, group.players[:, b]] = (vals[:, with_b] - vals[:, without]) @ w
+
+
+def _sampled_values(phi, se, draws: _Draws, v, v_empty, k) -> None:
+    """Fill ``phi`` and ``se`` for the sets of ``draws``: the mean of the antithetic pairs'
+    marginal contributions, and its standard error.
+    """
+    idx, perm, half = draws.idx, draws.perm, draws.half
+    vals = v(draws.prefix)
+    start = np.broadcast_to(v_empty[idx, None, None], vals.shape[:2] + (1,))
+    before = np.concatenate([start, vals[:, :, :-1]], axis=2)
+    contrib = vals - before  # marginal contribution of perm[..., i]
+    per_player = np.zeros((len(idx), 2 * half, k))
+    np.put_along_axis(per_player, perm, contrib, axis=2)
+    pairs = 0.5 * (per_player[:, :half] + per_player[:, half:])  # antithetic averages
+    phi[idx] = pairs.mean(axis=1)
+    se[idx] = pairs.std(axis=1, ddof=1) / np.sqrt(half) if half > 1 else np.inf

@@ -216,3 +216,49 @@ def test_matches_reference(rows, lookback, max_touches, reuse):
     got = [(int(u), p, float(c), float(v)) for u, p, c, v in
            zip(j.ids, paths(j), j.conversions, j.value, strict=False)]
     assert got == expected
+
+
+# ---------------------------------------------------------------- time columns (times.py)
+def test_time_values_kinds_and_errors():
+    from attribution.journeys.times import time_values
+
+    ts = pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02"]))
+    t, kind = time_values(ts, "ts")
+    assert kind == "datetime" and t.dtype == np.int64 and t[0] == T("2024-01-01").value
+    t, kind = time_values(ts.dt.tz_localize("Europe/Paris"), "ts")
+    assert kind == "datetime" and t[0] == T("2024-01-01", tz="Europe/Paris").value
+    t, kind = time_values(pd.Series([3, 1], dtype="int32"), "ts")
+    assert kind == "numeric" and t.dtype == np.int64 and list(t) == [3, 1]
+    with pytest.raises(at.ColumnTypeError, match="datetime64 or integer"):
+        time_values(pd.Series([True, False]), "ts")
+    with pytest.raises(at.ColumnTypeError, match="got dtype float64"):
+        time_values(pd.Series([1.5, 2.0]), "ts")
+    with pytest.raises(at.InputError, match="missing"):
+        time_values(pd.Series([1, None], dtype="Int64"), "ts")
+
+
+def test_durations_and_time_points_in_the_column_units():
+    from attribution.journeys.times import check_time_kind, duration, time_point
+
+    assert duration(None, "datetime", "lookback") is None
+    assert duration("30D", "datetime", "lookback") == 30 * 86_400 * 10**9
+    assert duration(pd.Timedelta("12h"), "datetime", "lookback") == 12 * 3600 * 10**9
+    assert duration(np.int64(7), "numeric", "lookback") == 7
+    with pytest.raises(at.ParameterError, match="lookback must be a duration"):
+        duration("soon", "datetime", "lookback")
+    with pytest.raises(at.ParameterError, match="non-negative duration"):
+        duration("-1D", "datetime", "lookback")
+    with pytest.raises(at.ParameterError, match="non-negative integer"):
+        duration(1.5, "numeric", "lookback")
+    assert time_point("2024-01-02", "datetime") == T("2024-01-02").value
+    assert time_point(20, "numeric") == 20
+    assert check_time_kind("numeric") == "numeric"
+    with pytest.raises(at.ParameterError, match="time_kind"):
+        check_time_kind("days")
+
+
+def test_dropped_data_warning_points_at_the_caller():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build(BASIC, lookback="2D")
+    assert [w.filename for w in caught] == [__file__]

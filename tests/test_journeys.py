@@ -107,3 +107,32 @@ def test_ranges_concatenates_aranges(pairs):
     lengths = np.array([p[1] for p in pairs], dtype=np.int64)
     expected = [x for s, n in pairs for x in range(s, s + n)]
     assert ranges(starts, lengths).tolist() == expected
+
+
+def test_immutable_read_only_views_of_the_callers_arrays():
+    codes = np.array([0, 1, 1], dtype=np.int32)
+    conversions = np.array([1.0, 0.0])
+    j = at.Journeys([0, 2, 3], codes, conversions, names=["a", "b"])
+    for key in ("offsets", "codes", "conversions", "nulls", "value", "names", "channel_of"):
+        assert not getattr(j, key).flags.writeable, key
+    assert codes.flags.writeable and conversions.flags.writeable
+    with pytest.raises(AttributeError, match=r"immutable.*replace\(codes=\.\.\.\)"):
+        j.codes = codes
+    r = j.replace(conversions=[0.0, 2.0])
+    assert list(r.conversions) == [0, 2] and list(j.conversions) == [1, 0]
+    assert np.shares_memory(r.codes, j.codes)
+    back = pickle.loads(pickle.dumps(j))
+    with pytest.raises(AttributeError):
+        back.level = "channel"
+
+
+def test_to_paths_round_trips_through_from_paths():
+    j = make_journeys([[0, 1], [1], [0, 1]], [1, 0, 2], [0, 1, 1], [5, 0, 7],
+                      names=["tv", "blog"])
+    table = j.to_paths()
+    assert list(table["path"]) == ["tv > blog", "blog"]
+    assert list(j.path_strings(sep="|")) == ["tv|blog", "blog", "tv|blog"]
+    back = at.Journeys.from_paths(table, value="total_conversion_value")
+    np.testing.assert_array_equal(back.aggregate().conversions, j.aggregate().conversions)
+    np.testing.assert_array_equal(back.aggregate().value, j.aggregate().value)
+    assert list(back.path_strings()) == list(table["path"])

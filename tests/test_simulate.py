@@ -90,3 +90,28 @@ def test_same_seed_same_data():
     b = simulate_journeys(3000, tier="upstream", random_state=9)
     assert a[0].equals(b[0])
     np.testing.assert_array_equal(a[1].shapley, b[1].shapley)
+
+
+def test_bundled_sample_is_reproduced_bit_for_bit(tmp_path):
+    """scripts/make_sample.py's call still makes attribution/datasets/sample_*: the simulator's
+    draws, event layout and truth are pinned.
+    """
+    import gzip
+    import io
+    from pathlib import Path
+
+    root = Path(at.__file__).parent / "datasets"
+    events, truth = simulate_journeys(10_000, tier="noisy_or", target_top20=0.8,
+                                      random_state=2026)
+    buf = io.StringIO()
+    events.rename(columns={"journey_id": "user_id", "value": "revenue"}).to_csv(buf, index=False)
+    with gzip.open(root / "sample_events.csv.gz", "rt") as f:
+        assert buf.getvalue() == f.read()
+    truth.to_json(tmp_path / "truth.json")
+    assert (tmp_path / "truth.json").read_text() == (root / "sample_truth.json").read_text()
+
+
+def test_truth_lives_in_its_module_and_is_re_exported():
+    from attribution.evaluation import simulate, truth
+
+    assert simulate.Truth is truth.Truth

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from attribution.journeys import arrays as _arrays
+from attribution.journeys import export as _export
 from attribution.journeys import paths as _paths
-from attribution.journeys.validation import (
-    InputError,
-    ParameterError,
-    check_finite_nonneg,
-    check_separator_free,
-)
+from attribution.journeys import reshape as _reshape
+from attribution.journeys.validation import ParameterError
 
-LEVELS = ("touchpoint", "channel")
+LEVELS = _arrays.LEVELS
 
 
 class Journeys:
@@ -76,61 +72,14 @@ class Journeys:
                  channel_of=None, channel_names=None, stage_of=None, times=None, end_times=None,
                  ids=None, seq=None, level="touchpoint", report=None, time_kind="datetime",
                  path_groups=None):
-        self.offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-        self.codes = np.ascontiguousarray(codes, dtype=np.int32)
-        n = len(self.offsets) - 1
-        if n < 0 or self.offsets[0] != 0 or self.offsets[-1] != len(self.codes):
-            raise InputError("offsets must start at 0 and end at len(codes)")
-        lengths = np.diff(self.offsets)
-        if (lengths <= 0).any():
-            j = int(np.flatnonzero(lengths <= 0)[0])
-            raise InputError(f"journey {j} has no touch; every journey needs at least one touch")
-        self.names = np.asarray([str(x) for x in names], dtype=object)
-        k = len(self.names)
-        if self.codes.size and (self.codes.min() < 0 or self.codes.max() >= k):
-            raise InputError(f"touch codes must lie in [0, {k}) to index the {k} names")
-
-        def weight(x, role):
-            if x is None:
-                return np.zeros(n)
-            arr = np.ascontiguousarray(x, dtype=np.float64)
-            if arr.shape != (n,):
-                raise InputError(f"{role} must have one entry per journey ({n}), got {arr.shape}")
-            return check_finite_nonneg(arr, role, role)
-
-        self.conversions = weight(conversions, "conversions")
-        self.nulls = weight(nulls, "nulls")
-        self.value = weight(value, "value")
-        if channel_of is None:
-            self.channel_of = np.arange(k, dtype=np.int32)
-            self.channel_names = self.names.copy()
-        else:
-            self.channel_of = np.asarray(channel_of, dtype=np.int32)
-            self.channel_names = np.asarray([str(x) for x in channel_names], dtype=object)
-        self.stage_of = None if stage_of is None else np.asarray(stage_of, dtype=object)
-        self.times = None if times is None else np.asarray(times, dtype=np.int64)
-        self.end_times = None if end_times is None else np.asarray(end_times, dtype=np.int64)
-        self.ids = None if ids is None else np.asarray(ids)
-        self.seq = None if seq is None else np.asarray(seq, dtype=np.int64)
-        if level not in LEVELS:
-            raise ParameterError(f"level must be one of {LEVELS}, got {level!r}")
-        if time_kind not in ("datetime", "numeric"):
-            raise ParameterError(f"time_kind must be 'datetime' or 'numeric', got {time_kind!r}")
-        if self.channel_of.shape != (k,) or (k and (self.channel_of.min() < 0 or
-                                                    self.channel_of.max()
-                                                    >= len(self.channel_names))):
-            raise InputError(f"channel_of must give each of the {k} names a channel code in "
-                             f"[0, {len(self.channel_names)})")
-        self.level = level
-        self.time_kind = time_kind
-        self.path_groups = _check_groups(path_groups, n)
+        fields = _arrays.checked(offsets, codes, conversions, nulls, value, names=names,
+                                 channel_of=channel_of, channel_names=channel_names,
+                                 stage_of=stage_of, times=times, end_times=end_times, ids=ids,
+                                 seq=seq, level=level, time_kind=time_kind,
+                                 path_groups=path_groups)
+        for key, val in fields.items():
+            object.__setattr__(self, key, val)
         self.report_records = tuple(dict(r) for r in (report or ()))
-        for key in _ARRAYS:
-            arr = getattr(self, key)
-            if arr is not None:  # read-only views: the caller's arrays stay writeable
-                arr = arr.view()
-                arr.flags.writeable = False
-                object.__setattr__(self, key, arr)
         self._cache = {}
         self._frozen = True
 
@@ -363,13 +312,9 @@ class Journeys:
         """
         if changes.keys() & {"offsets", "codes", "names"}:
             changes.setdefault("path_groups", None)
-        state = dict(offsets=self.offsets, codes=self.codes, conversions=self.conversions,
-                     nulls=self.nulls, value=self.value, names=self.names,
-                     channel_of=self.channel_of, channel_names=self.channel_names,
-                     stage_of=self.stage_of, times=self.times, end_times=self.end_times,
-                     ids=self.ids, seq=self.seq, level=self.level,
-                     report=list(self.report_records), time_kind=self.time_kind,
-                     path_groups=self.path_groups)
+        state = {key: getattr(self, key) for key in _arrays.ARRAYS}
+        state.update(level=self.level, time_kind=self.time_kind, path_groups=self.path_groups,
+                     report=list(self.report_records))
         state.update(changes)
         return Journeys(**state)
 
@@ -377,32 +322,11 @@ class Journeys:
         """Keep the touches where ``keep`` is true (no journey may lose all its touches); the
         touches removed are counted in :attr:`report_` under ``step``.
         """
-        counts = np.add.reduceat(keep.astype(np.int64), self.offsets[:-1])
-        offsets = np.zeros(self.n_journeys + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        report = list(self.report_records)
-        report.append(dict(step=step, item="touches removed", count=int((~keep).sum())))
-        return self.replace(offsets=offsets, codes=self.codes[keep],
-                             times=None if self.times is None else self.times[keep],
-                             report=report, **extra)
+        return _reshape.keep_touches(self, keep, step, **extra)
 
     def select(self, journeys) -> Journeys:
         """Return the journeys at the given positions or boolean mask, in that order."""
-        idx = np.arange(self.n_journeys)[journeys]
-        lengths = self.lengths[idx]
-        take = _paths.ranges(self.offsets[idx], lengths)
-        offsets = np.zeros(len(idx) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-
-        def sub(a):
-            return None if a is None else a[idx]
-
-        return self.replace(offsets=offsets, codes=self.codes[take],
-                             conversions=self.conversions[idx], nulls=self.nulls[idx],
-                             value=self.value[idx],
-                             times=None if self.times is None else self.times[take],
-                             end_times=sub(self.end_times), ids=sub(self.ids), seq=sub(self.seq),
-                             path_groups=None)
+        return _reshape.select(self, journeys)
 
     # ------------------------------------------------------------------ levels, aggregation
     def at_level(self, level: str) -> Journeys:
@@ -418,10 +342,7 @@ class Journeys:
         if level == "touchpoint":
             raise ParameterError("these journeys are coded at channel level; the touchpoints are "
                                  "not known any more. Keep the touchpoint-level object instead")
-        report = list(self.report_records) + [dict(step="at_level", item="channel", count=0)]
-        return self.replace(codes=self.channel_of[self.codes], names=self.channel_names,
-                             channel_of=np.arange(len(self.channel_names)), stage_of=None,
-                             level="channel", report=report)
+        return _reshape.channel_level(self)
 
     @classmethod
     def concat(cls, parts) -> Journeys:
@@ -436,26 +357,7 @@ class Journeys:
         Times and journey ids do not survive aggregation. Every model gives the same credit on
         the aggregate as on the journeys themselves.
         """
-        return self._cached("aggregate", self._aggregate)
-
-    def _aggregate(self) -> Journeys:
-        group, first = self.path_groups or _paths.group_identical_paths(self.offsets,
-                                                                         self.codes)
-        g = len(first)
-        lengths = self.lengths[first]
-        offsets = np.zeros(g + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        codes = self.codes[_paths.ranges(self.offsets[first], lengths)]
-        report = list(self.report_records) + [dict(step="aggregate", item="unique paths", count=g)]
-
-        def total(w):
-            return np.bincount(group, weights=w, minlength=g)
-
-        out = self.replace(offsets=offsets, codes=codes, conversions=total(self.conversions),
-                            nulls=total(self.nulls), value=total(self.value), times=None,
-                            end_times=None, ids=None, seq=None, report=report,
-                            path_groups=(np.arange(g), np.arange(g)))
-        return out
+        return self._cached("aggregate", lambda: _reshape.aggregate(self))
 
     def transform(self, kind: str, /, **params) -> Journeys:
         """Apply a path transform and return new journeys.
@@ -471,24 +373,13 @@ class Journeys:
     # ------------------------------------------------------------------ output
     def path_strings(self, sep: str = " > ") -> np.ndarray:
         """The path of each journey as one string, names joined with ``sep``."""
-        check_separator_free(self.names, sep.strip(), self.level)
-        names = pa.array(list(self.names), type=pa.string()).take(pa.array(self.codes))
-        lists = pa.ListArray.from_arrays(pa.array(self.offsets.astype(np.int32)
-                                                  if self.n_touches < 2**31 else self.offsets),
-                                         names)
-        return np.asarray(pc.binary_join(lists, sep).to_numpy(zero_copy_only=False), dtype=object)
+        return _export.path_strings(self, sep)
 
     def to_paths(self, sep: str = " > ", aggregate: bool = True) -> pd.DataFrame:
         """Write the journeys as a path table (``path``, ``total_conversions``, ``total_null``,
         ``total_conversion_value``), readable again with :meth:`from_paths`.
         """
-        src = self.aggregate() if aggregate else self
-        return pd.DataFrame({
-            "path": src.path_strings(sep),
-            "total_conversions": src.conversions,
-            "total_null": src.nulls,
-            "total_conversion_value": src.value,
-        })
+        return _export.to_paths(self, sep, aggregate)
 
     def describe(self, top: int = 10):
         """Summary statistics, top paths and the report of what windows and transforms removed."""
@@ -496,18 +387,3 @@ class Journeys:
 
         return describe(self, top=top)
 
-
-_ARRAYS = ("offsets", "codes", "conversions", "nulls", "value", "names", "channel_of",
-           "channel_names", "stage_of", "times", "end_times", "ids", "seq")
-
-
-def _check_groups(groups, n):
-    if groups is None:
-        return None
-    group, first = (np.asarray(a, dtype=np.int64) for a in groups)
-    if group.shape != (n,) or (n and (group.min() < 0 or group.max() >= len(first))):
-        raise InputError(f"path_groups must give each of the {n} journeys a group in "
-                         f"[0, {len(first)})")
-    for a in (group, first):
-        a.flags.writeable = False
-    return group, first

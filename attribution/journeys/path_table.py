@@ -1,6 +1,22 @@
-"""Reading aggregated path tables ("a > b > c", conversions, nulls, value) into journeys."""
+"""Reading aggregated path tables ("a > b > c", conversions, nulls, value) into journeys.
+
+Parsing is vectorised (pyarrow compute and numpy) and factorises the strings once:
+
+1. the path column is dictionary-encoded: each distinct string is parsed once and every row
+   keeps the index of its string (strings are numbered by first appearance);
+2. the distinct strings are cut into tokens on their UTF-8 bytes: one scan of the strings'
+   buffer finds the separators, and each token is a zero-copy slice of that buffer that starts
+   with the separator before it (``"a "``, ``"> b"``);
+3. the tokens are dictionary-encoded; their raw spellings are few, and each becomes its name
+   once (leading separator cut, whitespace trimmed), so ``" a"`` and ``"a"`` are one name;
+4. rows sharing a string share a path, and distinct strings are distinct paths unless a name
+   has two raw spellings in the same place of a path; only then are the strings grouped by
+   their codes.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,10 +35,11 @@ from attribution.journeys.validation import (
     warn_dropped,
 )
 
-SPLIT_CHUNK = 1 << 16  # distinct path strings split at a time
+SCAN_CHUNK = 1 << 24  # bytes of path strings compared with the separator at a time
 # Arrow's default (mimalloc) pool keeps freed pages and needs ~90 MB of fresh pages to encode
 # 1M path strings; the system allocator peaks near 45 MB and returns memory when freed.
 _POOL = pa.system_memory_pool()
+WEIGHTS = ("conversions", "nulls", "value")
 
 
 def journeys_from_paths(cls, df, *, path, conversions, nulls, value, sep, channel_map,
@@ -38,18 +55,9 @@ def journeys_from_paths(cls, df, *, path, conversions, nulls, value, sep, channe
                            item="rows with an empty path (nulls only) dropped", count=k))
         warn_dropped(f"{k} row(s) with an empty path and no conversions were dropped.")
     names = parsed["names"]
-    kw = {}
-    level = "channel"
+    kw, level = {}, "channel"
     if channel_map is not None:
-        mapping = pd.Series(channel_map)
-        missing = [nm for nm in names if nm not in mapping.index]
-        if missing:
-            raise InputError(f"channel_map has no channel for touchpoint(s) {missing[:5]}; "
-                             f"add them to the mapping")
-        chans = mapping.loc[list(names)].astype(str).to_numpy()
-        channel_names, channel_of = np.unique(chans, return_inverse=True)
-        kw = dict(channel_of=channel_of, channel_names=channel_names)
-        level = "touchpoint"
+        kw, level = _channel_codes(names, channel_map), "touchpoint"
     if aggregate:
         report.append(dict(step="from_paths", item="distinct paths (aggregate=True)",
                            count=len(parsed["offsets"]) - 1))
@@ -58,29 +66,94 @@ def journeys_from_paths(cls, df, *, path, conversions, nulls, value, sep, channe
                path_groups=parsed["groups"], **kw)
 
 
-def _strings_are_paths(raw_ids, raw_to_name, uoff) -> bool:
-    """True when distinct path strings are distinct paths.
+def _channel_codes(names, channel_map) -> dict:
+    """``channel_of`` and ``channel_names`` of the touchpoints ``names`` under a mapping."""
+    mapping = pd.Series(channel_map)
+    missing = [nm for nm in names if nm not in mapping.index]
+    if missing:
+        raise InputError(f"channel_map has no channel for touchpoint(s) {missing[:5]}; "
+                         f"add them to the mapping")
+    chans = mapping.loc[list(names)].astype(str).to_numpy()
+    channel_names, channel_of = np.unique(chans, return_inverse=True)
+    return dict(channel_of=channel_of, channel_names=channel_names)
 
-    A string is its raw tokens joined by the separator, so two strings with the same trimmed
-    tokens differ only if some name has two raw spellings in the same place (only, first,
-    middle or last token): " a" and "a" as last token, say. Check that each place maps raw
-    spellings to names one-to-one.
+
+@dataclass
+class _Strings:
+    """The distinct path strings, parsed: each string's path in CSR form over ``names``."""
+
+    names: np.ndarray  # sorted vocabulary (object), without the blank name
+    lengths: np.ndarray  # touches of each string's path (0: an empty path)
+    offsets: np.ndarray  # (n_strings + 1,) CSR offsets into codes
+    codes: np.ndarray  # int32 name code of every touch
+    empty: np.ndarray  # bool: the string is blank, an empty path
+    path: np.ndarray | None  # path index of each string, when two strings can share a path
+
+
+def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
+    """Read a path table into CSR arrays; see :meth:`Journeys.from_paths`.
+
+    Returns a dict: ``names``, ``offsets``, ``codes``, ``conversions``, ``nulls``, ``value``,
+    ``ids`` (row labels, None with ``aggregate``), ``groups`` (which rows share a path, or
+    None) and ``dropped`` (rows and nulls of the dropped empty paths).
     """
-    n_raw = len(raw_to_name)
-    lengths = np.diff(uoff)
-    first, last = uoff[:-1][lengths > 0], uoff[1:][lengths > 0] - 1
-    place = np.full(len(raw_ids), 2, dtype=np.int32)  # middle
-    place[last] = 3
-    place[first] = 1
-    place[first[lengths[lengths > 0] == 1]] = 0  # the only token
-    place *= n_raw
-    place += raw_ids
-    seen = np.bincount(place, minlength=4 * n_raw).reshape(4, n_raw) > 0
-    for row in seen:
-        names = raw_to_name[row]
-        if len(np.unique(names)) != len(names):
-            return False
-    return True
+    require_frame(df, "path table")
+    columns = dict(zip(WEIGHTS, (conversions, nulls, value), strict=True))
+    require_columns(df, {"path": path, **columns})
+    col = _path_column(df[path], path, sep)
+    inv, strings = _encode_rows(col, path)
+    # per row, or summed per distinct string at once (no per-row copies kept)
+    weights = {role: _weight(df, column, role, inv if aggregate else None, len(strings))
+               for role, column in columns.items()}
+    sep = sep.strip()
+    counts, raw_ids, spellings = _split_tokens(strings, sep)
+    vocab, raw_code = _spelling_names(spellings, sep)
+    tcode = raw_code[raw_ids]
+    empty, holey = _blank_paths(counts, tcode, vocab)
+    if holey.any():
+        bad = np.flatnonzero(holey)
+        raise InputError(
+            f"column {path!r} has an empty touchpoint name between separators at row(s) "
+            f"{_row_list(df.index[np.isin(inv, bad)])} (e.g. {strings[int(bad[0])].as_py()!r});"
+            f" remove the doubled or trailing {sep!r}"
+        )
+    del strings
+    if empty.any():
+        conv = weights["conversions"]  # per string with aggregate, else per row
+        if (empty & (conv > 0 if aggregate else np.bincount(inv, conv, len(empty)) > 0)).any():
+            _refuse_converting_empty(df, path, conversions, empty, inv)
+    same_path = _strings_are_paths(raw_ids, raw_code, counts)
+    del raw_ids
+    parsed = _code_paths(counts, tcode, vocab, empty)
+    if not same_path:  # trimming merged raw spellings ("a" and " a"): group exactly
+        parsed.path = group_identical_paths(parsed.offsets, parsed.codes)[0]
+    if aggregate:
+        return _distinct_path_journeys(parsed, weights, inv)
+    return _row_journeys(parsed, weights, inv, df.index)
+
+
+def _path_column(col: pd.Series, path: str, sep) -> pd.Series:
+    """The checked path column (strings, no missing values) of a path table."""
+    if not (pd.api.types.is_string_dtype(col.dtype) or pd.api.types.is_object_dtype(col.dtype)
+            or isinstance(col.dtype, pd.CategoricalDtype)):
+        raise ColumnTypeError(
+            f"column {path!r} (path) must hold strings like 'a > b > c', got dtype {col.dtype}; "
+            f"convert it with df[{path!r}].astype(str)"
+        )
+    check_no_missing(col, path, "path")
+    if not isinstance(sep, str) or not sep.strip():
+        raise InputError(f"sep must be a non-blank string such as '>', got {sep!r}")
+    return col
+
+
+def _weight(df, column, role, inv, n_strings) -> np.ndarray:
+    """One validated weight column: per row, or (given each row's string ``inv``) summed per
+    distinct string.
+    """
+    if column is None:
+        return np.zeros(n_strings if inv is not None else len(df))
+    w = numeric_column(df[column], column, role)
+    return w if inv is None else np.bincount(inv, w, minlength=n_strings)
 
 
 def _encode_rows(col: pd.Series, path: str):
@@ -98,179 +171,219 @@ def _encode_rows(col: pd.Series, path: str):
             f"column {path!r} (path) holds a non-string value {col[bad]!r} at row {bad!r}; "
             f"convert the column with .astype(str)"
         ) from exc
-    return enc.indices.to_numpy(zero_copy_only=False), enc.dictionary
+    strings = enc.dictionary
+    if not (pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type)):
+        strings = strings.cast(pa.large_string())  # e.g. string_view
+    return enc.indices.to_numpy(zero_copy_only=False), strings
 
 
-def _split_tokens(arr, sep: str):
-    """Split the distinct path strings on ``sep``, in chunks to bound memory.
+def _split_tokens(strings: pa.Array, sep: str):
+    """Cut the distinct strings at ``sep`` (a string with n separators has n + 1 tokens).
 
-    Returns the token count of each string, each token's raw-spelling id, and the trimmed
-    raw spellings (few: "a", " a", "a " ...).
+    Returns each string's token count, each token's raw-spelling id and the raw spellings
+    (an Arrow dictionary).
     """
-    lens, encoded = [], []
-    for start in range(0, len(arr), SPLIT_CHUNK):
-        parts = pc.split_pattern(arr.slice(start, SPLIT_CHUNK), sep, memory_pool=_POOL)
-        lens.append(pc.list_value_length(parts, memory_pool=_POOL).to_numpy(zero_copy_only=False))
-        encoded.append(pc.dictionary_encode(pc.list_flatten(parts, memory_pool=_POOL),
-                                           memory_pool=_POOL))
-        del parts
-    unified = pa.chunked_array(encoded).unify_dictionaries(memory_pool=_POOL)
-    trimmed = pc.utf8_trim_whitespace(unified.chunk(0).dictionary)
-    raw_ids = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in unified.chunks])
-    return np.concatenate(lens).astype(np.int64), raw_ids, trimmed
-
-
-def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
-    """Read a path table into CSR arrays; see :meth:`Journeys.from_paths`."""
-    require_frame(df, "path table")
-    require_columns(df, {"path": path, "conversions": conversions, "nulls": nulls, "value": value})
-    col = df[path]
-    if not (pd.api.types.is_string_dtype(col.dtype) or pd.api.types.is_object_dtype(col.dtype)
-            or isinstance(col.dtype, pd.CategoricalDtype)):
-        raise ColumnTypeError(
-            f"column {path!r} (path) must hold strings like 'a > b > c', got dtype {col.dtype}; "
-            f"convert it with df[{path!r}].astype(str)"
-        )
-    check_no_missing(col, path, "path")
-    if not isinstance(sep, str) or not sep.strip():
-        raise InputError(f"sep must be a non-blank string such as '>', got {sep!r}")
-    n = len(df)
-
-    def read_weight(column, role, inv=None, n_uniques=0):
-        """One validated weight column: per row, or summed per distinct path string."""
-        if column is None:
-            return np.zeros(n_uniques if inv is not None else n)
-        w = numeric_column(df[column], column, role)
-        return w if inv is None else np.bincount(inv, w, minlength=n_uniques)
-
-    if not aggregate:
-        conv = read_weight(conversions, "conversions")
-        nul = read_weight(nulls, "nulls")
-        val = read_weight(value, "value")
-
-    # parse each distinct path string once
-    inv, arr = _encode_rows(col, path)
-    n_uniques = len(arr)
-    if aggregate:  # sum the weights per distinct string at once: no per-row copies kept
-        conv = read_weight(conversions, "conversions", inv, n_uniques)
-        nul = read_weight(nulls, "nulls", inv, n_uniques)
-        val = read_weight(value, "value", inv, n_uniques)
-        rows_per_string = np.bincount(inv, minlength=n_uniques)
-        inv_rows, inv = inv, None  # per-row codes are only needed again to name bad rows
-    ulen, raw_ids, trimmed = _split_tokens(arr, sep.strip())
-    blank = pc.equal(pc.utf8_length(trimmed), 0).to_numpy(zero_copy_only=False)[raw_ids]
-    uoff = np.zeros(n_uniques + 1, dtype=np.int64)
-    np.cumsum(ulen, out=uoff[1:])
-
-    # a path that is entirely blank is an empty journey; a blank between separators is an error
-    blank_per_path = np.add.reduceat(blank.astype(np.int64), uoff[:-1]) if blank.size else blank
-    empty_path = (ulen == 1) & (blank_per_path == 1)
-    holey = (blank_per_path > 0) & ~empty_path
-    example = arr[int(np.flatnonzero(holey)[0])].as_py() if holey.any() else None
-    del arr  # the distinct strings are not needed any more
-    if aggregate:
-        inv = inv_rows if (holey.any() or (empty_path & (conv > 0)).any()) else None
-    if holey.any():
-        rows = df.index[np.isin(inv, np.flatnonzero(holey))]
-        raise InputError(
-            f"column {path!r} has an empty touchpoint name between separators at row(s) "
-            f"{_row_list(rows)} (e.g. {example!r}); remove the doubled or trailing {sep.strip()!r}"
-        )
-    converts = conv > 0 if aggregate else np.bincount(inv, conv > 0, minlength=n_uniques) > 0
-    if (empty_path & converts).any():
-        conv_rows = numeric_column(df[conversions], conversions, "conversions")
-        rows = df.index[empty_path[inv] & (conv_rows > 0)]
-        raise InputError(
-            f"row(s) {_row_list(rows)} of column {path!r} have an empty path but carry "
-            f"conversions; a conversion needs at least one touchpoint: fill the path or drop "
-            f"the row(s)"
-        )
-    if aggregate:
-        del inv_rows
-    # distinct trimmed names ("a" and " a" are one name)
-    tnames = np.asarray(trimmed.to_pylist(), dtype=object)
-    vocab, raw_to_vocab = np.unique(tnames.astype(str), return_inverse=True)
-    vocab = vocab.astype(object)
-    raw_to_vocab = raw_to_vocab.astype(np.int32)
-    strings_are_paths = _strings_are_paths(raw_ids, raw_to_vocab, uoff)
-    order = np.argsort(vocab.astype(str), kind="stable")
-    remap = np.empty(len(vocab), dtype=np.int32)
-    remap[order] = np.arange(len(vocab), dtype=np.int32)
-    ucodes = remap[raw_to_vocab][raw_ids]
-    del raw_ids, blank
-    if empty_path.any():  # drop the blank placeholder of empty paths
-        keep_names = vocab[order] != ""
-        shift = np.cumsum(~keep_names) if (~keep_names).any() else None
-        vocab_sorted = vocab[order][keep_names]
-        ulen = np.where(empty_path, 0, ulen)
-        keep_touch = ~np.repeat(empty_path, np.diff(uoff))
-        ucodes = ucodes[keep_touch]
-        if shift is not None:
-            ucodes = (ucodes - shift[ucodes]).astype(np.int32)
-        uoff = np.zeros(n_uniques + 1, dtype=np.int64)
-        np.cumsum(ulen, out=uoff[1:])
+    offsets, data = _string_buffers(strings)
+    starts = _separator_starts(data, offsets, sep.encode())
+    if starts is None:  # overlapping separators ("a>>>b" with ">>"): Arrow's leftmost split
+        parts = pc.split_pattern(strings, sep, memory_pool=_POOL)
+        counts = pc.list_value_length(parts).to_numpy(zero_copy_only=False).astype(np.int64)
+        tokens = pc.list_flatten(parts, memory_pool=_POOL)
     else:
-        vocab_sorted = vocab[order]
+        counts, tokens = _token_slices(strings, offsets, starts)
+    enc = pc.dictionary_encode(tokens, memory_pool=_POOL)
+    return counts, enc.indices.to_numpy(zero_copy_only=False), enc.dictionary
 
-    if aggregate:  # rows with an empty path and no conversions are dropped
-        dropped = {"rows": int(rows_per_string[empty_path].sum()),
-                   "nulls": float(nul[empty_path].sum())}
-    else:
-        keep_rows = ~empty_path[inv]
-        dropped = {"rows": int((~keep_rows).sum()), "nulls": float(nul[~keep_rows].sum())}
-    # Rows sharing a path string share a path. Distinct strings are distinct paths unless
-    # trimming merged raw spellings ("a" and " a"); then group the distinct strings exactly.
-    if strings_are_paths:
-        ugroup, n_groups = np.arange(n_uniques, dtype=np.int64), n_uniques
-    else:
-        ugroup, _ = group_identical_paths(uoff, ucodes) if len(ucodes) else (
-            np.zeros(n_uniques, dtype=np.int64), None)
-        n_groups = int(ugroup.max()) + 1 if n_uniques else 0
-    out = dict(names=vocab_sorted, dropped=dropped)
-    del trimmed
-    if aggregate:
-        # one journey per distinct path (weights already summed per distinct string, which
-        # is ordered by first appearance): the row CSR is never built
-        keep_u = ~empty_path
-        if strings_are_paths and keep_u.all():  # the distinct strings are the journeys
-            out.update(offsets=uoff, codes=ucodes.astype(np.int32, copy=False),
-                       conversions=conv, nulls=nul, value=val, ids=None, groups=None)
-            return out
-        g = np.where(keep_u, ugroup, -1)
-        used = np.zeros(n_groups, dtype=bool)
-        used[g[keep_u]] = True
-        relabel = np.cumsum(used) - 1
-        n_out = int(used.sum())
-        g = relabel[g[keep_u]]
-        rep = np.full(n_out, n_uniques, dtype=np.int64)  # first distinct string of each path
-        np.minimum.at(rep, g, np.flatnonzero(keep_u))
-        lengths = ulen[rep]
-        offsets = np.zeros(n_out + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        ucodes = ucodes.astype(np.int32, copy=False)
 
-        def total(w):
-            return np.bincount(g, w[keep_u], minlength=n_out)
+def _string_buffers(strings: pa.Array):
+    """Each string's start in the data buffer (n + 1 offsets, int64) and the buffer's bytes."""
+    kind = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    _, off_buf, data_buf = strings.buffers()
+    offsets = np.frombuffer(off_buf, dtype=kind)[strings.offset:strings.offset + len(strings) + 1]
+    data = np.zeros(0, np.uint8) if data_buf is None else np.frombuffer(data_buf, dtype=np.uint8)
+    return offsets.astype(np.int64), data
 
-        out.update(offsets=offsets, codes=ucodes[ranges(uoff[rep], lengths)],
-                   conversions=total(conv), nulls=total(nul), value=total(val), ids=None,
-                   groups=None)
+
+def _separator_starts(data: np.ndarray, offsets: np.ndarray, sep: bytes):
+    """The byte position of every separator in the strings, sorted.
+
+    None when two occurrences overlap ("a>>>b" with ">>"), which only a separator whose head
+    is also its tail can do: then the leftmost non-overlapping ones count, as in str.split.
+    """
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    found = [np.flatnonzero(data[a:min(a + SCAN_CHUNK, hi)] == sep[0]) + a
+             for a in range(lo, hi, SCAN_CHUNK)]  # chunks bound the temporary mask
+    starts = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    if len(sep) == 1:
+        return starts
+    starts = starts[starts + len(sep) <= hi]
+    for k in range(1, len(sep)):
+        starts = starts[data[starts + k] == sep[k]]
+    head = np.zeros(hi - lo + 1, dtype=bool)  # a match may not run into the next string
+    head[offsets - lo] = True
+    crossing = np.zeros(len(starts), dtype=bool)
+    for k in range(1, len(sep)):
+        crossing |= head[starts - lo + k]
+    starts = starts[~crossing]
+    return None if (np.diff(starts) < len(sep)).any() else starts
+
+
+def _token_slices(strings: pa.Array, offsets: np.ndarray, starts: np.ndarray):
+    """The tokens as zero-copy slices of the strings' buffer: a string's first token runs
+    from its start, every other token from a separator, each up to the next token.
+
+    Returns each string's token count and the tokens (an Arrow string array).
+    """
+    n = len(offsets) - 1
+    counts = np.diff(np.searchsorted(starts, offsets)) + 1
+    first = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=first[1:])
+    is_first = np.zeros(int(first[-1]), dtype=bool)
+    is_first[first[:-1]] = True
+    large = pa.types.is_large_string(strings.type)
+    bounds = np.empty(int(first[-1]) + 1, dtype=np.int64 if large else np.int32)
+    bounds[:-1][is_first] = offsets[:-1]
+    bounds[:-1][~is_first] = starts  # both sorted: separators fill the gaps in order
+    bounds[-1] = offsets[-1]
+    data_buf = strings.buffers()[2]
+    tokens = pa.Array.from_buffers(pa.large_string() if large else pa.string(), len(bounds) - 1,
+                                   [None, pa.py_buffer(bounds), data_buf])
+    return counts, tokens
+
+
+def _spelling_names(spellings: pa.Array, sep: str):
+    """The sorted names and each raw spelling's name code: a leading separator is cut and
+    surrounding whitespace trimmed (the blank name ``""``, if any, sorts first).
+    """
+    cut = pc.if_else(pc.starts_with(spellings, sep), pc.utf8_slice_codeunits(spellings, len(sep)),
+                     spellings)
+    names = pc.utf8_trim_whitespace(cut).to_numpy(zero_copy_only=False)
+    vocab, code = np.unique(names.astype(object), return_inverse=True)
+    return vocab, code.astype(np.int32).ravel()
+
+
+def _blank_paths(counts: np.ndarray, tcode: np.ndarray, vocab: np.ndarray):
+    """Which strings are blank (an empty path) and which have a blank name between
+    separators (an error).
+    """
+    n = len(counts)
+    if not (len(vocab) and vocab[0] == ""):
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    first = np.zeros(n, dtype=np.int64)
+    np.cumsum(counts[:-1], out=first[1:])
+    blanks = np.add.reduceat((tcode == 0).astype(np.int64), first)
+    empty = (counts == 1) & (blanks == 1)
+    return empty, (blanks > 0) & ~empty
+
+
+def _refuse_converting_empty(df, path, conversions, empty, inv):
+    """Raise for the rows with an empty path that carry conversions."""
+    conv_rows = numeric_column(df[conversions], conversions, "conversions")
+    raise InputError(
+        f"row(s) {_row_list(df.index[empty[inv] & (conv_rows > 0)])} of column {path!r} have "
+        f"an empty path but carry conversions; a conversion needs at least one touchpoint: "
+        f"fill the path or drop the row(s)"
+    )
+
+
+def _strings_are_paths(raw_ids: np.ndarray, raw_code: np.ndarray, counts: np.ndarray) -> bool:
+    """True when distinct path strings are distinct paths.
+
+    A string is the concatenation of its raw tokens, so two strings with the same names differ
+    only if some name has two raw spellings in the same place (only, first, middle or last
+    token): " a" and "a" as last token, say. Check that each place maps raw spellings to
+    names one-to-one.
+    """
+    n_raw = len(raw_code)
+    first = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=first[1:])
+    place = np.zeros(len(raw_ids), dtype=np.int8)  # 0 middle, 1 last, 2 first, 3 only
+    place[first] = 2
+    place[first + counts - 1] += 1
+    key = raw_ids.astype(np.int32 if 4 * n_raw < 2**31 else np.int64)
+    key += place.astype(key.dtype) * n_raw
+    seen = np.bincount(key, minlength=4 * n_raw).reshape(4, n_raw) > 0
+    return all(len(np.unique(raw_code[row])) == int(row.sum()) for row in seen)
+
+
+def _code_paths(counts, tcode, vocab, empty) -> _Strings:
+    """Each string's path as codes into the vocabulary, the blank name of empty paths
+    dropped.
+    """
+    if empty.any():  # the blank name is code 0 and only empty paths still hold it
+        tcode = tcode[tcode != 0] - 1
+        vocab = vocab[1:]
+        counts = np.where(empty, 0, counts)
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return _Strings(names=vocab, lengths=counts, offsets=offsets,
+                    codes=tcode.astype(np.int32, copy=False), empty=empty, path=None)
+
+
+def _renumber(path: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Path indices of the kept items renumbered 0..m-1 (order kept; -1 elsewhere)."""
+    used = np.zeros(int(path.max()) + 1 if len(path) else 0, dtype=bool)
+    used[path[keep]] = True
+    relabel = np.cumsum(used) - 1
+    return np.where(keep, relabel[path], -1)
+
+
+def _first_occurrences(group: np.ndarray) -> np.ndarray:
+    """Where each group first occurs, for groups numbered by first appearance (a group's first
+    occurrence is where the running maximum grows).
+    """
+    new = np.ones(len(group), dtype=bool)
+    if len(group) > 1:
+        np.greater(group[1:], np.maximum.accumulate(group)[:-1], out=new[1:])
+    return np.flatnonzero(new)
+
+
+def _distinct_path_journeys(parsed: _Strings, weights: dict, inv: np.ndarray) -> dict:
+    """One journey per distinct path (weights already summed per string, strings ordered by
+    first appearance): the row CSR is never built.
+    """
+    empty = parsed.empty
+    out = dict(names=parsed.names, ids=None, groups=None,
+               dropped={"rows": int(empty[inv].sum()) if empty.any() else 0,
+                        "nulls": float(weights["nulls"][empty].sum())})
+    if parsed.path is None and not empty.any():  # the distinct strings are the journeys
+        out.update(offsets=parsed.offsets, codes=parsed.codes, **weights)
         return out
-    rinv = inv[keep_rows]
-    rlen = ulen[rinv]
-    offsets = np.zeros(len(rinv) + 1, dtype=np.int64)
-    np.cumsum(rlen, out=offsets[1:])
-    codes = ucodes[ranges(uoff[rinv], rlen)].astype(np.int32)
-    groups = None
-    if keep_rows.all():  # remember which rows share a path: aggregate() is then free
-        group = ugroup[inv]
-        first = np.full(n_groups, len(inv), dtype=np.int64)
-        np.minimum.at(first, group, np.arange(len(inv), dtype=np.int64))
-        rank = np.argsort(first, kind="stable")  # number groups by first appearance
-        relabel = np.empty(n_groups, dtype=np.int64)
-        relabel[rank] = np.arange(n_groups)
-        groups = (relabel[group], first[rank])
-    out.update(offsets=offsets, codes=codes, conversions=conv[keep_rows],
-               nulls=nul[keep_rows], value=val[keep_rows], ids=df.index.to_numpy()[keep_rows],
-               groups=groups)
+    keep = ~empty
+    path = parsed.path if parsed.path is not None else np.arange(len(empty))
+    g = _renumber(path, keep)[keep]
+    rep = np.flatnonzero(keep)[_first_occurrences(g)]  # first string of each path
+    lengths = parsed.lengths[rep]
+    offsets = np.zeros(len(rep) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    out.update(offsets=offsets, codes=parsed.codes[ranges(parsed.offsets[rep], lengths)],
+               **{k: np.bincount(g, w[keep], minlength=len(rep)) for k, w in weights.items()})
     return out
+
+
+def _row_journeys(parsed: _Strings, weights: dict, inv: np.ndarray, index: pd.Index) -> dict:
+    """One journey per row (rows with an empty path dropped); ``groups`` records which rows
+    share a path, so aggregating them later needs no hashing.
+    """
+    empty = parsed.empty
+    keep = None if not empty.any() else ~empty[inv]
+    rinv = inv if keep is None else inv[keep]
+    lengths = parsed.lengths[rinv]
+    offsets = np.zeros(len(rinv) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    codes = parsed.codes[ranges(parsed.offsets[:-1][rinv], lengths)]
+    if parsed.path is None and keep is None:  # strings are numbered by first appearance
+        group = rinv.astype(np.int64)
+    else:
+        path = parsed.path if parsed.path is not None else np.arange(len(empty))
+        group = _renumber(path, ~empty)[rinv]
+    ids = index.to_numpy()
+
+    def rows(a):
+        return a if keep is None else a[keep]
+
+    dropped = {"rows": 0 if keep is None else int((~keep).sum()),
+               "nulls": 0.0 if keep is None else float(weights["nulls"][~keep].sum())}
+    return dict(names=parsed.names, offsets=offsets, codes=codes, ids=rows(ids),
+                groups=(group, _first_occurrences(group)), dropped=dropped,
+                **{k: rows(w) for k, w in weights.items()})

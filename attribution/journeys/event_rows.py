@@ -1,0 +1,172 @@
+"""The rows of an event log: what each row is, and each touchpoint's channel and stage.
+
+A row is a touch (it names a touchpoint), a conversion (flagged, or a touchpoint listed as a
+conversion), both (a touch that converts) or neither. Touchpoints, channels and stages are
+coded against sorted vocabularies; a touchpoint belongs to one channel and one stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from attribution.journeys.validation import (
+    EmptyInputError,
+    InputError,
+    _row_list,
+    label_column,
+    numeric_column,
+)
+
+
+@dataclass
+class EventRows:
+    """What each row of an event log is, in input order."""
+
+    touchpoint: np.ndarray  # code into names; -1: the row holds no touch
+    names: np.ndarray  # the touchpoints, sorted
+    is_conversion: np.ndarray  # bool
+    conversions: np.ndarray | None  # count of each row; None: a flag (a conversion counts 1)
+    value: np.ndarray | None  # value of each row, when a value column is given
+
+    @property
+    def is_touch(self) -> np.ndarray:
+        """Whether each row holds a touch."""
+        return self.touchpoint >= 0
+
+
+def read_rows(df: pd.DataFrame, touchpoint: str, conversion: str | None, value: str | None,
+              conversion_touchpoints=None) -> EventRows:
+    """Touchpoint codes, conversion flags, counts and values of the rows of an event log.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The event log.
+    touchpoint, conversion, value : str or None
+        Column names (see :meth:`Journeys.from_events <attribution.Journeys.from_events>`);
+        ``conversion`` and ``value`` may be None.
+    conversion_touchpoints : list of str, optional
+        Touchpoint labels that mean a conversion; such rows are conversions, not touches.
+
+    Returns
+    -------
+    EventRows
+
+    Raises
+    ------
+    EmptyInputError
+        When no row holds a touch.
+    """
+    tp_col = label_column(df[touchpoint], touchpoint, "touchpoint", allow_missing=True)
+    is_conv, conv, has_tp = _conversion_rows(df, conversion, tp_col, conversion_touchpoints)
+    val = numeric_column(df[value], value, "value") if value is not None else None
+    tp_code, tp_names = _codes(tp_col, has_tp)
+    if not (tp_code >= 0).any():
+        raise EmptyInputError(f"column {touchpoint!r} (touchpoint) holds no touch: every row is "
+                              f"missing or a conversion; nothing to attribute")
+    return EventRows(tp_code, tp_names, is_conv, conv, val)
+
+
+def entity_labels(df: pd.DataFrame, channel: str | None, stage: str | None, rows: EventRows):
+    """The channel and the stage of every touchpoint, read from its touch rows.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The event log.
+    channel, stage : str or None
+        Column names; None when the log has no such column.
+    rows : EventRows
+        What :func:`read_rows` made of ``df``.
+
+    Returns
+    -------
+    channel_of : array of int64 or None
+        Channel code of every touchpoint.
+    channel_names : array of str or None
+        The channels, sorted.
+    stage_of : array of object or None
+        Stage of every touchpoint (None where its rows have none).
+
+    Raises
+    ------
+    InputError
+        When a touch row has no channel, or a touchpoint appears with several channels (or
+        stages).
+    """
+    is_touch = rows.is_touch
+    channel_of = channel_names = stage_of = None
+    if channel is not None:
+        label_column(df[channel], channel, "channel", allow_missing=True)
+        ch, channel_names = _codes(df[channel], is_touch)
+        missing = is_touch & (ch < 0)
+        if missing.any():
+            raise InputError(f"column {channel!r} (channel) is missing on touch row(s) "
+                             f"{_row_list(df.index[missing])}; every touch needs its channel")
+        channel_of = _entity_attribute(rows.touchpoint, ch, channel_names, rows.names, channel,
+                                       "channel")
+        del ch, missing
+    if stage is not None:
+        st, st_names = _codes(df[stage].astype(object).where(df[stage].notna(), None), is_touch)
+        st_of = _entity_attribute(rows.touchpoint, st, st_names, rows.names, stage, "stage")
+        stage_of = np.array([st_names[k] if k >= 0 else None for k in st_of], dtype=object)
+    return channel_of, channel_names, stage_of
+
+
+def _conversion_rows(df, conversion, tp_col, conversion_touchpoints):
+    """Which rows are conversions, their counts (None for a plain flag), and which rows name a
+    touchpoint that is a touch (not one of ``conversion_touchpoints``).
+    """
+    conv = None
+    if conversion is None:
+        is_conv = np.zeros(len(df), dtype=bool)
+    elif pd.api.types.is_bool_dtype(df[conversion].dtype) and not df[conversion].hasnans:
+        is_conv = df[conversion].to_numpy(dtype=bool)
+    else:
+        conv = numeric_column(df[conversion], conversion, "conversion")
+        is_conv = conv > 0
+    has_tp = tp_col.notna().to_numpy()
+    if conversion_touchpoints:
+        is_conv_tp = tp_col.isin(list(conversion_touchpoints)).to_numpy()
+        if conv is not None:
+            conv = np.where(is_conv_tp, np.maximum(conv, 1.0), conv)
+        is_conv = is_conv | is_conv_tp
+        has_tp = has_tp & ~is_conv_tp
+    return is_conv, conv, has_tp
+
+
+def _codes(values: pd.Series, mask: np.ndarray | None = None):
+    """Factorise labels to sorted vocabulary codes (-1 where missing or masked out)."""
+    codes, uniques = pd.factorize(values, sort=False)
+    names = np.asarray([str(u) for u in uniques], dtype=object)
+    if mask is not None:
+        codes = np.where(mask, codes, -1)
+    used = np.zeros(len(names), dtype=bool)
+    used[codes[codes >= 0]] = True
+    order = np.flatnonzero(used)[np.argsort(names[used].astype(str), kind="stable")]
+    remap = np.full(len(names) + 1, -1, dtype=np.int64)  # slot -1 maps missing to -1
+    remap[order] = np.arange(len(order))
+    return remap[codes], names[order]
+
+
+def _entity_attribute(tp, attr, attr_names, tp_names, column, role):
+    """Map each touchpoint to the single channel (or stage) it appears with."""
+    ok = (tp >= 0) & (attr >= 0)
+    n_attr = max(len(attr_names), 1)
+    pairs = np.unique(tp[ok].astype(np.int64) * n_attr + attr[ok])
+    owner, value = np.divmod(pairs, n_attr)
+    dup = np.flatnonzero(np.diff(owner) == 0)
+    if dup.size:
+        t = int(owner[dup[0]])
+        seen = [attr_names[v] for v in value[owner == t]]
+        raise InputError(
+            f"touchpoint {tp_names[t]!r} appears with several values of column {column!r} "
+            f"({role}): {seen}; a touchpoint belongs to one {role}: rename the touchpoint per "
+            f"{role} or fix the rows"
+        )
+    out = np.full(len(tp_names), -1, dtype=np.int64)
+    out[owner] = value
+    return out

@@ -1,0 +1,56 @@
+"""Journeys written out: each path as one string, and path tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from attribution.journeys.validation import check_separator_free
+
+
+def path_strings(journeys, sep: str = " > ") -> np.ndarray:
+    """The path of each journey as one string.
+
+    Parameters
+    ----------
+    journeys : Journeys
+    sep : str
+        Joins the names; no name may contain it (stripped of spaces).
+
+    Returns
+    -------
+    array of str objects, shape (n_journeys,)
+    """
+    check_separator_free(journeys.names, sep.strip(), journeys.level)
+    names = pa.array(list(journeys.names), type=pa.string()).take(pa.array(journeys.codes))
+    offsets = (journeys.offsets.astype(np.int32) if journeys.n_touches < 2**31
+               else journeys.offsets)
+    lists = pa.ListArray.from_arrays(pa.array(offsets), names)
+    return np.asarray(pc.binary_join(lists, sep).to_numpy(zero_copy_only=False), dtype=object)
+
+
+def to_paths(journeys, sep: str = " > ", aggregate: bool = True) -> pd.DataFrame:
+    """A path table, readable again with ``Journeys.from_paths``.
+
+    Parameters
+    ----------
+    journeys : Journeys
+    sep : str
+        Joins the names of a path.
+    aggregate : bool
+        One row per distinct path (default), or one per journey.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``path``, ``total_conversions``, ``total_null``, ``total_conversion_value``.
+    """
+    src = journeys.aggregate() if aggregate else journeys
+    return pd.DataFrame({
+        "path": path_strings(src, sep),
+        "total_conversions": src.conversions,
+        "total_null": src.nulls,
+        "total_conversion_value": src.value,
+    })
