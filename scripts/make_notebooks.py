@@ -71,10 +71,9 @@ NOTEBOOKS = {
                  "verdict.pivot_table(index=[\"tier\", \"target_top20\"], columns=\"model\", "
                  "values=\"est_top20\").round(2)"),
         ("md", "Lorenz curves of every model in a world with a true 80/20 and in a flat world:"),
-        ("code", "import matplotlib.pyplot as plt\n\n"
-                 "harness.lorenz_figure(\"lorenz.png\", n_journeys=10_000)\n"
-                 "fig, ax = plt.subplots(figsize=(11, 5))\nax.imshow(plt.imread(\"lorenz.png\"))\n"
-                 "ax.set_axis_off()"),
+        ("code", "import io\n\nfrom IPython.display import Image\n\n"
+                 "png = io.BytesIO()  # in memory: running the notebook writes no file\n"
+                 "harness.lorenz_figure(png, n_journeys=10_000)\nImage(png.getvalue())"),
     ],
 }
 
@@ -84,6 +83,8 @@ def main():
     for name, cells in NOTEBOOKS.items():
         nb = new_notebook(cells=[new_markdown_cell(src) if kind == "md" else new_code_cell(src)
                                  for kind, src in cells])
+        for i, cell in enumerate(nb.cells):  # stable ids: regenerating changes nothing
+            cell.id = f"{Path(name).stem[:2]}-{i:02d}"
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                      "language": "python"}
         nbformat.write(nb, HERE / name)

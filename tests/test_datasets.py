@@ -2,7 +2,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import attribution as at
 from attribution.datasets import Sample, load_sample
 from attribution.evaluation.simulate import Truth
 
@@ -58,7 +57,15 @@ def test_truth_json_round_trip(sample, tmp_path):
 
 def test_sample_as_journeys(sample):
     j, truth = load_sample(as_journeys=True)
-    assert isinstance(j, at.Journeys)
     assert j.n_journeys == 10_000 and j.conversions.sum() == 569
+    # a person's journey is their touch rows in time order (pandas, independently)
+    events = sample.events.sort_values("timestamp", kind="stable")
+    converters = events.loc[events["converted"] == 1, "user_id"]
+    for user in [*converters.iloc[:3], *events["user_id"].iloc[:3]]:
+        row = int(np.flatnonzero(j.ids == user)[0])
+        mine = events[(events["user_id"] == user) & events["touchpoint"].notna()]
+        assert list(j.names[j.codes[j.offsets[row]:j.offsets[row + 1]]]) == list(
+            mine["touchpoint"]), user
+        assert j.conversions[row] == events.loc[events["user_id"] == user, "converted"].sum()
     assert j.value.sum() == pytest.approx(sample.events["revenue"].sum())
     assert set(j.channel_names) == set(truth.channel_shapley.index)

@@ -1,9 +1,10 @@
 """Bit-identical results for a seed: across processes (and hash seeds), and for n_jobs 1 and 2."""
 
-import hashlib
 import os
 import subprocess
 import sys
+
+import attribution as at
 
 SCRIPT = r"""
 import hashlib, warnings
@@ -29,6 +30,11 @@ for name in at.available_models():
     print(name, h)
 ci = at.bootstrap(at.MarkovChain(), j, n_boot=6, random_state=1, n_jobs=N_JOBS)
 print("bootstrap", hashlib.sha256(ci.to_csv().encode()).hexdigest())
+# another seed must give other bits, or equal hashes above would prove nothing
+m = at.get_model("logistic", **kw["logistic"], random_state=8, n_jobs=N_JOBS).fit(j)
+print("logistic@8", hashlib.sha256(m.transform(j).to_csv().encode()).hexdigest())
+m.set_params(random_state=7).fit(j)
+print("logistic@7", hashlib.sha256(m.transform(j).to_csv().encode()).hexdigest())
 """
 
 
@@ -43,7 +49,8 @@ def test_same_bits_across_runs_hash_seeds_and_n_jobs():
     a = run(1, 0)
     b = run(1, 12345)
     c = run(2, 99)
-    assert len(a) >= 10
+    assert set(a) == {*at.available_models(), "bootstrap", "logistic@8", "logistic@7"}
     assert a == b, {k: (a[k], b[k]) for k in a if a[k] != b.get(k)}
     assert a == c, {k: (a[k], c[k]) for k in a if a[k] != c.get(k)}
-    assert hashlib.sha256(b"x").hexdigest() not in a.values()
+    assert a["logistic@8"] != a["logistic@7"]  # the seed reaches the bits
+    assert len(set(a.values())) == len(a)  # every line hashes its own output

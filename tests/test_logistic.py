@@ -79,3 +79,56 @@ def test_shao_li_hand_computed():
 def test_bad_parameters(bad, ca_journeys):
     with pytest.raises(at.ParameterError):
         at.Logistic(**bad).fit(ca_journeys)
+
+
+@pytest.mark.parametrize("credit", ["total", "incremental"])
+def test_credit_is_shapley_of_the_fitted_probabilities(credit):
+    """Two channels: credit from the fitted coefficients by the two-player Shapley formula."""
+    # a: 2 of 10 convert; b: 3 of 6; a > b: 4 of 5; b > a > b: 1 of 4
+    j = make_journeys([[0], [1], [0, 1], [1, 0, 1]], [2, 3, 4, 1], [8, 3, 1, 3],
+                      value=[20.0, 30.0, 40.0, 10.0], names=["a", "b"])
+    m = quiet(at.Logistic(credit=credit), j)
+
+    def p(*present):
+        z = m.intercept_ + sum(m.coef_[e] for e in present)
+        return 1 / (1 + np.exp(-z))
+
+    v0, v = p(), {"a": p("a"), "b": p("b"), "ab": p("a", "b")}
+    phi = {"a": {"a": v["a"] - v0}, "b": {"b": v["b"] - v0},
+           "ab": {"a": 0.5 * ((v["a"] - v0) + (v["ab"] - v["b"])),
+                  "b": 0.5 * ((v["b"] - v0) + (v["ab"] - v["a"]))}}
+    sets = {"a": (2, 20.0), "b": (3, 30.0), "ab": (4 + 1, 40.0 + 10.0)}  # conversions, value
+    want, value, base, unattributed = {"a": 0.0, "b": 0.0}, {"a": 0.0, "b": 0.0}, 0.0, 0.0
+    for key, (c, val) in sets.items():
+        # total: phi / (v(T) - v(empty)); incremental: phi / v(T), v(empty) / v(T) to the
+        # baseline; a set whose denominator is <= 0 is unattributed
+        denom = v[key] - v0 if credit == "total" else v[key]
+        if denom <= 1e-9:
+            unattributed += c
+            continue
+        for e, x in phi[key].items():
+            want[e] += c * x / denom
+            value[e] += val * x / denom
+        base += 0.0 if credit == "total" else c * v0 / denom
+    assert m.credit_.to_dict() == pytest.approx(want, abs=1e-12)
+    assert m.value_credit_.to_dict() == pytest.approx(value, abs=1e-12)
+    extra = m.result_.extra
+    assert extra.get("(baseline)", (0.0, 0.0))[0] == pytest.approx(base, abs=1e-12)
+    assert extra.get("(unattributed)", (0.0, 0.0))[0] == pytest.approx(unattributed)
+    # a converts below the fitted baseline: by total credit its own journeys are unattributed
+    assert (v["a"] < v0) and (unattributed == 2 if credit == "total" else unattributed == 0)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Logistic(max_features < 1): an entity that no bag draws gets coef_ NaN, and fit then sets "
+    "every share to 0: credit_ is all 0 and the conversions of journeys that were not "
+    "unattributed vanish (1 of 4 left here); transform reads the NaN as 0 and gives other "
+    "credit than credit_"))
+def test_entity_left_out_of_every_bag_keeps_efficiency():
+    j = make_journeys([[0], [1], [0, 1]], [1, 1, 2], [1, 2, 1], names=["a", "b"])
+    m = quiet(at.Logistic(max_features=0.5, random_state=0), j)
+    assert m.n_bags_seen_.sort_values().tolist() == [0, 1]  # one of a, b never drawn
+    assert m.result_.to_frame()["conversions"].sum() == pytest.approx(4.0)
+    t = m.transform(j)
+    by = t[t["position"] >= 0].groupby(t["touchpoint"].astype(str))["credit"].sum()
+    np.testing.assert_allclose(by[m.credit_.index], m.credit_, atol=1e-9)

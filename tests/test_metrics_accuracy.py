@@ -18,7 +18,10 @@ def test_hand_computed_accuracy():
     assert acc["placebo_share"] == pytest.approx(0.1)
     assert acc["baseline_leakage"] == pytest.approx(0.2)
     assert acc["top_share_error"] == pytest.approx(0.2)  # .4 vs .6
-    assert -1 <= acc["spearman"] <= 1
+    # ranks (ties averaged, e counted as 0): truth 5 4 3 1.5 1.5, estimate 4.5 4.5 2.5 2.5 1;
+    # centred products 3 + 1.5 + 0 + .75 + 3 = 8.25, sums of squares 9.5 and 9
+    assert acc["spearman"] == pytest.approx(8.25 / np.sqrt(9.5 * 9))
+    assert acc["top_precision"] == 1.0
 
 
 @given(st.lists(st.floats(0, 100), min_size=2, max_size=12), st.integers(0, 99))

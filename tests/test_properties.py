@@ -133,7 +133,9 @@ def test_transform_on_another_vocabulary_order(name, j, seed):
 
 def test_unseen_entity_in_transform():
     j = make_journeys([[0, 1], [1]], [1, 1], [1, 0], names=["a", "b"])
-    new = make_journeys([[0, 1]], [1], [0], names=["a", "zz"])
-    assert at.Linear().fit(j).transform(new)["credit"].sum() == pytest.approx(1.0)
+    new = make_journeys([[0, 1], [1, 1, 0]], [1, 3], [0, 0], names=["a", "zz"])
+    t = at.Linear().fit(j).transform(new)  # heuristics need no fitted state per entity
+    assert t["touchpoint"].astype(str).tolist() == ["a", "zz", "zz", "zz", "a"]
+    assert t["credit"].tolist() == pytest.approx([0.5, 0.5, 1.0, 1.0, 1.0])
     with pytest.raises(InputError, match="'zz'.*not in the data"):
         at.MarkovChain().fit(j).transform(new)

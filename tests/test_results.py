@@ -34,6 +34,9 @@ def test_result_frame_summary_rollup(sample_journeys):
     assert list(df.columns) == ["entity", "channel", "conversions", "value", "share",
                                 "value_share"]
     assert df["share"].sum() == pytest.approx(1)
+    np.testing.assert_allclose(df["share"], df["conversions"] / df["conversions"].sum())
+    np.testing.assert_allclose(df["value_share"], df["value"] / df["value"].sum())
+    np.testing.assert_array_equal(df["conversions"], m.credit_.to_numpy())
     ch = r.at_level("channel").to_frame()
     expected = df.groupby("channel")["conversions"].sum()
     np.testing.assert_allclose(ch.set_index("entity")["conversions"][expected.index], expected)
@@ -41,7 +44,11 @@ def test_result_frame_summary_rollup(sample_journeys):
     assert "Linear" in text and "tv_ad" in text and "Concentration" in text
     assert "<table" in r.summary()._repr_html_()
     conc = r.concentration()
-    assert conc.n_entities == 21 and 0 < conc.gini < 1
+    assert conc.n_entities == 21 == (r.exposure > 0).sum()
+    # Gini as the mean absolute difference of the shares: sum |s_i - s_j| / (2 (k - 1))
+    sh = m.credit_.to_numpy() / m.credit_.sum()
+    mad = np.abs(sh[:, None] - sh[None, :]).sum() / (2 * (len(sh) - 1))
+    assert conc.gini == pytest.approx(mad, rel=1e-12)
 
 
 def test_concentration_skips_unexposed_entities():
@@ -64,11 +71,19 @@ def test_plots_return_axes(sample_journeys):
 
 
 def test_compare_frame(ca_journeys):
-    f = at.compare({"F": "first", "L": at.LastTouch(), "lin": "linear"}, ca_journeys)
-    assert set(f["model"]) == {"F", "L", "lin"}
-    assert f.groupby("model")["conversions"].sum().to_numpy() == pytest.approx([18, 18, 18])
+    last = at.LastTouch()
+    f = at.compare({"F": "first", "L": last, "lin": "linear"}, ca_journeys)
+    assert list(dict.fromkeys(f["model"])) == ["F", "L", "lin"]
+    for label, ref in (("F", at.FirstTouch()), ("L", at.LastTouch()), ("lin", at.Linear())):
+        ref.fit(ca_journeys)
+        rows = f[f["model"] == label].set_index("entity")
+        np.testing.assert_array_equal(rows["conversions"][ref.credit_.index], ref.credit_)
+        np.testing.assert_array_equal(rows["value"][ref.credit_.index], ref.value_credit_)
+    assert not hasattr(last, "credit_")  # compare fits clones
     dup = at.compare(["first", "first"], ca_journeys)
-    assert set(dup["model"]) == {"first", "first#2"}
+    assert list(dict.fromkeys(dup["model"])) == ["first", "first#2"]
+    one, two = (dup[dup["model"] == k].drop(columns="model").reset_index(drop=True)
+                for k in ("first", "first#2"))
+    pd.testing.assert_frame_equal(one, two)
     with pytest.raises(at.ParameterError):
         at.compare([], ca_journeys)
-    assert isinstance(f, pd.DataFrame)

@@ -50,7 +50,15 @@ def test_model_based_shapley_finds_the_drivers():
     # incremental credit plus the (baseline) row adds up to the conversions
     total = inc.result_.to_frame()["conversions"].sum()
     assert total == pytest.approx(j.conversions.sum(), rel=1e-9)
-    assert inc.result_.extra["(baseline)"][0] > 0
+    # the baseline is each journey's conversions times v(empty) / v(its set)
+    sets, inv = unique_sorted(journey_sets(j))
+    v_set = inc.estimator_.predict_proba(bits_of(sets, 10).astype(float))[:, 1]
+    v0 = inc.estimator_.predict_proba(np.zeros((1, 10)))[0, 1]
+    baseline = inc.result_.extra["(baseline)"][0]
+    assert baseline == pytest.approx((j.conversions * v0 / v_set[inv]).sum(), rel=1e-9)
+    # in truth 2% of the 60,000 journeys convert without any touch: 1,200 conversions (the
+    # logistic game is misspecified for the additive truth: within 50%)
+    assert 0.8 * 1200 < baseline < 1.5 * 1200
     # the heuristics do not separate them
     assert channel_shares(at.LastTouch().fit(j))[["c0", "c1"]].sum() < 0.1
     assert channel_shares(at.Linear().fit(j))[["c0", "c1"]].sum() < 0.4
@@ -100,7 +108,14 @@ def test_clip_and_unattributed_are_reported():
         m = at.Shapley(value="model").fit(j)
     text = " ".join(str(w.message) for w in rec)
     assert "negative Shapley" in text and "(unattributed)" in text
-    assert m.result_.extra["(unattributed)"][0] > 0
+    # unattributed: the conversions of the journeys whose v(set) - v(empty) <= 1e-9
+    sets, inv = unique_sorted(journey_sets(j))
+    v_set = m.estimator_.predict_proba(bits_of(sets, 10).astype(float))[:, 1]
+    v0 = m.estimator_.predict_proba(np.zeros((1, 10)))[0, 1]
+    bad = (v_set - v0 <= 1e-9)[inv]
+    assert bad.any()
+    assert m.result_.extra["(unattributed)"][0] == pytest.approx(j.conversions[bad].sum())
+    assert m.result_.extra["(unattributed)"][1] == pytest.approx(j.value[bad].sum())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", at.AttributionWarning)
         clipped = at.Shapley(value="model", clip=True).fit(j)
@@ -124,3 +139,47 @@ def test_n_jobs_gives_the_same_bits():
         a = at.Shapley(value="model", max_exact=3, random_state=2, n_jobs=1).fit(j)
         b = at.Shapley(value="model", max_exact=3, random_state=2, n_jobs=2).fit(j)
     np.testing.assert_array_equal(a.credit_.to_numpy(), b.credit_.to_numpy())
+
+
+@pytest.mark.parametrize("prior, rates", [(0.0, (1 / 4, 2 / 4, 3 / 4)),
+                                          # smoothed toward the pooled rate 6/12 with 1 journey
+                                          (1.0, (1.5 / 5, 2.5 / 5, 3.5 / 5))])
+@pytest.mark.parametrize("credit", ["total", "incremental"])
+def test_rate_game_hand_computed(prior, rates, credit):
+    # a: 1 of 4 convert, b: 2 of 4, a > b: 3 of 4; v(empty) = 0 so both credits agree
+    j = make_journeys([[0], [1], [0, 1]], [1, 2, 3], [3, 2, 1], value=[10.0, 20.0, 30.0],
+                      names=["a", "b"])
+    va, vb, vab = rates
+    phi_a = 0.5 * (va + (vab - vb))
+    phi_b = 0.5 * (vb + (vab - va))
+    m = at.Shapley(value="rate", credit=credit, prior=prior).fit(j)
+    assert m.credit_["a"] == pytest.approx(1 + 3 * phi_a / vab, abs=1e-12)
+    assert m.credit_["b"] == pytest.approx(2 + 3 * phi_b / vab, abs=1e-12)
+    assert m.value_credit_["a"] == pytest.approx(10 + 30 * phi_a / vab, abs=1e-12)
+    assert m.result_.extra.get("(baseline)", (0.0, 0.0)) == (0.0, 0.0)
+
+
+def test_rate_game_with_every_coalition_observed():
+    """One channel: the game needs no estimate for an unseen coalition (used to crash)."""
+    j = make_journeys([[0], [0, 0]], [1, 2], [1, 0], value=[5.0, 1.0], names=["a"])
+    m = at.Shapley(value="rate").fit(j)
+    assert m.credit_.to_dict() == {"a": 3.0} and m.value_credit_.to_dict() == {"a": 6.0}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "credit='incremental' with all Shapley values 0 (a constant feature, one outcome): fit "
+    "books the journey's conversions under (baseline) (v(empty)/v(T) = 1), but transform "
+    "labels its remainder row (unattributed) (shapley.remainder_label tests the shares, not "
+    "the set's denominator)"))
+@pytest.mark.parametrize("model", [at.Shapley(value="model", credit="incremental"),
+                                   at.Logistic(credit="incremental")], ids=["shapley", "logistic"])
+def test_remainder_rows_carry_the_labels_of_the_extra_rows(model):
+    # one channel converting 1 of 2: the fitted p(a) is p(empty) = 1/2, every phi is 0
+    j = make_journeys([[0]], [1], [1], value=[3.0], names=["a"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        m = model.fit(j)
+    t = m.transform(j)
+    rest = t[t["position"] < 0].groupby(t["touchpoint"].astype(str))["credit"].sum()
+    extra = {k: v[0] for k, v in m.result_.extra.items() if v[0]}
+    assert rest.to_dict() == pytest.approx(extra)

@@ -55,10 +55,29 @@ def test_transform_errors():
         j4().transform("trim", n=0)
 
 
+def test_transforms_keep_times_hand_case():
+    j = make_journeys([[0, 0, 1, 0], [3], [1, 3, 3]], [1, 1, 0], names=NAMES,
+                      times=np.array([1, 2, 3, 4, 10, 20, 21, 22]))
+    # a run of repeats keeps its first touch; "first" keeps each entity's first touch
+    for kind, params, times in (("collapse", {}, [1, 3, 4, 10, 20, 21]),
+                                ("first", {}, [1, 3, 10, 20, 21]),
+                                ("trim", {"n": 2}, [3, 4, 10, 21, 22])):
+        assert j.transform(kind, **params).times.tolist() == times, kind
+
+
 def test_transforms_keep_times_aligned(sample_journeys):
-    out = sample_journeys.transform("collapse")
-    assert len(out.times) == out.n_touches
-    assert (np.diff(out.times)[np.diff(out.touch_journey) == 0] >= 0).all()
+    j = sample_journeys
+    out = j.transform("collapse")
+    # reference: per journey, the (code, time) of every touch whose code differs from the last
+    want_codes, want_times = [], []
+    for a, b in zip(j.offsets[:-1], j.offsets[1:], strict=True):
+        codes, times = j.codes[a:b], j.times[a:b]
+        keep = np.r_[True, codes[1:] != codes[:-1]]
+        want_codes.append(codes[keep])
+        want_times.append(times[keep])
+    np.testing.assert_array_equal(out.codes, np.concatenate(want_codes))
+    np.testing.assert_array_equal(out.times, np.concatenate(want_times))
+    np.testing.assert_array_equal(out.lengths, [len(c) for c in want_codes])
 
 
 @given(journeys_strategy(max_journeys=10, max_len=8, n_codes=3))

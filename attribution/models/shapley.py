@@ -141,7 +141,8 @@ class Shapley(AttributionModel):
     to 0 and rescales the rest, which breaks the additivity of the game. A journey whose
     denominator is <= 0 goes to ``(unattributed)`` and is counted. With ``ordered=True`` the
     credit is also booked by the position at which the entity first appears among the
-    journey's distinct entities (``position_credit_``, Zhao et al. 2018).
+    journey's distinct entities (``position_credit_``, Zhao et al. 2018). The games other
+    packages call "Shapley" are compared in docs/models.md.
 
     Parameters
     ----------
@@ -206,7 +207,7 @@ class Shapley(AttributionModel):
     def _game(self, k):
         """The fitted value function v(masks) and v(empty)."""
         def predict(masks):
-            if self.estimator_ is None:
+            if self.estimator_ is None or not len(masks):  # sklearn refuses 0 rows
                 return np.zeros(len(masks))
             return self.estimator_.predict_proba(bits_of(masks, k).astype(np.float64))[:, 1]
 
