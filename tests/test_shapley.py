@@ -166,11 +166,6 @@ def test_rate_game_with_every_coalition_observed():
     assert m.credit_.to_dict() == {"a": 3.0} and m.value_credit_.to_dict() == {"a": 6.0}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "credit='incremental' with all Shapley values 0 (a constant feature, one outcome): fit "
-    "books the journey's conversions under (baseline) (v(empty)/v(T) = 1), but transform "
-    "labels its remainder row (unattributed) (shapley.remainder_label tests the shares, not "
-    "the set's denominator)"))
 @pytest.mark.parametrize("model", [at.Shapley(value="model", credit="incremental"),
                                    at.Logistic(credit="incremental")], ids=["shapley", "logistic"])
 def test_remainder_rows_carry_the_labels_of_the_extra_rows(model):

@@ -182,12 +182,6 @@ DERIVED = ["lengths", "touch_journey", "touch_position", "touch_length", "exposu
            "distinct", "touch_weights"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "Journeys hands out its cached derived arrays (lengths, touch_journey, touch_position, "
-    "touch_length, exposure(), distinct(), touch_weights()) writeable: writing into one "
-    "changes every later computation (Linear credit becomes inf after "
-    "j.touch_length[:] = 0), against 'a Journeys is immutable'; fix: mark them read-only "
-    "when cached"))
 def test_derived_arrays_are_read_only():
     j, _ = small()
     writeable = []
@@ -200,10 +194,6 @@ def test_derived_arrays_are_read_only():
     assert writeable == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a Journeys copied by pickle (how joblib and Dask ship it to workers) or copy.deepcopy "
-    "gets writeable arrays: __setstate__ restores the arrays without making them read-only "
-    "again (setting attributes stays refused)"))
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
 def test_copies_stay_immutable(how):
     j, _ = small()

@@ -44,7 +44,7 @@ times, end_times, ids, seq, level, time_kind, path_groups
         is unknown.
     """
     offsets, codes, names = _csr(offsets, codes, names)
-    n, k = len(offsets) - 1, len(names)
+    n = len(offsets) - 1
     out = dict(offsets=offsets, codes=codes, names=names,
                conversions=_weights(conversions, "conversions", n),
                nulls=_weights(nulls, "nulls", n), value=_weights(value, "value", n))
@@ -55,7 +55,6 @@ times, end_times, ids, seq, level, time_kind, path_groups
     if level not in LEVELS:
         raise ParameterError(f"level must be one of {LEVELS}, got {level!r}")
     check_time_kind(time_kind)
-    _check_channel_map(out["channel_of"], out["channel_names"], k)
     out.update(level=level, time_kind=time_kind, path_groups=_path_groups(path_groups, n))
     for key in ARRAYS:
         if out[key] is not None:
@@ -143,25 +142,43 @@ def _weights(x, role: str, n: int) -> np.ndarray:
 
 
 def _channel_map(channel_of, channel_names, names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The channel code of every entity (int32) and the channel names (str).
+    """The channel code of every entity (int32) and the channel names (str), checked.
 
-    Without ``channel_of`` every entity is its own channel. Check the result with
-    :func:`_check_channel_map`.
+    Without both every entity is its own channel; one without the other is an error.
     """
-    if channel_of is None:
+    if channel_of is None and channel_names is None:
         return np.arange(len(names), dtype=np.int32), names.copy()
-    return (np.asarray(channel_of, dtype=np.int32),
-            np.asarray([str(x) for x in channel_names], dtype=object))
+    if channel_of is None or channel_names is None:
+        given, other = (("channel_of", "channel_names") if channel_names is None
+                        else ("channel_names", "channel_of"))
+        raise ParameterError(f"{given} needs {other}: pass both (a channel code per name and "
+                             f"the channel names) or neither (every name its own channel)")
+    if np.ndim(channel_names) != 1:
+        raise ParameterError(f"channel_names must be a sequence of names, got {channel_names!r}")
+    codes = np.asarray(channel_of)
+    if not (codes.dtype.kind in "iu" or (codes.dtype.kind == "f"
+                                         and bool(np.all(codes == np.round(codes))))):
+        raise InputError(f"channel_of must hold integer channel codes, got dtype {codes.dtype}")
+    codes = codes.astype(np.int64)
+    channel_names = np.asarray([str(x) for x in channel_names], dtype=object)
+    _check_channel_map(codes, channel_names, names)
+    return codes.astype(np.int32), channel_names
 
 
-def _check_channel_map(channel_of: np.ndarray, channel_names: np.ndarray, k: int) -> None:
-    """Raise :class:`InputError` unless each of the ``k`` entities has a channel code that
-    indexes ``channel_names``.
+def _check_channel_map(channel_of: np.ndarray, channel_names: np.ndarray,
+                       names: np.ndarray) -> None:
+    """Raise :class:`InputError` unless every entity of ``names`` has a channel code that
+    indexes ``channel_names``, naming the first that has none.
     """
-    if channel_of.shape != (k,) or (k and (channel_of.min() < 0 or
-                                           channel_of.max() >= len(channel_names))):
-        raise InputError(f"channel_of must give each of the {k} names a channel code in "
-                         f"[0, {len(channel_names)})")
+    k, n_ch = len(names), len(channel_names)
+    if channel_of.shape != (k,):
+        raise InputError(f"channel_of must give a channel code to each of the {k} names, got "
+                         f"{channel_of.size} code(s); every touchpoint needs its channel")
+    bad = (channel_of < 0) | (channel_of >= n_ch)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"channel_of gives {names[i]!r} the code {channel_of[i]}, which is "
+                         f"not a channel: there are {n_ch} channel names (codes 0 to {n_ch - 1})")
 
 
 def _optional(x, dtype=None) -> np.ndarray | None:

@@ -94,13 +94,14 @@ class Journeys:
         state["_cache"] = {}
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state):  # pickle and deepcopy copy the arrays: freeze them again
         for key, value in state.items():
-            object.__setattr__(self, key, value)
+            object.__setattr__(self, key, _frozen(value))
 
     def _cached(self, key, fn):
+        """A derived value, computed once; its arrays are read-only like the journeys'."""
         if key not in self._cache:
-            self._cache[key] = fn()
+            self._cache[key] = _frozen(fn())
         return self._cache[key]
 
     # ------------------------------------------------------------------ constructors
@@ -141,66 +142,67 @@ class Journeys:
     @classmethod
     def from_events(cls, df, journey, time, touchpoint, channel=None, conversion=None, value=None,
                     stage=None, lookback=None, max_touches=None, conversion_window=None,
-                    reuse_touches=False, open_journeys="keep", conversion_touchpoints=None):
+                    reuse_touches=False, open_journeys="keep", conversion_touchpoints=None,
+                    time_unit=None, time_format=None, tz=None):
         """Sessionise an event log into journeys.
 
         Parameters
         ----------
         df : pandas.DataFrame
-            One row per event. Unsorted input is sorted by journey and time (input order
-            breaks ties; at equal times touches come before the conversion).
+            One row per event, in any order: rows of a journey at the same time are ordered
+            by content (touches before conversions, then by touchpoint name, count, value).
         journey : str
             Column identifying the person (user, cookie, account); no missing values.
         time : str
-            Column ordering the events: datetime64 (time zones are converted to UTC) or
-            integers.
+            Column ordering the events: datetime64, date strings, or numbers with
+            ``time_unit`` (rules and range: :mod:`attribution.journeys.times`).
         touchpoint : str
             Column naming the interaction. Missing on rows that are only a conversion.
         channel : str, optional
             Column naming the medium that hosts the touchpoint; one channel per touchpoint.
         conversion : str, optional
-            Column flagging conversions: bool, or a count >= 0. A row with a touchpoint and a
-            conversion is a touch that converts (it is part of the journey it closes); a row
-            with a conversion and no touchpoint is a conversion of its own.
+            Column flagging conversions (bool, or a count >= 0): on a touch row the touch
+            converts (and closes its journey); a row without a touchpoint converts on its own.
         value : str, optional
-            Column with the conversion's value (read on conversion rows only; value on other
-            rows is ignored and counted).
+            Column with the conversion's value (read on conversion rows; elsewhere counted).
         stage : str, optional
             Column with the touchpoint's stage (pre-, during-, post-purchase ...).
-        lookback : str or int, optional
-            Only touches within this duration before the conversion (``"30D"``; an integer
-            for integer times). Open journeys count back from their last touch.
+        lookback : str, pandas.Timedelta or number, optional
+            Only touches within this duration before the conversion (``"30D"``, ``"12h"``; on
+            steps a number). Open journeys count back from their last touch.
         max_touches : int, optional
             Only the last ``max_touches`` touches of each journey.
         conversion_window : (start, end), optional
             Only conversions with ``start <= time < end`` are attributed.
         reuse_touches : bool
             False (default): each conversion gets the touches since the person's previous
-            conversion. True: every touch inside its window, so a touch may count for several
-            conversions (as fractribution does).
+            conversion; True: every touch in its window (it may count for several conversions).
         open_journeys : {"keep", "drop"}
-            Touches after a person's last conversion form a non-converting journey, or are
-            dropped.
+            Touches after a person's last conversion: a non-converting journey, or dropped.
         conversion_touchpoints : list of str, optional
-            Touchpoint labels that mean a conversion (e.g. ``["purchase"]``); such rows are
-            conversions, not touches.
+            Touchpoint labels that mean a conversion (``["purchase"]``), not a touch.
+        time_unit, time_format, tz : str, optional
+            How times are read (:mod:`attribution.journeys.times`): ``time_unit`` ("s" ... "ns":
+            epoch times; "step": whole steps) is required for numbers; ``time_format`` is the
+            format of date strings (default: guessed once, every row must match); ``tz`` the
+            zone (naive times are wall-clock times there). Labels that print alike but differ
+            in type (``1``, ``"1"``) are an error in any column.
 
         Returns
         -------
         Journeys
-            At touchpoint level, with ``ids`` (the journey column's value), ``seq`` (the
-            conversion number within the person; the open journey comes last), ``times`` and
-            ``end_times`` (conversion time, or the last touch of an open journey).
-            Everything dropped is counted in ``report_`` and summarised in one
-            :class:`~attribution.DroppedDataWarning`.
+            At touchpoint level, with ``ids`` (the journey column), ``seq`` (conversion number
+            in the person; the open journey last), ``times`` and ``end_times`` (conversion
+            time, or an open journey's last touch). Drops are counted in ``report_`` and
+            summarised in one :class:`~attribution.DroppedDataWarning`.
         """
         from attribution.journeys.events import journeys_from_events
 
         return journeys_from_events(
             cls, df, journey=journey, time=time, touchpoint=touchpoint, channel=channel,
-            conversion=conversion, value=value, stage=stage, lookback=lookback,
-            max_touches=max_touches, conversion_window=conversion_window,
-            reuse_touches=reuse_touches, open_journeys=open_journeys,
+            conversion=conversion, value=value, stage=stage, lookback=lookback, tz=tz,
+            max_touches=max_touches, conversion_window=conversion_window, time_unit=time_unit,
+            reuse_touches=reuse_touches, open_journeys=open_journeys, time_format=time_format,
             conversion_touchpoints=conversion_touchpoints)
 
     # ------------------------------------------------------------------ basic properties
@@ -387,3 +389,12 @@ class Journeys:
 
         return describe(self, top=top)
 
+
+def _frozen(value):
+    """``value`` with its numpy arrays (also inside a tuple) made read-only."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, tuple):
+        for item in value:
+            _frozen(item)
+    return value

@@ -16,6 +16,7 @@ from attribution.journeys.validation import (
     EmptyInputError,
     InputError,
     _row_list,
+    check_distinct_labels,
     label_column,
     numeric_column,
 )
@@ -63,7 +64,7 @@ def read_rows(df: pd.DataFrame, touchpoint: str, conversion: str | None, value: 
     tp_col = label_column(df[touchpoint], touchpoint, "touchpoint", allow_missing=True)
     is_conv, conv, has_tp = _conversion_rows(df, conversion, tp_col, conversion_touchpoints)
     val = numeric_column(df[value], value, "value") if value is not None else None
-    tp_code, tp_names = _codes(tp_col, has_tp)
+    tp_code, tp_names = _codes(tp_col, has_tp, touchpoint, "touchpoint")
     if not (tp_code >= 0).any():
         raise EmptyInputError(f"column {touchpoint!r} (touchpoint) holds no touch: every row is "
                               f"missing or a conversion; nothing to attribute")
@@ -101,7 +102,7 @@ def entity_labels(df: pd.DataFrame, channel: str | None, stage: str | None, rows
     channel_of = channel_names = stage_of = None
     if channel is not None:
         label_column(df[channel], channel, "channel", allow_missing=True)
-        ch, channel_names = _codes(df[channel], is_touch)
+        ch, channel_names = _codes(df[channel], is_touch, channel, "channel")
         missing = is_touch & (ch < 0)
         if missing.any():
             raise InputError(f"column {channel!r} (channel) is missing on touch row(s) "
@@ -110,7 +111,8 @@ def entity_labels(df: pd.DataFrame, channel: str | None, stage: str | None, rows
                                        "channel")
         del ch, missing
     if stage is not None:
-        st, st_names = _codes(df[stage].astype(object).where(df[stage].notna(), None), is_touch)
+        st, st_names = _codes(df[stage].astype(object).where(df[stage].notna(), None), is_touch,
+                              stage, "stage")
         st_of = _entity_attribute(rows.touchpoint, st, st_names, rows.names, stage, "stage")
         stage_of = np.array([st_names[k] if k >= 0 else None for k in st_of], dtype=object)
     return channel_of, channel_names, stage_of
@@ -138,9 +140,12 @@ def _conversion_rows(df, conversion, tp_col, conversion_touchpoints):
     return is_conv, conv, has_tp
 
 
-def _codes(values: pd.Series, mask: np.ndarray | None = None):
-    """Factorise labels to sorted vocabulary codes (-1 where missing or masked out)."""
+def _codes(values: pd.Series, mask: np.ndarray | None, column: str, role: str):
+    """Factorise labels to sorted vocabulary codes (-1 where missing or masked out); labels of
+    different types that print the same are an error.
+    """
     codes, uniques = pd.factorize(values, sort=False)
+    check_distinct_labels(uniques, column, role)
     names = np.asarray([str(u) for u in uniques], dtype=object)
     if mask is not None:
         codes = np.where(mask, codes, -1)

@@ -30,6 +30,7 @@ from attribution.journeys.times import duration, time_point, time_values
 from attribution.journeys.validation import (
     EmptyInputError,
     ParameterError,
+    check_distinct_labels,
     check_no_missing,
     require_columns,
     require_frame,
@@ -39,48 +40,54 @@ from attribution.journeys.validation import (
 
 def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, conversion, value, stage,
                          lookback, max_touches, conversion_window, reuse_touches, open_journeys,
-                         conversion_touchpoints):
+                         conversion_touchpoints, time_unit=None, time_format=None, tz=None):
     """Build :class:`~attribution.Journeys` from an event log.
 
     Columns (named by the arguments): ``journey`` identifies the person (or cookie, account);
-    ``time`` orders the events (datetime64, or integers); ``touchpoint`` names the interaction;
-    ``channel`` (optional) the medium hosting the touchpoint, one per touchpoint; ``stage``
-    (optional) likewise; ``conversion`` flags a conversion (bool, or a count >= 0) and
-    ``value`` its value.
+    ``time`` orders the events (datetimes, date strings, or numbers with ``time_unit``: see
+    :mod:`~attribution.journeys.times` for ``time_unit``, ``time_format`` and ``tz``);
+    ``touchpoint`` names the interaction; ``channel`` (optional) the medium hosting the
+    touchpoint, one per touchpoint; ``stage`` (optional) likewise; ``conversion`` flags a
+    conversion (bool, or a count >= 0) and ``value`` its value. Labels of different types that
+    print the same (``1`` and ``"1"``) in one column are an error.
 
     Conversions may be rows of their own (``touchpoint`` missing, ``conversion`` true, or a
     ``touchpoint`` listed in ``conversion_touchpoints``) or a flag on a touch row (the touch is
-    part of the journey it closes). At equal times touches come before the conversion. Unsorted
-    input is sorted by journey and time (input order breaks ties).
+    part of the journey it closes). The rows are sorted by journey and time; rows of a journey
+    at the same time are ordered by their content, never by input order (:func:`_sort_order`),
+    so shuffling the log never changes the journeys.
 
     Each conversion closes a journey made of the touches before it: since the person's previous
     conversion (default), or every touch inside its window with ``reuse_touches=True`` (touches
     then count in several journeys, as in fractribution). ``lookback`` (a duration such as
-    ``"30D"``, or an integer for integer times) and ``max_touches`` (keep the last n) bound the
-    window. ``conversion_window=(start, end)`` keeps only conversions with start <= time < end.
-    Touches after a person's last conversion form a non-converting journey
+    ``"30D"``; a number of steps with ``time_unit="step"``) and ``max_touches`` (keep the last
+    n) bound the window. ``conversion_window=(start, end)`` keeps only conversions with
+    start <= time < end. Touches after a person's last conversion form a non-converting journey
     (``open_journeys="keep"``; its lookback counts back from its last touch) or are dropped
     (``"drop"``). Everything removed is counted in ``report_`` and summarised in one
     :class:`~attribution.DroppedDataWarning`.
     """
     _check_arguments(df, dict(journey=journey, time=time, touchpoint=touchpoint,
                               channel=channel, conversion=conversion, value=value, stage=stage),
-                     conversion_touchpoints, open_journeys, max_touches)
+                     conversion_touchpoints, open_journeys, max_touches, conversion_window)
     check_no_missing(df[journey], journey, "journey")
-    t, kind = time_values(df[time], time)
+    t, kind, zone, _ = time_values(df[time], time, time_unit=time_unit, time_format=time_format,
+                                   tz=tz)
     look = duration(lookback, kind, "lookback")
     report = _Report(len(df))
     rows = read_rows(df, touchpoint, conversion, value, conversion_touchpoints)
     _note_ignored_rows(rows, report)
     channel_of, channel_names, stage_of = entity_labels(df, channel, stage, rows)
     person, person_ids = pd.factorize(df[journey], sort=True)
+    check_distinct_labels(person_ids, journey, "journey")
     person = person.astype(np.int32 if len(person_ids) < 2**31 else np.int64)
     log, names = _sort_log(person, t, rows), rows.names
     del person, t, rows  # the sorted log holds what is left of them
 
     converting = _conversion_journeys(log, reuse_touches)
     if conversion_window is not None:
-        converting = converting.take(_in_window(converting.end, conversion_window, kind, report))
+        converting = converting.take(_in_window(converting.end, conversion_window, kind, zone,
+                                                report))
     spans = _Spans.merged(converting, _open_journeys(log, open_journeys, report))
     del converting
     first, counts = _touch_ranges(spans, log, look, max_touches, reuse_touches, report)
@@ -121,7 +128,8 @@ class _Report:
             self.phrases.append(phrase)
 
 
-def _check_arguments(df, columns, conversion_touchpoints, open_journeys, max_touches):
+def _check_arguments(df, columns, conversion_touchpoints, open_journeys, max_touches,
+                     conversion_window):
     """The frame, its columns and the options, checked before anything is read."""
     require_frame(df, "event log")
     require_columns(df, columns)
@@ -131,8 +139,13 @@ def _check_arguments(df, columns, conversion_touchpoints, open_journeys, max_tou
     if open_journeys not in ("keep", "drop"):
         raise ParameterError(f"open_journeys must be 'keep' or 'drop', got {open_journeys!r}")
     if max_touches is not None and (not isinstance(max_touches, (int, np.integer))
-                                    or max_touches < 1):
+                                    or isinstance(max_touches, bool) or max_touches < 1):
         raise ParameterError(f"max_touches must be an integer >= 1, got {max_touches!r}")
+    window = conversion_window
+    if window is not None and not ((isinstance(window, (tuple, list)) or np.ndim(window) == 1)
+                                   and len(window) == 2):
+        raise ParameterError(f"conversion_window must be a pair (start, end), got "
+                             f"{conversion_window!r}")
 
 
 def _note_ignored_rows(rows: EventRows, report: _Report) -> None:
@@ -149,7 +162,7 @@ def _note_ignored_rows(rows: EventRows, report: _Report) -> None:
 # ---------------------------------------------------------------------- 2. the sorted log
 @dataclass
 class _SortedLog:
-    """The rows sorted by (person, time, touch before conversion), and where things are."""
+    """The rows sorted by (person, time, content: :func:`_sort_order`), and where things are."""
 
     person: np.ndarray  # person code of each row
     time: np.ndarray  # int64 time of each row
@@ -167,7 +180,7 @@ def _sort_log(person, t, rows: EventRows) -> _SortedLog:
     and touches.
     """
     tp_code, is_conv = rows.touchpoint, rows.is_conversion
-    perm = _sort_order(person, t, is_conv)
+    perm = _sort_order(person, t, rows)
     if perm is not None:
         person, t, tp_code, is_conv = person[perm], t[perm], tp_code[perm], is_conv[perm]
     n = len(person)
@@ -186,18 +199,51 @@ def _sort_log(person, t, rows: EventRows) -> _SortedLog:
         value=np.zeros(len(crow)) if rows.value is None else rows.value[orig])
 
 
-def _sort_order(person, t, is_conv):
-    """The permutation sorting rows by (person, time, touch before conversion), stable; None
-    when they are in that order already.
+def _sort_order(person, t, rows: EventRows):
+    """The permutation sorting the rows by person, time and content; None when they are in
+    that order already.
+
+    Rows of a person at the same time are ordered by their content, never by input order:
+    touches before conversions; then by touchpoint name (a conversion row without a touchpoint
+    before a converting touch); conversions still tied, by count, then value. Rows tied on all
+    that are alike in everything a journey keeps, so their order changes nothing.
     """
+    k = len(rows.names) + 1
+    tie = (rows.touchpoint + 1).astype(np.int32 if 2 * k < 2**31 else np.int64)
+    tie[rows.is_conversion] += k
+    perm = None if _in_order(person, t, tie) else np.lexsort((tie, t, person))
+    if _conversions_tie(person, t, tie, rows, perm):
+        conv = rows.conversions if rows.conversions is not None else np.ones(len(t))
+        value = rows.value if rows.value is not None else np.zeros(len(t))
+        perm = np.lexsort((value, conv, tie, t, person))
+    return perm
+
+
+def _in_order(person, t, tie) -> bool:
+    """Whether the rows are sorted by (person, time, tie) already."""
     dj = np.diff(person)
-    in_order = bool((dj >= 0).all())
-    if in_order:
-        dt = np.diff(t)
-        in_order = bool(((dj > 0) | (dt > 0) | ((dt == 0) & (is_conv[1:] >= is_conv[:-1]))).all())
-        del dt
-    del dj
-    return None if in_order else np.lexsort((is_conv, t, person))
+    if not (dj >= 0).all():
+        return False
+    dt = np.diff(t)
+    return bool(((dj > 0) | (dt > 0) | ((dt == 0) & (np.diff(tie) >= 0))).all())
+
+
+def _conversions_tie(person, t, tie, rows: EventRows, perm) -> bool:
+    """Whether two conversions of a person at the same time, both with or both without the same
+    touchpoint, differ in count or value (their order then decides which closes the journey).
+    """
+    if rows.conversions is None and rows.value is None:
+        return False
+    crow = np.flatnonzero(rows.is_conversion if perm is None else rows.is_conversion[perm])
+    src = crow if perm is None else perm[crow]
+    if len(src) < 2:
+        return False
+    same = ((person[src][1:] == person[src][:-1]) & (t[src][1:] == t[src][:-1])
+            & (tie[src][1:] == tie[src][:-1]))
+    for w in (rows.conversions, rows.value):
+        if w is not None and (same & (w[src][1:] != w[src][:-1])).any():
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------- 3. journeys
@@ -244,10 +290,12 @@ def _conversion_journeys(log: _SortedLog, reuse_touches: bool) -> _Spans:
                   seq=np.arange(len(crow)) - c_first, is_open=np.zeros(len(crow), dtype=bool))
 
 
-def _in_window(end, conversion_window, kind, report):
+def _in_window(end, conversion_window, kind, zone, report):
     """Which conversions happen inside ``conversion_window`` (start <= time < end)."""
-    start, stop = conversion_window
-    start, stop = time_point(start, kind), time_point(stop, kind)
+    start, stop = (time_point(x, kind, "conversion_window", zone) for x in conversion_window)
+    if start > stop:
+        raise ParameterError(f"conversion_window=(start, end) needs start <= end, got "
+                             f"{tuple(conversion_window)!r}")
     keep = (end >= start) & (end < stop)
     k = int((~keep).sum())
     report.dropped("conversion_window", "conversions outside the window dropped", k,

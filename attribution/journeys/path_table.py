@@ -6,7 +6,9 @@ Parsing is vectorised (pyarrow compute and numpy) and factorises the strings onc
    keeps the index of its string (strings are numbered by first appearance);
 2. the distinct strings are cut into tokens on their UTF-8 bytes: one scan of the strings'
    buffer finds the separators, and each token is a zero-copy slice of that buffer that starts
-   with the separator before it (``"a "``, ``"> b"``);
+   with the separator before it (``"a "``, ``"> b"``). Only when the separator overlaps
+   itself in the data (">>" in "a>>>b") are the strings cut by Arrow's split_pattern instead,
+   leftmost occurrence first as in str.split;
 3. the tokens are dictionary-encoded; their raw spellings are few, and each becomes its name
    once (leading separator cut, whitespace trimmed), so ``" a"`` and ``"a"`` are one name;
 4. rows sharing a string share a path, and distinct strings are distinct paths unless a name
@@ -171,10 +173,7 @@ def _encode_rows(col: pd.Series, path: str):
             f"column {path!r} (path) holds a non-string value {col[bad]!r} at row {bad!r}; "
             f"convert the column with .astype(str)"
         ) from exc
-    strings = enc.dictionary
-    if not (pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type)):
-        strings = strings.cast(pa.large_string())  # e.g. string_view
-    return enc.indices.to_numpy(zero_copy_only=False), strings
+    return enc.indices.to_numpy(zero_copy_only=False), enc.dictionary
 
 
 def _split_tokens(strings: pa.Array, sep: str):
@@ -289,10 +288,10 @@ def _refuse_converting_empty(df, path, conversions, empty, inv):
 def _strings_are_paths(raw_ids: np.ndarray, raw_code: np.ndarray, counts: np.ndarray) -> bool:
     """True when distinct path strings are distinct paths.
 
-    A string is the concatenation of its raw tokens, so two strings with the same names differ
-    only if some name has two raw spellings in the same place (only, first, middle or last
-    token): " a" and "a" as last token, say. Check that each place maps raw spellings to
-    names one-to-one.
+    A string is given by its raw tokens, so two strings with the same names differ only if
+    some name has two raw spellings in the same place (only, first, middle or last token):
+    " a" and "a" as last token, say. Check that each place maps raw spellings to names
+    one-to-one (counted over the few distinct (place, spelling) pairs).
     """
     n_raw = len(raw_code)
     first = np.zeros(len(counts), dtype=np.int64)

@@ -94,6 +94,29 @@ def check_no_missing(values: pd.Series, column: str, role: str) -> None:
         )
 
 
+def check_distinct_labels(labels, column: str, role: str) -> None:
+    """Refuse labels of different types that print the same (``1`` and ``"1"``, read from a
+    column that mixes numbers and strings): they would be two entities (or persons) with one
+    name. ``labels`` are the distinct values of the column.
+    """
+    idx = pd.Index(labels)
+    if not (pd.api.types.is_object_dtype(idx.dtype)
+            or isinstance(idx.dtype, pd.CategoricalDtype)) or len(idx) < 2:
+        return
+    idx = idx.astype(object)
+    if pd.api.types.infer_dtype(idx, skipna=True) in ("string", "integer", "floating",
+                                                      "boolean", "bytes", "empty"):
+        return
+    text = idx.astype(str)
+    dup = text.duplicated(keep=False)
+    if dup.any():
+        same = idx[text == text[np.argmax(dup)]][:2]
+        kinds = " and ".join(f"{x!r} ({type(x).__name__})" for x in same)
+        raise InputError(
+            f"column {column!r} ({role}) holds {kinds}, which print the same but differ in "
+            f"type; make the column one type, e.g. df[{column!r}] = df[{column!r}].astype(str)")
+
+
 def numeric_column(values: pd.Series, column: str, role: str) -> np.ndarray:
     """Return a finite, non-negative float64 array from a numeric or boolean column."""
     if isinstance(values.dtype, pd.CategoricalDtype) or not (

@@ -8,8 +8,8 @@ and value (MODELS.md, Heuristics).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from attribution.journeys.times import duration, is_bare_number
 from attribution.journeys.validation import InputError, ParameterError
 from attribution.models._base import AttributionModel, SingleTouch, journey_sums
 from attribution.models._registry import register
@@ -121,9 +121,10 @@ class TimeDecay(_Heuristic):
     Parameters
     ----------
     half_life : str, pandas.Timedelta, float or None
-        Half-life: a duration such as ``"7D"`` for datetime journeys, a number in the time
-        column's units for integer times, a number of steps for ``by="position"``. Default:
-        ``"7D"`` by time, 1 step by position.
+        Half-life: a duration with a unit such as ``"7D"`` or ``"12h"`` for datetime journeys
+        (a bare number is an error: it has no unit); a number of steps for journeys whose times
+        are steps (``time_unit="step"``) and for ``by="position"``. Default: ``"7D"`` on
+        datetimes, 1 step on steps and by position.
     by : {"time", "position"}
         Decay by elapsed time (needs timestamps) or by steps.
     level : {None, "touchpoint", "channel"}
@@ -136,26 +137,27 @@ class TimeDecay(_Heuristic):
         self.level = level
 
     def _half_life(self, time_kind):
+        """The half-life in the units of the ages: steps by position or on step times,
+        nanoseconds on datetimes. ``time_kind=None`` (not known yet) accepts either form.
+        """
         h = self.half_life
         if self.by not in ("time", "position"):
             raise ParameterError(f"by must be 'time' or 'position', got {self.by!r}")
+        if time_kind is None:
+            time_kind = "numeric" if h is None or is_bare_number(h) else "datetime"
         if self.by == "position" or time_kind == "numeric":
-            h = 1.0 if h is None else h
-            if isinstance(h, str) or not np.isscalar(h) or not h > 0:
-                raise ParameterError(f"half_life must be a positive number (of steps, or of the "
-                                     f"integer time units), got {h!r}")
-            return float(h)
-        try:
-            td = pd.Timedelta("7D" if h is None else h)
-        except (ValueError, TypeError) as exc:
-            raise ParameterError(f"half_life must be a duration such as '7D', got {h!r}") from exc
-        if pd.isna(td) or td.value <= 0:
-            raise ParameterError(f"half_life must be a positive duration, got {h!r}")
-        return float(td.value)
+            why = ("by='position' counts steps" if self.by == "position"
+                   else "the times are steps, time_unit='step'")
+            h = 1.0 if h is None else duration(h, "numeric", "half_life", whole=False, steps=why)
+        else:
+            h = duration("7D" if h is None else h, "datetime", "half_life")
+        if not h > 0:
+            raise ParameterError(f"half_life must be positive, got {self.half_life!r}")
+        return float(h)
 
     def _check_params(self):
         super()._check_params()
-        self._half_life("datetime")
+        self._half_life(None)
 
     @property
     def requires_times(self) -> bool:
@@ -163,16 +165,16 @@ class TimeDecay(_Heuristic):
         return self.by == "time"
 
     def _touch_weights(self, j):
+        if self.by == "time" and j.times is None:
+            raise InputError(
+                "TimeDecay(by='time') needs touch timestamps, but these journeys have none "
+                "(built from a path table, or aggregated). Use TimeDecay(by='position') or "
+                "build the journeys with Journeys.from_events(...)")
         h = self._half_life(j.time_kind)
         tj = j.touch_journey
         if self.by == "position":
             age = (j.touch_length - 1 - j.touch_position).astype(np.float64)
         else:
-            if j.times is None:
-                raise InputError(
-                    "TimeDecay(by='time') needs touch timestamps, but these journeys have none "
-                    "(built from a path table, or aggregated). Use TimeDecay(by='position') or "
-                    "build the journeys with Journeys.from_events(...)")
             latest = np.maximum.reduceat(j.times, j.offsets[:-1])
             age = (latest[tj] - j.times).astype(np.float64)
         w = np.exp2(-age / h)  # the most recent touch has weight 1: no underflow to 0/0

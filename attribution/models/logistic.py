@@ -97,7 +97,8 @@ class Logistic(AttributionModel):
     the shared Shapley kernel, with ``credit="total"`` or ``"incremental"`` as in
     :class:`Shapley`. ``inference=True`` adds a statsmodels GLM Binomial fit with frequency
     weights on the same pattern table (unpenalised maximum likelihood):
-    ``inference_.summary()`` gives coefficients, standard errors and intervals.
+    ``inference_.summary()`` gives coefficients, standard errors and intervals. Other
+    packages' logistic models compared: docs/models.md.
 
     Parameters
     ----------
@@ -242,7 +243,7 @@ class Logistic(AttributionModel):
 
     def _remainder_label(self, j):
         x, masks, inv = feature_patterns(j, self.features)
-        return remainder_label(self._shares(x, masks, len(self.names_))[0][inv])
+        return remainder_label(self._shares(x, masks, len(self.names_))[2][inv])
 
 
 @register("shao_li")
@@ -259,6 +260,7 @@ class ShaoLiProbabilistic(AttributionModel):
     (the sum over the journey's other entities; C(x_i) = P(y|x_i) when |T| = 1). Scores are
     clipped at 0 and normalised within the journey so the journey's credit sums to c_j
     (equal split if all are 0); this normalisation is ours, Shao & Li report the raw C(x_i).
+    Compared with other packages in docs/models.md.
 
     Parameters
     ----------

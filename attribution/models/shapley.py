@@ -101,9 +101,11 @@ def set_credit(j, inv, sets_shares, sets_base, sets_bad, sets_se, stacklevel=5):
     return conv @ sets_shares, val @ sets_shares, extra, se
 
 
-def remainder_label(journey_shares):
-    """``(unattributed)`` for journeys whose set got no shares, else ``(baseline)``."""
-    return np.where(np.abs(journey_shares).sum(axis=1) > 0, "(baseline)", "(unattributed)")
+def remainder_label(journey_bad):
+    """``(unattributed)`` for journeys whose set's denominator is <= 0 (as ``fit`` counts
+    them), else ``(baseline)``.
+    """
+    return np.where(journey_bad, "(unattributed)", "(baseline)")
 
 
 def touch_weights_from_shares(j, journey_shares):
@@ -296,4 +298,4 @@ class Shapley(AttributionModel):
 
     def _remainder_label(self, j):
         sets, inv = unique_sorted(journey_sets(j))
-        return remainder_label(self._shares(sets, len(self.names_))[0][inv])
+        return remainder_label(self._shares(sets, len(self.names_))[2][inv])

@@ -1,0 +1,129 @@
+"""Date strings in a time column: the one format of the column (given, or guessed once from
+its first value) and every row parsed with it (:mod:`~attribution.journeys.times` has the rules).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.api import guess_datetime_format
+
+from attribution.journeys.validation import InputError, ParameterError
+
+
+def column_content(values: pd.Series) -> str:
+    """What a column holds: "datetimes", "strings", "datetime objects", "numbers", or else a
+    description of it.
+    """
+    dt = values.dtype
+    if isinstance(dt, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dt):
+        return "datetimes"
+    if pd.api.types.is_bool_dtype(dt):
+        return "booleans"
+    if pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_complex_dtype(dt):
+        return "numbers"
+    if pd.api.types.is_object_dtype(dt) or pd.api.types.is_string_dtype(dt):
+        inferred = pd.api.types.infer_dtype(values, skipna=True)
+        return {"string": "strings", "datetime": "datetime objects", "date": "datetime objects",
+                "datetime64": "datetime objects", "integer": "numbers", "floating": "numbers",
+                "mixed-integer-float": "numbers"}.get(inferred, f"a mix of values ({inferred}, "
+                                                                f"dtype {dt})")
+    return f"values of dtype {dt}"
+
+
+def infer_time_format(values: pd.Series, column: str) -> str | None:
+    """The one format to parse a column of time strings with, guessed from its first value.
+
+    Batch scoring calls it once on the input and passes the result as ``time_format`` to every
+    chunk, so every chunk is read with the same format (and a row that does not match it is an
+    error naming the row).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The time column (or a part of it, e.g. the first chunk).
+    column : str
+        Its name, for error messages.
+
+    Returns
+    -------
+    str or None
+        A strftime format; None when the column holds no strings (datetimes, numbers).
+
+    Raises
+    ------
+    InputError
+        When no format reads the first value, or every value reads both month-first and
+        day-first (pass ``time_format`` then).
+    """
+    if column_content(values) != "strings":
+        return None
+    valid = values.notna().to_numpy()
+    if not valid.any():
+        return None
+    pos = int(np.argmax(valid))
+    first, label = values.iloc[pos], values.index[pos]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when the guess contradicts dayfirst
+        month_first = guess_datetime_format(first)
+        day_first = guess_datetime_format(first, dayfirst=True)
+    if month_first is None or day_first is None or month_first == day_first \
+            or month_first.startswith("%Y"):  # year first: never year-day-month
+        if month_first is None and day_first is None:
+            raise InputError(
+                f"column {column!r} (time): cannot tell the date format of row {label!r} "
+                f"({first!r}); pass time_format= with its strftime codes, e.g. "
+                f"time_format='%d/%m/%Y %H:%M'")
+        return month_first or day_first
+    misses = [int(_to_datetime(values[valid], fmt, column).isna().sum())
+              for fmt in (month_first, day_first)]
+    if misses == [0, 0]:
+        raise InputError(
+            f"column {column!r} (time): every date reads both month-first and day-first, e.g. "
+            f"row {label!r} ({first!r}); pass time_format={day_first!r} or "
+            f"time_format={month_first!r}")
+    return month_first if misses[0] <= misses[1] else day_first
+
+
+def parse_time_strings(values: pd.Series, column: str, fmt, expected: str) -> pd.Series:
+    """Strings parsed with ``fmt`` (datetime objects: ``fmt=None``); a row that is not a date
+    of it (``expected`` says what the column is read as) is an error naming the row.
+    """
+    out = _to_datetime(values, fmt, column)
+    bad = out.isna().to_numpy()
+    if bad.any():
+        pos = np.flatnonzero(bad)
+        more = f" (and {len(pos) - 1} more rows)" if len(pos) > 1 else ""
+        raise InputError(
+            f"column {column!r} (time): row {values.index[pos[0]]!r} holds "
+            f"{values.iloc[pos[0]]!r}{more}, which is not a date of {expected}; pass a "
+            f"time_format that fits every row (strftime codes, or 'ISO8601'), or fix those rows")
+    return out
+
+
+def _to_datetime(values: pd.Series, fmt, column: str) -> pd.Series:
+    """``pd.to_datetime`` with one format, NaT where a row is not a date of it; mixed offsets
+    (a daylight-saving change) are converted to UTC.
+    """
+    naive = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 2 warns on mixed offsets
+        try:
+            naive = pd.to_datetime(values, format=fmt, errors="coerce")
+        except (ValueError, TypeError):  # mixed offsets (pandas 3); a bad format fails again
+            pass
+        read = naive is not None and pd.api.types.is_datetime64_any_dtype(naive.dtype)
+        if read and not naive.isna().any():
+            return naive  # (pandas 2 returns objects for mixed offsets)
+        try:
+            utc = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
+        except (ValueError, TypeError) as exc:
+            if read:
+                return naive
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ParameterError(f"column {column!r} (time) cannot be read with format "
+                                 f"{fmt!r}: {first}; pass time_format= with strftime codes "
+                                 f"such as '%d/%m/%Y %H:%M'") from exc
+    return utc if not read or utc.isna().sum() < naive.isna().sum() else naive
