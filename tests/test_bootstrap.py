@@ -112,22 +112,38 @@ def test_markov_fast_replicates_equal_refits(sim, order):
 
 def test_time_decay_by_time_resamples_journeys(sim):
     m = at.TimeDecay(half_life="2D")
-    ci = at.bootstrap(m, sim, n_boot=10, random_state=0)
+    at.bootstrap(m, sim, n_boot=4, random_state=0)
     assert m.requires_times and not at.TimeDecay(by="position").requires_times
-    assert np.isfinite(ci["share_lower"]).all()
-    # replicate totals are the resampled conversions: near the observed ones
-    tot = m.result_.bootstrap_.conversions.sum(1)
-    assert abs(tot.mean() - sim.conversions.sum()) < 4 * np.sqrt(sim.conversions.sum())
+    # each replicate is a fit on new weights of the journeys themselves (with their times)
+    reps = m.result_.bootstrap_
+    for b, seed in enumerate(np.random.SeedSequence(0).spawn(4)):
+        c, u, v = resample_weights(sim, "multinomial", np.random.default_rng(seed))
+        ref = at.TimeDecay(half_life="2D").fit(sim.replace(conversions=c, nulls=u, value=v))
+        np.testing.assert_allclose(reps.conversions[b], ref.result_.conversions, rtol=1e-12)
+        np.testing.assert_allclose(reps.value[b], ref.result_.value, rtol=1e-12)
+        assert reps.conversions[b].sum() == pytest.approx(c.sum())
+    assert not np.array_equal(reps.conversions[0], reps.conversions[1])
 
 
 def test_extra_rows_get_intervals(sim):
     m = at.get_model("shapley", value="model", credit="incremental", random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ci = at.bootstrap(m, sim, n_boot=10, random_state=0)
+        ci = at.bootstrap(m, sim, n_boot=6, random_state=0)
+        # each replicate's (baseline) is that of a refit on the replicate's weights
+        agg = sim.aggregate()
+        col = list(m.result_.bootstrap_.names).index("(baseline)")
+        reps = m.result_.bootstrap_.conversions[:, col]
+        for b, seed in enumerate(np.random.SeedSequence(0).spawn(6)):
+            c, u, v = resample_weights(agg, "multinomial", np.random.default_rng(seed))
+            ref = at.get_model("shapley", value="model", credit="incremental", random_state=0)
+            ref.fit(agg.replace(conversions=c, nulls=u, value=v))
+            assert reps[b] == pytest.approx(ref.result_.extra["(baseline)"][0], rel=1e-9)
     row = ci.set_index("entity").loc["(baseline)"]
-    assert row["conversions_lower"] <= row["conversions_upper"]
-    assert row["conversions_se"] > 0
+    assert row["conversions"] == pytest.approx(m.result_.extra["(baseline)"][0])
+    assert row["conversions_lower"] == pytest.approx(np.quantile(reps, 0.025))
+    assert row["conversions_upper"] == pytest.approx(np.quantile(reps, 0.975))
+    assert row["conversions_se"] == pytest.approx(reps.std(ddof=1))
 
 
 def test_errors():
@@ -198,3 +214,37 @@ def test_result_conf_int_bc(sim):
     bc = m.result_.conf_int(method="bc")
     assert (bc["share_lower"] <= bc["share_upper"]).all()
     assert at.bootstrap(m, sim, n_boot=50, random_state=0, interval="bc").equals(bc)
+
+
+BAD = {"n_boot": [-3, 0, 2.5, "5", True, None],
+       "alpha": [2, 0, -0.1, "0.05", None, float("nan"), True],
+       "method": ["jackknife", None, ["poisson"]], "n_jobs": [0, "2", 1.5],
+       "random_state": [-1, "seed", 1.5], "interval": ["bca"]}
+
+
+@pytest.mark.parametrize("name, bad", [(k, v) for k, vs in BAD.items() for v in vs])
+def test_bad_parameters_are_named_before_any_work(name, bad):
+    j = make_journeys([[0], [1]], [1, 0], [0, 1])
+    m = at.Linear()
+    with pytest.raises(ParameterError, match=f"^{name} must be") as info:
+        at.bootstrap(m, j, **{"n_boot": 3, name: bad})
+    assert "\n" not in str(info.value)
+    assert not hasattr(m, "result_")  # refused before the fit
+
+
+def test_the_model_must_be_a_model():
+    j = make_journeys([[0], [1]], [1, 0], [0, 1])
+    for bad in ("linear", at.Linear, None):
+        with pytest.raises(ParameterError, match="model must be an attribution model"):
+            at.bootstrap(bad, j, n_boot=3)
+
+
+def test_conf_int_names_a_bad_alpha():
+    j = make_journeys([[0], [1]], [1, 0], [0, 1])
+    m = at.Linear()
+    at.bootstrap(m, j, n_boot=3, random_state=0)
+    for alpha in (2, "x", None, 0.0):
+        with pytest.raises(ParameterError, match="^alpha must be"):
+            m.result_.conf_int(alpha=alpha)
+    with pytest.raises(ParameterError, match="^method must be"):
+        m.result_.conf_int(method=1)

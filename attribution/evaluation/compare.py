@@ -2,42 +2,84 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 from sklearn.base import clone
 
-from attribution.journeys.validation import ParameterError
-from attribution.models import get_model
+from attribution.journeys.validation import AttributionError, AttributionWarning, ParameterError
+from attribution.models import AttributionModel, check_journeys, get_model
+
+LEVELS = (None, "touchpoint", "channel")
+
+
+def _as_model(m, where: str):
+    if isinstance(m, str):
+        return get_model(m)
+    if isinstance(m, AttributionModel):
+        return m
+    hint = (f"; pass an instance, {m.__name__}()" if isinstance(m, type)
+            and issubclass(m, AttributionModel) else "")
+    raise ParameterError(f"{where} is a {type(m).__name__}, not a model name (such as "
+                         f"'linear') or an attribution model{hint}")
 
 
 def _as_models(models):
     if isinstance(models, str):
         models = [models]
     if isinstance(models, Mapping):
-        items = list(models.items())
-    else:
+        items = [(label, _as_model(m, f"models[{label!r}]")) for label, m in models.items()]
+    elif isinstance(models, Iterable):
         items = []
-        for m in models:
-            if isinstance(m, str):
-                items.append((m, get_model(m)))
-            else:
-                items.append((getattr(m, "name", "") or type(m).__name__, m))
+        for i, m in enumerate(models):
+            m = _as_model(m, f"models[{i}]")
+            items.append((getattr(m, "name", "") or type(m).__name__, m))
+    else:
+        raise ParameterError(f"models must be a model name, a list of names or estimators, or "
+                             f"a dict label -> model, got {type(models).__name__}")
     if not items:
         raise ParameterError("compare needs at least one model (a name such as 'linear' or an "
                              "estimator)")
     seen = {}
     out = []
     for label, m in items:
-        if isinstance(m, str):
-            m = get_model(m)
         seen[label] = seen.get(label, 0) + 1
         out.append((label if seen[label] == 1 else f"{label}#{seen[label]}", m))
     return out
 
 
+def _fit(label, model, journeys, level, extra) -> pd.DataFrame:
+    est = clone(model)
+    if level is not None:
+        try:
+            est.set_params(level=level)
+        except ValueError as exc:  # a user model without a level parameter
+            raise ParameterError(f"model {label!r} takes no level parameter ({exc})") from exc
+    frame = est.fit(journeys).result_.to_frame(extra=extra)
+    frame.insert(0, "model", label)
+    return frame
+
+
+def _error(errors: list, message: str) -> AttributionError:
+    """The error of the models' shared kind (else an AttributionError) with ``message``."""
+    kinds = {type(e) for e in errors}
+    if len(kinds) == 1:
+        try:
+            return kinds.pop()(message)
+        except TypeError:  # an error class with another signature
+            pass
+    return AttributionError(message)
+
+
 def compare(models, journeys, level=None, extra=True) -> pd.DataFrame:
     """Fit every model on ``journeys`` and return their credit as one tidy frame.
+
+    A model that refuses the journeys (raises an :class:`AttributionError`, e.g. Shapley on
+    more touchpoints than it handles) does not stop the others: it is left out of the frame,
+    an :class:`AttributionWarning` names it with its reason, and ``frame.attrs["refused"]``
+    maps its label to the reason (empty when every model ran). When every model refuses,
+    the error is raised (the model's own when there is one model).
 
     Parameters
     ----------
@@ -56,12 +98,24 @@ def compare(models, journeys, level=None, extra=True) -> pd.DataFrame:
         Columns ``model``, ``entity``, (``channel``), ``conversions``, ``value``, ``share``,
         ``value_share``.
     """
-    frames = []
+    if not (level is None or (isinstance(level, str) and level in LEVELS)):
+        raise ParameterError(f"level must be None, 'touchpoint' or 'channel', got {level!r}")
+    check_journeys(journeys)
+    frames, refused, errors = [], {}, []
     for label, model in _as_models(models):
-        est = clone(model)
-        if level is not None:
-            est.set_params(level=level)
-        frame = est.fit(journeys).result_.to_frame(extra=extra)
-        frame.insert(0, "model", label)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+        try:
+            frames.append(_fit(label, model, journeys, level, extra))
+        except AttributionError as exc:
+            refused[label] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+            errors.append(exc)
+    if not frames:
+        if len(errors) == 1:
+            raise errors[0]
+        reasons = "; ".join(f"{label}: {why}" for label, why in refused.items())
+        raise _error(errors, f"every model refused the journeys: {reasons}") from errors[0]
+    for label, why in refused.items():
+        warnings.warn(f"compare: model {label!r} refused the journeys and is left out "
+                      f"({why})", AttributionWarning, stacklevel=2)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["refused"] = refused
+    return out

@@ -29,7 +29,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models import check_journeys
+from attribution.models import AttributionModel, check_journeys
 
 METHODS = ("multinomial", "poisson")
 PREFER = "processes"
@@ -68,10 +68,8 @@ class BootstrapReplicates:
         """
         from scipy.stats import norm
 
-        if not 0 < alpha < 1:
-            raise ParameterError(f"alpha must lie in (0, 1), got {alpha!r}")
-        if method not in INTERVALS:
-            raise ParameterError(f"method must be one of {INTERVALS}, got {method!r}")
+        check_alpha(alpha)
+        check_choice(method, INTERVALS, "method")
         if method == "bc" and point is None:
             raise ParameterError("bias-corrected intervals need the point estimate")
         out = {"entity": self.names}
@@ -145,12 +143,7 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
         One row per entity (and extra row): the point estimate (``conversions``, ``value``,
         ``share``, ``value_share``) with ``*_lower``, ``*_upper`` and ``*_se``.
     """
-    if method not in METHODS:
-        raise ParameterError(f"method must be one of {METHODS}, got {method!r}")
-    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 2):
-        raise ParameterError(f"n_boot must be an integer >= 2, got {n_boot!r}")
-    if not 0 < alpha < 1:
-        raise ParameterError(f"alpha must lie in (0, 1), got {alpha!r}")
+    _check_args(model, n_boot, alpha, method, n_jobs, random_state, interval)
     model.fit(journeys)
     j = check_journeys(journeys, model.level_)
     base = j if model.requires_times else j.aggregate()
@@ -188,6 +181,44 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
     reps = BootstrapReplicates(names, conv, val, method, random_state)
     model.result_.bootstrap_ = reps
     return model.result_.conf_int(alpha, interval)
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def check_alpha(alpha) -> None:
+    """Raise :class:`ParameterError` unless ``alpha`` is a number in (0, 1)."""
+    ok = isinstance(alpha, (int, float, np.integer, np.floating)) and not isinstance(
+        alpha, (bool, np.bool_))
+    if not (ok and 0 < alpha < 1):
+        raise ParameterError(f"alpha must be a number in (0, 1) (1 - the confidence level), "
+                             f"got {alpha!r}")
+
+
+def check_choice(value, choices: tuple, name: str) -> None:
+    """Raise :class:`ParameterError` unless ``value`` is one of the strings ``choices``."""
+    if not (isinstance(value, str) and value in choices):
+        raise ParameterError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def _check_args(model, n_boot, alpha, method, n_jobs, random_state, interval) -> None:
+    """The parameters of :func:`bootstrap`, each checked before any work."""
+    if not isinstance(model, AttributionModel):
+        raise ParameterError(
+            f"model must be an attribution model such as attribution.MarkovChain() or "
+            f"attribution.get_model('linear'), got {type(model).__name__}")
+    if not (_is_int(n_boot) and n_boot >= 2):
+        raise ParameterError(f"n_boot must be an integer >= 2, got {n_boot!r}")
+    check_alpha(alpha)
+    check_choice(method, METHODS, "method")
+    check_choice(interval, INTERVALS, "interval")
+    if not (n_jobs is None or (_is_int(n_jobs) and n_jobs != 0)):
+        raise ParameterError(f"n_jobs must be None or a non-zero integer (negative counts "
+                             f"back from the number of CPUs, as in joblib), got {n_jobs!r}")
+    if not (random_state is None or (_is_int(random_state) and random_state >= 0)):
+        raise ParameterError(f"random_state must be None or an integer >= 0, got "
+                             f"{random_state!r}")
 
 
 def _extra(extras, names, col):

@@ -8,13 +8,15 @@ scikit-learn *linear* classifier (``sklearn.linear_model``, e.g. the default val
 inference result is stored as its summary text. Any other object raises an error naming the
 attribute: such a model can still be saved with ``joblib.dump`` (pickle).
 
-Loading constructs only registered models and ``sklearn.linear_model`` classes, never runs
-code named by the file.
+Loading never runs code named by the file and trusts nothing in it: the document is checked
+against the schema of :mod:`attribution.inference.schema` (format and version, a registered
+model and its own class, the parameters the class takes, only the fitted attributes its code
+sets, arrays whose declared shape matches the items stored and the vocabulary, dtypes from an
+allow-list, bounded nesting). Whatever is wrong raises :class:`InputError` naming the culprit.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 from pathlib import Path
@@ -22,32 +24,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from attribution.inference.bootstrap import BootstrapReplicates
+from attribution.inference.decode import SKLEARN_OK, StoredSummary, array_dtype
+from attribution.inference.schema import FORMAT, VERSION, read_document
 from attribution.journeys.validation import InputError, ParameterError
-from attribution.models import available_models, model_class
+from attribution.result import AttributionResult
 
-FORMAT = "touchpoint-attribution/model"
-VERSION = 1
-_SKLEARN_OK = "sklearn.linear_model"
-
-
-class StoredSummary:
-    """Stand-in for a statsmodels result after :func:`load_json`: ``summary()`` is its text."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def summary(self) -> str:
-        """The summary text stored at export."""
-        return self.text
-
-    def __repr__(self) -> str:
-        return self.text
+__all__ = ["FORMAT", "VERSION", "StoredSummary", "load_json", "to_json"]
+#: longest excerpt of a source shown in an error message
+_SHOWN = 80
 
 
 def _encode(obj, where: str):
-    from attribution.inference.bootstrap import BootstrapReplicates
-    from attribution.result import AttributionResult
-
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, (int, np.integer)):
@@ -56,11 +44,7 @@ def _encode(obj, where: str):
         x = float(obj)
         return x if math.isfinite(x) else {"__float__": repr(x)}
     if isinstance(obj, np.ndarray):
-        if obj.dtype == object:
-            return {"__ndarray__": [_encode(x, where) for x in obj.tolist()], "dtype": "object"}
-        kind = str(obj.dtype)
-        return {"__ndarray__": [_encode(x, where) for x in obj.ravel().tolist()],
-                "dtype": kind, "shape": list(obj.shape)}
+        return _encode_array(obj, where)
     if isinstance(obj, pd.Series):
         return {"__series__": dict(values=_encode(obj.to_numpy(), where),
                                    index=_encode(obj.index.to_numpy(), where),
@@ -85,7 +69,7 @@ def _encode(obj, where: str):
     if isinstance(obj, StoredSummary) or type(obj).__module__.startswith("statsmodels"):
         return {"__summary__": str(obj.summary())}
     cls = type(obj)
-    if cls.__module__.startswith(_SKLEARN_OK):
+    if cls.__module__.startswith(SKLEARN_OK):
         state = {k: _encode(v, f"{where}.{k}") for k, v in vars(obj).items()
                  if k.endswith("_") and not k.startswith("_")}
         return {"__sklearn__": dict(cls=cls.__name__,
@@ -93,58 +77,22 @@ def _encode(obj, where: str):
                                     fitted=state)}
     raise ParameterError(
         f"{where} is a {cls.__module__}.{cls.__name__}, which cannot be written as JSON (only "
-        f"arrays, pandas objects and {_SKLEARN_OK} estimators can); save this model with "
+        f"arrays, pandas objects and {SKLEARN_OK} estimators can); save this model with "
         "joblib.dump instead")
 
 
-def _decode(obj):
-    from attribution.inference.bootstrap import BootstrapReplicates
-    from attribution.result import AttributionResult
-
-    if not isinstance(obj, dict):
-        return obj
-    if "__float__" in obj:
-        return float(obj["__float__"])
-    if "__ndarray__" in obj:
-        items = [_decode(x) for x in obj["__ndarray__"]]
-        if obj["dtype"] == "object":
-            out = np.empty(len(items), dtype=object)
-            out[:] = items
-            return out
-        return np.asarray(items, dtype=obj["dtype"]).reshape(obj["shape"])
-    if "__series__" in obj:
-        d = obj["__series__"]
-        idx = pd.Index(_decode(d["index"]), name=d["index_name"])
-        return pd.Series(_decode(d["values"]), index=idx, name=d["name"])
-    if "__frame__" in obj:
-        d = obj["__frame__"]
-        idx = pd.Index(_decode(d["index"]), name=d["index_name"])
-        data = {c: _decode(v) for c, v in zip(d["columns"], d["data"], strict=True)}
-        return pd.DataFrame(data, index=idx, columns=d["columns"])
-    if "__tuple__" in obj:
-        return tuple(_decode(x) for x in obj["__tuple__"])
-    if "__list__" in obj:
-        return [_decode(x) for x in obj["__list__"]]
-    if "__dict__" in obj:
-        return {_decode(k): _decode(v) for k, v in obj["__dict__"]}
-    if "__result__" in obj:
-        return AttributionResult(**{k: _decode(v) for k, v in obj["__result__"].items()})
-    if "__bootstrap__" in obj:
-        d = {k: _decode(v) for k, v in obj["__bootstrap__"].items()}
-        return BootstrapReplicates(d["names"], d["conversions"], d["value"], d["method"],
-                                   d["seed"])
-    if "__summary__" in obj:
-        return StoredSummary(obj["__summary__"])
-    if "__sklearn__" in obj:
-        d = obj["__sklearn__"]
-        cls = getattr(importlib.import_module(_SKLEARN_OK), str(d["cls"]), None)
-        if not isinstance(cls, type):
-            raise InputError(f"unknown estimator {d['cls']!r} in the model file")
-        est = cls(**_decode(d["params"]))
-        for k, v in d["fitted"].items():
-            setattr(est, k, _decode(v))
-        return est
-    raise InputError(f"unrecognised entry in the model file: keys {sorted(obj)}")
+def _encode_array(obj: np.ndarray, where: str) -> dict:
+    kind = array_dtype(obj)
+    if kind is None:
+        raise ParameterError(f"{where} is an array of dtype {obj.dtype}, which cannot be "
+                             "written as JSON; save this model with joblib.dump instead")
+    if kind == "object":
+        if obj.ndim != 1:
+            raise ParameterError(f"{where} is a {obj.ndim}-D object array; only 1-D object "
+                                 "arrays (of names) can be written as JSON")
+        return {"__ndarray__": [_encode(x, where) for x in obj.tolist()], "dtype": "object"}
+    return {"__ndarray__": [_encode(x, where) for x in obj.ravel().tolist()],
+            "dtype": kind, "shape": list(obj.shape)}
 
 
 def to_json(model, path=None) -> str | None:
@@ -164,26 +112,88 @@ def to_json(model, path=None) -> str | None:
 
 
 def load_json(source):
-    """A model written by :func:`to_json`: from a path or the JSON text itself."""
+    """A model written by :func:`to_json`.
+
+    Parameters
+    ----------
+    source : str, path-like, bytes or file object
+        The JSON text itself (a string starting with ``{``), or a path to it, or an open
+        file.
+
+    Raises
+    ------
+    InputError
+        When the source cannot be read or the document is not a valid model file; the
+        message names the culprit (file, key, parameter or attribute).
+    """
+    return read_document(_parse(_read(source)))
+
+
+def _show(source) -> str:
     text = str(source)
-    if not text.lstrip().startswith("{"):
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
+
+
+def _read(source) -> str:
+    """The text of ``source``: the JSON itself, a path, bytes or an open file."""
+    if hasattr(source, "read"):
+        try:
+            source = source.read()
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read the model file object: {exc}") from exc
+        if isinstance(source, str):
+            return source
+    if isinstance(source, (bytes, bytearray)):
+        try:
+            return bytes(source).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"model file is not UTF-8 text ({exc.reason} at byte "
+                             f"{exc.start})") from exc
+    if isinstance(source, str) and source.lstrip().startswith("{"):
+        return source
+    if not isinstance(source, (str, Path)) and not hasattr(source, "__fspath__"):
+        raise InputError(f"load_json needs a path, an open file or the JSON text, got "
+                         f"{type(source).__name__}")
+    problem, text = _read_path(source)
+    if problem:
+        raise InputError(f"model file {_show(source)} {problem}")
+    return text
+
+
+def _read_path(source) -> tuple[str, str]:
+    """(what is wrong with the file at ``source``, or "", and its text)."""
+    try:
         p = Path(source)
         if not p.exists():
-            raise InputError(f"model file {str(source)!r} does not exist")
-        text = p.read_text()
+            return "does not exist", ""
+        if p.is_dir():
+            return "is a directory, not a file", ""
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return f"is not UTF-8 text ({exc.reason} at byte {exc.start})", ""
+    except (OSError, ValueError) as exc:  # permissions, a name too long, a NUL in the name
+        why = getattr(exc, "strerror", None) or str(exc)  # not the name again, maybe long
+        return f"cannot be read ({type(exc).__name__}: {why})", ""
+    return ("is empty", "") if not text.strip() else ("", text)
+
+
+def _reject_constant(name: str):
+    raise InputError(f"not a model file: the JSON holds {name}, which is not JSON (non-finite "
+                     'numbers are stored as {"__float__": "nan"})')
+
+
+def _parse(text: str) -> dict:
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"not a model file (invalid JSON: {exc})") from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise InputError(f"not a model file: expected format {FORMAT!r}")
-    if doc.get("version") != VERSION:
-        raise InputError(f"model file version {doc.get('version')!r}; this release reads "
-                         f"version {VERSION}")
-    if doc.get("model") not in available_models():
-        raise InputError(f"model {doc.get('model')!r} in the file is not registered here")
-    cls = model_class(doc["model"])
-    model = cls(**{k: _decode(v) for k, v in doc["params"].items()})
-    for k, v in doc["fitted"].items():
-        setattr(model, k, _decode(v))
-    return model
+    except RecursionError as exc:
+        raise InputError("not a model file: the JSON nests too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"not a model file (unreadable JSON: {exc})") from exc
+    if not isinstance(doc, dict):
+        raise InputError(f"not a model file: expected a JSON object with format {FORMAT!r}, "
+                         f"got a JSON {type(doc).__name__}")
+    return doc
