@@ -7,6 +7,7 @@ Definitions follow MODELS.md (Concentration). Entities are those with any exposu
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,8 +26,8 @@ def shares(credit) -> np.ndarray:
 
 
 def _check_p(p, name):
-    if not 0 < p <= 1:
-        raise ParameterError(f"{name} must lie in (0, 1], got {p!r}")
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real) or not 0 < p <= 1:
+        raise ParameterError(f"{name} must be a number in (0, 1], got {p!r}")
 
 
 def top_share(credit, p: float = 0.2) -> float:

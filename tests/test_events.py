@@ -1,3 +1,4 @@
+import pickle
 import warnings
 
 import numpy as np
@@ -480,3 +481,47 @@ def test_ties_follow_the_documented_rule():
         with pytest.warns(at.DroppedDataWarning):
             k = build(df.iloc[perm])
         assert paths(k) == paths(j) and list(k.value) == list(j.value)
+
+
+def test_a_log_in_one_zone_keeps_it():
+    from attribution.journeys.export import time_column
+
+    paris = BASIC.assign(ts=BASIC["ts"].dt.tz_localize("Europe/Paris"))
+    j = build(paris, channel="ch")
+    assert j.time_zone == "Europe/Paris"
+    assert j.times[0] == T("2024-01-01", tz="Europe/Paris").value  # stored as UTC nanoseconds
+    for derived in (j.select([1, 0]), j.transform("first"), j.at_level("channel"),
+                    j.replace(conversions=j.conversions * 2), pickle.loads(pickle.dumps(j))):
+        assert derived.time_zone == "Europe/Paris"
+    assert j.aggregate().time_zone is None and j.aggregate().times is None
+    shown = pd.Series(time_column(j, j.times))
+    assert str(shown.dt.tz) == "Europe/Paris"
+    assert list(shown[:2]) == [T("2024-01-01", tz="Europe/Paris"),
+                               T("2024-01-05", tz="Europe/Paris")]
+    naive = build(BASIC)
+    assert naive.time_zone is None
+    assert time_column(naive, naive.times).dtype == np.dtype("datetime64[ns]")
+
+
+def test_mixed_offsets_give_utc_and_tz_wins():
+    dst = pd.DataFrame({"user": [1, 1], "tp": ["a", "b"], "conv": [0, 1], "rev": 0.0,
+                        "ts": ["2024-03-30T10:00:00+01:00", "2024-03-31T10:00:00+02:00"]})
+    assert build(dst).time_zone == "UTC"
+    assert build(dst.assign(ts=["2024-03-30T10:00+01:00"] * 2)).time_zone == "+01:00"
+    assert build(dst, tz="America/New_York").time_zone == "America/New_York"
+    paris = BASIC.assign(ts=BASIC["ts"].dt.tz_localize("Europe/Paris"))
+    tokyo = build(paris, tz="Asia/Tokyo")
+    assert tokyo.time_zone == "Asia/Tokyo"
+    np.testing.assert_array_equal(tokyo.times, build(paris).times)  # same instants
+    wall = build(BASIC, tz="Asia/Tokyo")  # naive times are wall-clock times in Tokyo
+    assert wall.time_zone == "Asia/Tokyo"
+    assert wall.times[0] == T("2024-01-01", tz="Asia/Tokyo").value
+
+
+def test_epoch_numbers_are_utc_and_steps_have_no_zone():
+    df = pd.DataFrame({"user": [1, 1], "ts": [0, 60], "tp": ["a", "b"], "conv": [0, 1],
+                       "rev": 0.0})
+    assert build(df, time_unit="s").time_zone == "UTC"
+    assert build(df, time_unit="s", tz="Europe/Paris").time_zone == "Europe/Paris"
+    steps = build(df, time_unit="step")
+    assert steps.time_kind == "numeric" and steps.time_zone is None

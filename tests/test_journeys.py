@@ -1,6 +1,8 @@
 import pickle
+import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -136,3 +138,61 @@ def test_to_paths_round_trips_through_from_paths():
     np.testing.assert_array_equal(back.aggregate().conversions, j.aggregate().conversions)
     np.testing.assert_array_equal(back.aggregate().value, j.aggregate().value)
     assert list(back.path_strings()) == list(table["path"])
+
+
+def zoned(zone, times=(0, 5)):
+    return at.Journeys([0, 1, 2], [0, 1], [1, 0], names=["a", "b"], times=list(times),
+                       time_zone=zone)
+
+
+def test_time_zone_is_carried_and_merged():
+    j = zoned("Europe/Paris")
+    assert j.time_zone == "Europe/Paris"
+    assert j.select([1]).time_zone == "Europe/Paris"
+    assert j.with_touches(np.array([True, True]), "none").time_zone == "Europe/Paris"
+    assert j.replace(time_zone="UTC").time_zone == "UTC"
+    assert j.aggregate().time_zone is None
+    assert at.Journeys.concat([j, zoned("Europe/Paris")]).time_zone == "Europe/Paris"
+    both = at.Journeys.concat([j, zoned("+02:00")])
+    assert both.time_zone == "UTC"  # the parts differ: the instants are kept, shown in UTC
+    np.testing.assert_array_equal(both.times, [0, 5, 0, 5])
+    assert at.Journeys.concat([zoned(None), zoned(None)]).time_zone is None
+    no_times = at.Journeys([0, 1], [0], [1], names=["a"])
+    assert at.Journeys.concat([j, no_times]).time_zone is None  # times dropped, zone too
+    with pytest.raises(at.ParameterError, match="time_zone='Nowhere' is not a time zone"):
+        zoned("Nowhere")
+
+
+def test_time_columns_are_shown_in_the_zone():
+    from attribution.journeys.export import missing_times, time_column
+
+    shown = pd.Series(time_column(zoned("Asia/Tokyo"), np.array([0])))
+    assert list(shown) == [pd.Timestamp("1970-01-01 09:00", tz="Asia/Tokyo")]
+    gaps = pd.Series(missing_times(zoned("Asia/Tokyo"), 2))
+    assert str(gaps.dtype) == "datetime64[ns, Asia/Tokyo]" and gaps.isna().all()
+    assert pd.Series(missing_times(zoned(None), 1)).dtype == np.dtype("datetime64[ns]")
+    steps = at.Journeys([0, 1], [0], names=["a"], times=[4], time_kind="numeric")
+    assert list(missing_times(steps, 2)) == [-1, -1]
+    assert list(time_column(steps, steps.times)) == [4]
+
+
+def test_constructor_reads_whole_numbers_and_refuses_the_rest():
+    j = at.Journeys(np.array([0.0, 2.0, 3.0]), np.array([1.0, 0.0, 1.0]), [True, False],
+                    names=("a", "b"), seq=[0.0, 1.0], ids=np.array(["x", "y"], dtype=object))
+    assert j.offsets.dtype == np.int64 and j.codes.dtype == np.int32
+    assert list(j.codes) == [1, 0, 1] and list(j.conversions) == [1, 0] and list(j.seq) == [0, 1]
+    with pytest.raises(at.InputError, match="offsets must start at 0 and end at len"):
+        at.Journeys([1, 2], [0], names=["a"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy RuntimeWarning before the error
+        with pytest.raises(at.InputError, match="offsets must hold .*position 1 holds inf"):
+            at.Journeys(np.array([0.0, np.inf]), [0], names=["a"])
+
+
+def test_select_positions_masks_and_slices():
+    j = make_journeys([[0], [1], [0, 1]], [1, 2, 3])
+    assert list(j.select([-1, 0]).conversions) == [3, 1]
+    assert list(j.select(np.array([False, True, True])).conversions) == [2, 3]
+    assert list(j.select(slice(1, None)).conversions) == [2, 3]
+    assert j.select([]).n_journeys == 0
+    assert list(j.select(np.array([2], dtype=np.uint8)).conversions) == [3]

@@ -9,7 +9,11 @@ stores read-only views of them.
 
 from __future__ import annotations
 
+import functools
+import numbers
+
 import numpy as np
+import pandas as pd
 
 from attribution.journeys.times import check_time_kind
 from attribution.journeys.validation import InputError, ParameterError, check_finite_nonneg
@@ -22,13 +26,14 @@ LEVELS = ("touchpoint", "channel")
 
 
 def checked(offsets, codes, conversions, nulls, value, *, names, channel_of, channel_names,
-            stage_of, times, end_times, ids, seq, level, time_kind, path_groups) -> dict:
+            stage_of, times, end_times, ids, seq, level, time_kind, path_groups,
+            time_zone=None) -> dict:
     """The constructor arguments of a Journeys (all but ``report``), coerced and checked.
 
     Parameters
     ----------
     offsets, codes, conversions, nulls, value, names, channel_of, channel_names, stage_of, \
-times, end_times, ids, seq, level, time_kind, path_groups
+times, end_times, ids, seq, level, time_kind, path_groups, time_zone
         As documented on :class:`~attribution.journeys.Journeys`.
 
     Returns
@@ -40,22 +45,25 @@ times, end_times, ids, seq, level, time_kind, path_groups
     Raises
     ------
     InputError, ParameterError
-        When an array has the wrong shape or values out of range, or ``level`` or ``time_kind``
-        is unknown.
+        When an array is not 1-D, has the wrong length or dtype or values out of range (each
+        error names the argument), or ``level``, ``time_kind`` or ``time_zone`` is unknown.
     """
     offsets, codes, names = _csr(offsets, codes, names)
-    n = len(offsets) - 1
+    n, m, k = len(offsets) - 1, len(codes), len(names)
     out = dict(offsets=offsets, codes=codes, names=names,
                conversions=_weights(conversions, "conversions", n),
                nulls=_weights(nulls, "nulls", n), value=_weights(value, "value", n))
     out["channel_of"], out["channel_names"] = _channel_map(channel_of, channel_names, names)
-    out.update(stage_of=_optional(stage_of, object), times=_optional(times, np.int64),
-               end_times=_optional(end_times, np.int64), ids=_optional(ids),
-               seq=_optional(seq, np.int64))
+    out.update(stage_of=_optional(stage_of, "stage_of", k, "name", object),
+               times=_optional(times, "times", m, "touch", np.int64),
+               end_times=_optional(end_times, "end_times", n, "journey", np.int64),
+               ids=_optional(ids, "ids", n, "journey"),
+               seq=_optional(seq, "seq", n, "journey", np.int64))
     if level not in LEVELS:
         raise ParameterError(f"level must be one of {LEVELS}, got {level!r}")
     check_time_kind(time_kind)
-    out.update(level=level, time_kind=time_kind, path_groups=_path_groups(path_groups, n))
+    out.update(level=level, time_kind=time_kind, path_groups=_path_groups(path_groups, n),
+               time_zone=_time_zone(time_zone, time_kind, out["times"], out["end_times"]))
     for key in ARRAYS:
         if out[key] is not None:
             out[key] = _read_only(out[key])
@@ -86,9 +94,10 @@ def _csr(offsets, codes, names) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Parameters
     ----------
     offsets, codes : array-like of int
-        CSR offsets (from 0 to ``len(codes)``) and the entity code of every touch.
+        CSR offsets (from 0 to ``len(codes)``) and the entity code of every touch; whole
+        floats are read as integers.
     names : sequence
-        Entity names; made str.
+        Entity names, distinct; made str.
 
     Returns
     -------
@@ -98,23 +107,27 @@ def _csr(offsets, codes, names) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Raises
     ------
     InputError
-        When the offsets do not run from 0 to ``len(codes)``, a journey has no touch, or a code
-        does not index ``names``.
+        When an argument is not a 1-D array of integers (names: of labels), the offsets do
+        not run from 0 to ``len(codes)``, a journey has no touch, a code does not index
+        ``names`` or two names are the same.
     """
-    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-    codes = np.ascontiguousarray(codes, dtype=np.int32)
+    offsets = _integers(offsets, "offsets", "CSR offsets")
+    codes = _integers(codes, "codes", "entity codes")
+    names = _names(names, "names")
     n = len(offsets) - 1
     if n < 0 or offsets[0] != 0 or offsets[-1] != len(codes):
-        raise InputError("offsets must start at 0 and end at len(codes)")
+        raise InputError(f"offsets must start at 0 and end at len(codes) = {len(codes)}, got "
+                         + (f"{offsets[0]} ... {offsets[-1]}" if n >= 0 else "an empty array"))
     lengths = np.diff(offsets)
     if (lengths <= 0).any():
         j = int(np.flatnonzero(lengths <= 0)[0])
         raise InputError(f"journey {j} has no touch; every journey needs at least one touch")
-    names = np.asarray([str(x) for x in names], dtype=object)
     k = len(names)
     if codes.size and (codes.min() < 0 or codes.max() >= k):
-        raise InputError(f"touch codes must lie in [0, {k}) to index the {k} names")
-    return offsets, codes, names
+        raise InputError(f"touch codes must lie in [0, {k}) to index the {k} names, got "
+                         f"{codes.min()} ... {codes.max()}")
+    return (np.ascontiguousarray(offsets, dtype=np.int64),
+            np.ascontiguousarray(codes, dtype=np.int32), names)
 
 
 def _weights(x, role: str, n: int) -> np.ndarray:
@@ -123,7 +136,7 @@ def _weights(x, role: str, n: int) -> np.ndarray:
     Parameters
     ----------
     x : array-like, shape (n,), or None
-        The weights; None means zeros.
+        The weights (numbers or booleans); None means zeros.
     role : str
         Its name, for error messages.
     n : int
@@ -135,7 +148,7 @@ def _weights(x, role: str, n: int) -> np.ndarray:
     """
     if x is None:
         return np.zeros(n)
-    arr = np.ascontiguousarray(x, dtype=np.float64)
+    arr = np.ascontiguousarray(_vector(x, role, "numbers"), dtype=np.float64)
     if arr.shape != (n,):
         raise InputError(f"{role} must have one entry per journey ({n}), got {arr.shape}")
     return check_finite_nonneg(arr, role, role)
@@ -160,7 +173,7 @@ def _channel_map(channel_of, channel_names, names: np.ndarray) -> tuple[np.ndarr
                                          and bool(np.all(codes == np.round(codes))))):
         raise InputError(f"channel_of must hold integer channel codes, got dtype {codes.dtype}")
     codes = codes.astype(np.int64)
-    channel_names = np.asarray([str(x) for x in channel_names], dtype=object)
+    channel_names = _names(channel_names, "channel_names")
     _check_channel_map(codes, channel_names, names)
     return codes.astype(np.int32), channel_names
 
@@ -181,9 +194,100 @@ def _check_channel_map(channel_of: np.ndarray, channel_names: np.ndarray,
                          f"not a channel: there are {n_ch} channel names (codes 0 to {n_ch - 1})")
 
 
-def _optional(x, dtype=None) -> np.ndarray | None:
-    """``x`` as an array (of ``dtype`` when given), or None."""
-    return None if x is None else np.asarray(x, dtype=dtype)
+def _optional(x, name: str, size: int, per: str, dtype=None) -> np.ndarray | None:
+    """``x`` as a 1-D array of ``size`` entries (integers when ``dtype`` is int64, else of
+    ``dtype``), one per ``per``; None stays None.
+    """
+    if x is None:
+        return None
+    if dtype is np.int64:
+        arr = _integers(x, name, "integers").astype(np.int64, copy=False)
+    else:
+        arr = _vector(x, name, "labels", numeric=False)
+        arr = arr if dtype is None else arr.astype(dtype, copy=False)
+    if len(arr) != size:
+        raise InputError(f"{name} must have one entry per {per} ({size}), got {len(arr)}")
+    return arr
+
+
+def _vector(x, name: str, what: str, numeric: bool = True) -> np.ndarray:
+    """``x`` as a 1-D numpy array; of numbers (``numpy`` kinds b, i, u, f) when ``numeric``,
+    an object array holding only numbers being made float64.
+    """
+    try:
+        arr = None if x is None or isinstance(x, (str, bytes, dict)) else np.asarray(x)
+    except (TypeError, ValueError):  # ragged nested sequences
+        arr = None
+    if arr is None or arr.ndim != 1:
+        got = f"shape {arr.shape}" if arr is not None else f"{type(x).__name__} {x!r:.40}"
+        raise InputError(f"{name} must be a 1-D array of {what}, got {got}")
+    if not numeric:
+        return arr
+    if arr.dtype.kind == "O" and pd.api.types.infer_dtype(arr, skipna=False) in (
+            "integer", "floating", "mixed-integer-float", "empty"):
+        arr = arr.astype(np.float64)
+    if arr.dtype.kind not in "biuf":
+        odd = arr[:1].tolist()
+        if arr.dtype.kind == "O":  # show an item that is not a number
+            odd = [x for x in arr.tolist() if isinstance(x, bool)
+                   or not isinstance(x, numbers.Number)][:1]
+        raise InputError(f"{name} must hold {what}, got dtype {arr.dtype}"
+                         + (f" holding {odd[0]!r:.40}" if odd else "")
+                         + "; pass a numeric array")
+    return arr
+
+
+def _integers(x, name: str, what: str) -> np.ndarray:
+    """``x`` as a 1-D array of integers: its own integer dtype, or int64 from whole floats."""
+    arr = _vector(x, name, what)
+    if arr.dtype.kind == "b":
+        raise InputError(f"{name} must hold {what} (integers), got booleans; pass integers")
+    if arr.dtype.kind == "f":
+        bad = ~(np.abs(arr) < 2.0**63) | (arr != np.floor(arr))  # NaN and inf are bad too
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{name} must hold {what} (whole numbers), but position {i} "
+                             f"holds {float(arr[i])!r}; pass integers")
+        arr = arr.astype(np.int64)
+    elif arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise InputError(f"{name} holds {arr.max()}, beyond what int64 holds")
+    return arr
+
+
+def _names(names, what: str) -> np.ndarray:
+    """Entity (or channel) names as a 1-D object array of distinct str."""
+    arr = _vector(names, what, "names", numeric=False)
+    out = np.asarray([str(x) for x in arr], dtype=object)
+    dup = pd.Index(out).duplicated()
+    if dup.any():
+        raise InputError(f"{what} must be distinct, but {out[np.argmax(dup)]!r} appears more "
+                         f"than once; rename or merge those entities")
+    return out
+
+
+def _time_zone(zone, time_kind: str, times, end_times) -> str | None:
+    """The zone of datetimes (a name pandas reads, such as "Europe/Paris"), checked."""
+    if zone is None:
+        return None
+    if not isinstance(zone, str):
+        raise ParameterError(f"time_zone must be a zone name such as 'Europe/Paris' or None, "
+                             f"got {type(zone).__name__} {zone!r:.40}")
+    if time_kind != "datetime" or (times is None and end_times is None):
+        raise ParameterError(f"time_zone={zone!r} is the zone of datetimes, but these journeys "
+                             f"have {'no times' if time_kind == 'datetime' else 'steps'}; "
+                             f"pass time_zone=None")
+    return _known_zone(zone)
+
+
+@functools.lru_cache(maxsize=64)
+def _known_zone(zone: str) -> str:
+    """``zone`` when pandas knows it, else :class:`ParameterError`."""
+    try:
+        pd.Timestamp(0).tz_localize(zone)
+    except Exception as exc:  # zoneinfo, pytz and dateutil each raise their own
+        raise ParameterError(f"time_zone={zone!r} is not a time zone; pass a name such as "
+                             f"'Europe/Paris' or 'UTC', or an offset such as '+01:00'") from exc
+    return zone
 
 
 def _path_groups(groups, n: int):
@@ -204,3 +308,13 @@ def _read_only(arr: np.ndarray) -> np.ndarray:
     view = arr.view()
     view.flags.writeable = False
     return view
+
+
+def frozen(value):
+    """``value`` with its numpy arrays (also inside a tuple) made read-only, in place."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, tuple):
+        for item in value:
+            frozen(item)
+    return value

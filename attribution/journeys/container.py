@@ -9,6 +9,7 @@ from attribution.journeys import arrays as _arrays
 from attribution.journeys import export as _export
 from attribution.journeys import paths as _paths
 from attribution.journeys import reshape as _reshape
+from attribution.journeys.arrays import frozen as _frozen
 from attribution.journeys.validation import ParameterError
 
 LEVELS = _arrays.LEVELS
@@ -61,6 +62,9 @@ class Journeys:
         What was dropped or reshaped on the way here (see :attr:`report_`).
     time_kind : {"datetime", "numeric"}
         What ``times`` hold: nanoseconds since the epoch, or plain numbers.
+    time_zone : str, optional
+        The zone of datetime ``times`` ("Europe/Paris", "+01:00", "UTC"; the times stay UTC
+        nanoseconds): the event log's zone. None: naive times, or no times.
     path_groups : (array of int64, array of int64), optional
         Which journeys share a path, when it is known for free (path tables): the distinct-path
         index of every journey, numbered by first appearance, and the first journey of each.
@@ -71,12 +75,12 @@ class Journeys:
     def __init__(self, offsets, codes, conversions=None, nulls=None, value=None, *, names,
                  channel_of=None, channel_names=None, stage_of=None, times=None, end_times=None,
                  ids=None, seq=None, level="touchpoint", report=None, time_kind="datetime",
-                 path_groups=None):
+                 path_groups=None, time_zone=None):
         fields = _arrays.checked(offsets, codes, conversions, nulls, value, names=names,
                                  channel_of=channel_of, channel_names=channel_names,
                                  stage_of=stage_of, times=times, end_times=end_times, ids=ids,
                                  seq=seq, level=level, time_kind=time_kind,
-                                 path_groups=path_groups)
+                                 path_groups=path_groups, time_zone=time_zone)
         for key, val in fields.items():
             object.__setattr__(self, key, val)
         self.report_records = tuple(dict(r) for r in (report or ()))
@@ -95,6 +99,7 @@ class Journeys:
         return state
 
     def __setstate__(self, state):  # pickle and deepcopy copy the arrays: freeze them again
+        state.setdefault("time_zone", None)  # pickled before Journeys had a time zone
         for key, value in state.items():
             object.__setattr__(self, key, _frozen(value))
 
@@ -316,7 +321,7 @@ class Journeys:
             changes.setdefault("path_groups", None)
         state = {key: getattr(self, key) for key in _arrays.ARRAYS}
         state.update(level=self.level, time_kind=self.time_kind, path_groups=self.path_groups,
-                     report=list(self.report_records))
+                     time_zone=self.time_zone, report=list(self.report_records))
         state.update(changes)
         return Journeys(**state)
 
@@ -389,12 +394,3 @@ class Journeys:
 
         return describe(self, top=top)
 
-
-def _frozen(value):
-    """``value`` with its numpy arrays (also inside a tuple) made read-only."""
-    if isinstance(value, np.ndarray):
-        value.flags.writeable = False
-    elif isinstance(value, tuple):
-        for item in value:
-            _frozen(item)
-    return value

@@ -32,6 +32,7 @@ from attribution.journeys.validation import (
     ParameterError,
     check_distinct_labels,
     check_no_missing,
+    label_list,
     require_columns,
     require_frame,
     warn_dropped,
@@ -67,9 +68,10 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     (``"drop"``). Everything removed is counted in ``report_`` and summarised in one
     :class:`~attribution.DroppedDataWarning`.
     """
-    _check_arguments(df, dict(journey=journey, time=time, touchpoint=touchpoint,
-                              channel=channel, conversion=conversion, value=value, stage=stage),
-                     conversion_touchpoints, open_journeys, max_touches, conversion_window)
+    conversion_touchpoints = _check_arguments(
+        df, dict(journey=journey, time=time, touchpoint=touchpoint, channel=channel,
+                 conversion=conversion, value=value, stage=stage),
+        conversion_touchpoints, open_journeys, max_touches, conversion_window)
     check_no_missing(df[journey], journey, "journey")
     t, kind, zone, _ = time_values(df[time], time, time_unit=time_unit, time_format=time_format,
                                    tz=tz)
@@ -106,7 +108,7 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
                channel_of=channel_of, channel_names=channel_names, stage_of=stage_of,
                times=log.time[idx], end_times=spans.end,
                ids=np.asarray(person_ids)[log.person[spans.anchor]], seq=spans.seq,
-               level="touchpoint", report=report.rows, time_kind=kind)
+               level="touchpoint", report=report.rows, time_kind=kind, time_zone=zone)
 
 
 class _Report:
@@ -129,10 +131,13 @@ class _Report:
 
 
 def _check_arguments(df, columns, conversion_touchpoints, open_journeys, max_touches,
-                     conversion_window):
-    """The frame, its columns and the options, checked before anything is read."""
+                     conversion_window) -> list | None:
+    """The frame, its columns and the options, checked before anything is read; returns
+    ``conversion_touchpoints`` as a list.
+    """
     require_frame(df, "event log")
     require_columns(df, columns)
+    conversion_touchpoints = label_list(conversion_touchpoints, "conversion_touchpoints")
     if columns["conversion"] is None and not conversion_touchpoints:
         raise ParameterError("say which rows are conversions: conversion='<flag column>' and/or "
                              "conversion_touchpoints=['purchase', ...]")
@@ -146,6 +151,7 @@ def _check_arguments(df, columns, conversion_touchpoints, open_journeys, max_tou
                                    and len(window) == 2):
         raise ParameterError(f"conversion_window must be a pair (start, end), got "
                              f"{conversion_window!r}")
+    return conversion_touchpoints
 
 
 def _note_ignored_rows(rows: EventRows, report: _Report) -> None:

@@ -54,3 +54,36 @@ def to_paths(journeys, sep: str = " > ", aggregate: bool = True) -> pd.DataFrame
         "total_null": src.nulls,
         "total_conversion_value": src.value,
     })
+
+
+def time_column(journeys, t: np.ndarray):
+    """Touch times ``t`` (int64, as in ``journeys.times``) as a column of a frame.
+
+    Parameters
+    ----------
+    journeys : Journeys
+        Gives the time kind and the time zone.
+    t : array of int64
+        UTC nanoseconds since the epoch (datetimes) or steps.
+
+    Returns
+    -------
+    pandas array or numpy array
+        Datetimes in ``journeys.time_zone`` (tz-aware); naive datetime64[ns] without a zone;
+        ``t`` itself for steps.
+    """
+    if journeys.time_kind != "datetime":
+        return t
+    naive = np.asarray(t, dtype=np.int64).view("datetime64[ns]")
+    if journeys.time_zone is None:
+        return naive
+    return pd.DatetimeIndex(naive).tz_localize("UTC").tz_convert(journeys.time_zone).array
+
+
+def missing_times(journeys, k: int):
+    """``k`` missing touch times, of the type :func:`time_column` gives: NaT (in the time zone
+    of ``journeys``) for datetimes, -1 for steps.
+    """
+    if journeys.time_kind != "datetime":
+        return np.full(k, -1, dtype=np.int64)
+    return time_column(journeys, np.full(k, np.iinfo(np.int64).min, dtype=np.int64))  # NaT

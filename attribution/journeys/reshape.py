@@ -12,6 +12,7 @@ import numpy as np
 
 from attribution.journeys import paths as _paths
 from attribution.journeys.arrays import offsets_of
+from attribution.journeys.validation import InputError
 
 
 def select(journeys, which):
@@ -20,15 +21,21 @@ def select(journeys, which):
     Parameters
     ----------
     journeys : Journeys
-    which : array of int or bool
-        Positions, or a mask over the journeys.
+    which : array of int or bool, or slice
+        Positions (negative ones count from the end), or a mask over the journeys.
 
     Returns
     -------
     Journeys
         With their touches, weights, times, ids and seq; ``path_groups`` is forgotten.
+
+    Raises
+    ------
+    InputError
+        When ``which`` is not 1-D integers, a mask of the right length or a slice, or a
+        position is out of range.
     """
-    idx = np.arange(journeys.n_journeys)[which]
+    idx = positions(which, journeys.n_journeys)
     lengths = journeys.lengths[idx]
     take = _paths.ranges(journeys.offsets[idx], lengths)
 
@@ -41,6 +48,34 @@ def select(journeys, which):
                             times=None if journeys.times is None else journeys.times[take],
                             end_times=sub(journeys.end_times), ids=sub(journeys.ids),
                             seq=sub(journeys.seq), path_groups=None)
+
+
+def positions(which, n: int) -> np.ndarray:
+    """The journey positions ``which`` selects among ``n``: positions, a boolean mask, or a
+    slice, as a 1-D array of int64 in [0, n).
+    """
+    if isinstance(which, slice):
+        return np.arange(n)[which]
+    try:
+        arr = np.asarray(which)
+    except (TypeError, ValueError):  # ragged nested sequences
+        arr = np.asarray(None)
+    if arr.ndim == 1 and arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.ndim != 1 or arr.dtype.kind not in "biu":
+        raise InputError(f"select needs a 1-D array of journey positions (integers) or a "
+                         f"boolean mask, got {type(which).__name__} {which!r:.40}"
+                         + (f" of dtype {arr.dtype}" if arr.ndim == 1 else ""))
+    if arr.dtype.kind == "b":
+        if arr.shape != (n,):
+            raise InputError(f"a boolean mask for select needs one entry per journey ({n}), "
+                             f"got {len(arr)}")
+        return np.flatnonzero(arr)
+    bad = (arr < -n) | (arr >= n)
+    if bad.any():
+        raise InputError(f"select: position {arr[np.argmax(bad)]} is out of range for "
+                         f"{n} journeys (positions run from {-n} to {n - 1})")
+    return np.where(arr < 0, arr + n, arr).astype(np.int64, copy=False)
 
 
 def keep_touches(journeys, keep: np.ndarray, step: str, **extra):
@@ -96,7 +131,7 @@ def aggregate(journeys):
                             conversions=total(journeys.conversions),
                             nulls=total(journeys.nulls), value=total(journeys.value),
                             times=None, end_times=None, ids=None, seq=None, report=report,
-                            path_groups=(np.arange(g), np.arange(g)))
+                            path_groups=(np.arange(g), np.arange(g)), time_zone=None)
 
 
 def channel_level(journeys):

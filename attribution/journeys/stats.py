@@ -30,8 +30,9 @@ def concat(parts: Sequence, cls=None):
 
     Vocabularies are united by name. A touchpoint must belong to the same channel in every part
     (else :class:`InputError` names it). Times, ids and stages are kept when every part has
-    them. The parts' reports are summed. ``cls`` is the class to build (default: the first
-    part's).
+    them; they keep the parts' common time zone, or UTC when the zones differ (naive times
+    and times with a zone do not mix). The parts' reports are summed. ``cls`` is the class to
+    build (default: the first part's).
     """
     parts = list(parts)
     if not parts:
@@ -74,13 +75,19 @@ def concat(parts: Sequence, cls=None):
     kinds = {p.time_kind for p in parts if p.times is not None}
     if len(kinds) > 1:
         raise InputError("the parts mix datetime and integer touch times")
+    times = joined("times")
+    zones = {p.time_zone for p in parts}
+    if times is not None and len(zones) > 1 and None in zones:
+        raise InputError(f"the parts mix naive times and times in zone(s) "
+                         f"{sorted(zones - {None})}; read every part with the same tz=")
+    zone = None if times is None else zones.pop() if len(zones) == 1 else "UTC"
     return cls(offsets, codes, np.concatenate([p.conversions for p in parts]),
                     np.concatenate([p.nulls for p in parts]),
                     np.concatenate([p.value for p in parts]), names=names,
                     channel_of=channel_of, channel_names=channel_names, stage_of=stage_of,
-                    times=joined("times"), end_times=joined("end_times"), ids=joined("ids"),
+                    times=times, end_times=joined("end_times"), ids=joined("ids"),
                     seq=joined("seq"), level=parts[0].level, report=_sum_reports(parts),
-                    time_kind=kinds.pop() if kinds else parts[0].time_kind)
+                    time_kind=kinds.pop() if kinds else parts[0].time_kind, time_zone=zone)
 
 
 def merge(parts: Sequence):

@@ -7,8 +7,9 @@ says what is wrong, where (column, row, journey or entity) and how to fix it.
 
 from __future__ import annotations
 
+import reprlib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -71,8 +72,41 @@ def require_frame(df, what: str = "input") -> pd.DataFrame:
     return df
 
 
-def require_columns(df: pd.DataFrame, columns: dict[str, str | None]) -> None:
-    """Check that every named column exists; ``columns`` maps role -> name (None = unused)."""
+#: Roles whose column may be None (not in the data); every other role needs a column.
+OPTIONAL_ROLES = frozenset({"channel", "conversion", "conversions", "nulls", "value", "stage"})
+
+
+def require_columns(df: pd.DataFrame, columns: dict[str, str | None],
+                    optional: Iterable[str] = OPTIONAL_ROLES) -> None:
+    """Check that every named column is in the frame, once.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    columns : dict
+        Role -> column name; a role in ``optional`` may be None (not in the data).
+    optional : iterable of str
+        The roles that may be None.
+
+    Raises
+    ------
+    ParameterError
+        A name that is not a column label (a list, a dict), or None for a required role.
+    MissingColumnError
+        A name that is not a column of the frame.
+    InputError
+        A name that labels several columns (a duplicated column, or the first level of
+        MultiIndex columns).
+    """
+    optional = frozenset(optional)
+    for role, col in columns.items():
+        if col is None and role not in optional:
+            raise ParameterError(f"{role} must name a column of the frame, got None; pass e.g. "
+                                 f"{role}='<column>'")
+        if col is not None and not pd.api.types.is_hashable(col):
+            raise ParameterError(f"{role} must be one column name (a str or int), got "
+                                 f"{type(col).__name__} {reprlib.repr(col)}; pass e.g. "
+                                 f"{role}='<column>'")
     missing = [(role, col) for role, col in columns.items() if col is not None and col not in df]
     if missing:
         wanted = ", ".join(f"{role}={col!r}" for role, col in missing)
@@ -81,6 +115,22 @@ def require_columns(df: pd.DataFrame, columns: dict[str, str | None]) -> None:
             f"column(s) not found: {wanted}. The frame has: {present}. "
             f"Pass the right names, e.g. {missing[0][0]}='<column>'"
         )
+    for role, col in columns.items():
+        if col is not None:
+            _require_one_column(df.columns, col, role)
+
+
+def _require_one_column(labels: pd.Index, col, role: str) -> None:
+    """Refuse a column name that labels several columns of the frame."""
+    loc = labels.get_loc(col)
+    if isinstance(loc, (int, np.integer)):
+        return
+    found = labels[loc]
+    if isinstance(labels, pd.MultiIndex) and not isinstance(col, tuple):
+        raise InputError(f"column {col!r} ({role}) names {len(found)} columns of the frame's "
+                         f"MultiIndex columns; pass the full label, e.g. {role}={found[0]!r}")
+    raise InputError(f"column {col!r} ({role}) appears {len(found)} times in the frame; drop or "
+                     f"rename the copies, e.g. df = df.loc[:, ~df.columns.duplicated()]")
 
 
 def check_no_missing(values: pd.Series, column: str, role: str) -> None:
@@ -118,12 +168,21 @@ def check_distinct_labels(labels, column: str, role: str) -> None:
 
 
 def numeric_column(values: pd.Series, column: str, role: str) -> np.ndarray:
-    """Return a finite, non-negative float64 array from a numeric or boolean column."""
-    if isinstance(values.dtype, pd.CategoricalDtype) or not (
-        pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
-    ):
+    """Return a finite, non-negative float64 array from a numeric or boolean column (an object
+    column of numbers or booleans, such as a flag with missing values, counts as one).
+    """
+    dt = values.dtype
+    if pd.api.types.is_complex_dtype(dt):
         raise ColumnTypeError(
-            f"column {column!r} ({role}) must be numeric or boolean, got dtype {values.dtype}; "
+            f"column {column!r} ({role}) holds complex numbers (dtype {dt}); pass real "
+            f"numbers, e.g. df[{column!r}] = df[{column!r}].to_numpy().real if the imaginary "
+            f"parts are all 0")
+    numbers = pd.api.types.is_object_dtype(dt) and pd.api.types.infer_dtype(
+        values, skipna=True) in ("boolean", "integer", "floating", "mixed-integer-float")
+    if not numbers and (isinstance(dt, pd.CategoricalDtype) or not (
+            pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))):
+        raise ColumnTypeError(
+            f"column {column!r} ({role}) must be numeric or boolean, got dtype {dt}; "
             f"convert it with pd.to_numeric(df[{column!r}])"
         )
     check_no_missing(values, column, role)
@@ -154,7 +213,7 @@ def label_column(values: pd.Series, column: str, role: str, allow_missing: bool 
         or pd.api.types.is_integer_dtype(dt)
         or pd.api.types.is_bool_dtype(dt)
     )
-    if not ok:
+    if not ok and not (len(values) and values.isna().all()):  # no label at all: any dtype
         raise ColumnTypeError(
             f"column {column!r} ({role}) must hold labels (strings, categories or integers), "
             f"got dtype {dt}; convert it with df[{column!r}].astype(str)"
@@ -172,6 +231,31 @@ def check_separator_free(names: Iterable[str], sep: str, what: str) -> None:
             f"{what} name(s) {_row_list(bad)} contain the path separator {sep!r}; "
             f"rename them or choose another separator with sep='...'"
         )
+
+
+def label_list(labels, what: str) -> list | None:
+    """``labels`` (None, or a list-like of labels such as ``["purchase"]``) as a list.
+
+    Raises
+    ------
+    ParameterError
+        A bare str (it would be read letter by letter), a number, a mapping, or an item that
+        is not one label (a list, a dict).
+    """
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)):
+        raise ParameterError(f"{what} must be a list of names, got the string {labels!r} (it "
+                             f"would be read letter by letter); pass [{labels!r}]")
+    if isinstance(labels, Mapping) or not pd.api.types.is_list_like(labels):
+        raise ParameterError(f"{what} must be a list of names such as ['purchase'], got "
+                             f"{type(labels).__name__} {reprlib.repr(labels)}")
+    items = list(labels)
+    bad = [x for x in items if not pd.api.types.is_scalar(x)]
+    if bad:
+        raise ParameterError(f"{what} must be a list of names, but it holds "
+                             f"{reprlib.repr(bad[0])}, which is not one name; flatten it")
+    return items
 
 
 def check_parameter(ok: bool, message: str) -> None:

@@ -60,12 +60,6 @@ def fails(reason):
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-JOURNEYS_COLS = ("journeys/validation.py require_columns: refuse a column name that is not a "
-                 "str/int (ParameterError naming the role) and None for a required role")
-CSR = ("journeys/arrays.py _csr/_weights/_optional: np.asarray each argument in a try, refuse "
-       "ndim != 1, non-integral or non-numeric codes and offsets, wrong lengths (InputError "
-       "naming the argument)")
-
 CASES = [
     # Journeys.from_events: not a frame
     ("events-list", lambda: at.Journeys.from_events([[1, 2]], **COLS), ColumnTypeError,
@@ -86,24 +80,18 @@ CASES = [
     ("events-max_touches-text", lambda: at.Journeys.from_events(EVENTS, **COLS,
                                                                 max_touches="3"),
      ParameterError, r"max_touches must be"),
-    pytest.param("events-journey-list",
-                 lambda: at.Journeys.from_events(EVENTS, **{**COLS, "journey": ["user"]}),
-                 AttributionError, r"journey", marks=fails(JOURNEYS_COLS)),
-    pytest.param("events-time-None",
-                 lambda: at.Journeys.from_events(EVENTS, **{**COLS, "time": None}),
-                 AttributionError, r"time", marks=fails(JOURNEYS_COLS)),
-    pytest.param("events-duplicate-columns",
-                 lambda: at.Journeys.from_events(pd.concat([EVENTS, EVENTS[["tp"]]], axis=1),
-                                                 **COLS),
-                 AttributionError, r"'tp'", marks=fails(
-                     "journeys/validation.py require_columns: refuse a column that appears "
-                     "more than once in df.columns (InputError naming it)")),
-    pytest.param("events-conversion_touchpoints-int",
-                 lambda: at.Journeys.from_events(EVENTS, journey="user", time="time",
-                                                 touchpoint="tp", conversion_touchpoints=5),
-                 AttributionError, r"conversion_touchpoints", marks=fails(
-                     "journeys/events.py _check_arguments: conversion_touchpoints must be a "
-                     "list-like of names, not a scalar or a bare str (ParameterError)")),
+    ("events-journey-list",
+     lambda: at.Journeys.from_events(EVENTS, **{**COLS, "journey": ["user"]}),
+     ParameterError, r"^journey must be one column name \(a str or int\), got list \['user'\]"),
+    ("events-time-None", lambda: at.Journeys.from_events(EVENTS, **{**COLS, "time": None}),
+     ParameterError, r"^time must name a column of the frame, got None"),
+    ("events-duplicate-columns",
+     lambda: at.Journeys.from_events(pd.concat([EVENTS, EVENTS[["tp"]]], axis=1), **COLS),
+     InputError, r"^column 'tp' \(touchpoint\) appears 2 times in the frame; drop or rename"),
+    ("events-conversion_touchpoints-int",
+     lambda: at.Journeys.from_events(EVENTS, journey="user", time="time", touchpoint="tp",
+                                     conversion_touchpoints=5),
+     ParameterError, r"^conversion_touchpoints must be a list of names .*got int 5"),
     # Journeys.from_paths: not a frame
     ("paths-list", lambda: at.Journeys.from_paths([["a > b", 1]]), ColumnTypeError,
      r"path table must be a pandas DataFrame, got list"),
@@ -120,59 +108,50 @@ CASES = [
     ("paths-object-conversions",
      lambda: at.Journeys.from_paths(PATHS.assign(total_conversions=[object(), 1, 0])),
      ColumnTypeError, r"column 'total_conversions'"),
-    pytest.param("paths-path-None", lambda: at.Journeys.from_paths(PATHS, path=None),
-                 AttributionError, r"path", marks=fails(JOURNEYS_COLS)),
-    pytest.param("paths-path-list-name", lambda: at.Journeys.from_paths(PATHS, path=["path"]),
-                 AttributionError, r"path", marks=fails(JOURNEYS_COLS)),
+    ("paths-path-None", lambda: at.Journeys.from_paths(PATHS, path=None), ParameterError,
+     r"^path must name a column of the frame, got None"),
+    ("paths-path-list-name", lambda: at.Journeys.from_paths(PATHS, path=["path"]),
+     ParameterError, r"^path must be one column name"),
     pytest.param("paths-path-of-lists",
                  lambda: at.Journeys.from_paths(PATHS.assign(path=[["a"], ["b"], ["a"]])),
                  AttributionError, r"'path'", marks=fails(
                      "journeys/path_table.py _encode_rows: also catch "
                      "pa.ArrowNotImplementedError (a list column) as a non-string value")),
-    pytest.param("paths-complex-conversions",
-                 lambda: at.Journeys.from_paths(PATHS.assign(total_conversions=[1j, 2j, 0j])),
-                 AttributionError, r"total_conversions", marks=fails(
-                     "journeys/validation.py numeric_column: complex dtypes pass "
-                     "is_numeric_dtype and to_numpy(float64) drops the imaginary part "
-                     "silently (conversions become 0); refuse dtype kind 'c'")),
+    ("paths-complex-conversions",
+     lambda: at.Journeys.from_paths(PATHS.assign(total_conversions=[1j, 2j, 0j])),
+     ColumnTypeError, r"^column 'total_conversions' \(conversions\) holds complex numbers"),
     # the Journeys constructor
-    pytest.param("init-nan-codes",
-                 lambda: at.Journeys([0, 1, 2], np.array([0.0, np.nan]), [1, 0], names=["a"]),
-                 InputError, r"codes", marks=fails(
-                     CSR + "; numpy's RuntimeWarning 'invalid value encountered in cast' "
-                     "leaks before the InputError")),
+    ("init-nan-codes",
+     lambda: at.Journeys([0, 1, 2], np.array([0.0, np.nan]), [1, 0], names=["a"]),
+     InputError, r"^codes must hold entity codes \(whole numbers\), but position 1 holds nan"),
     ("init-short-conversions", lambda: at.Journeys([0, 1, 2], [0, 0], [1, 0, 3], names=["a"]),
      InputError, r"conversions must have one entry per journey"),
     ("init-level", lambda: at.Journeys([0, 1, 2], [0, 0], [1, 0], names=["a"], level="x"),
      ParameterError, r"level must be"),
-    pytest.param("init-object-codes",
-                 lambda: at.Journeys([0, 1, 2], np.array([0, "x"], dtype=object), [1, 0],
-                                     names=["a"]),
-                 AttributionError, r"codes", marks=fails(CSR)),
-    pytest.param("init-fractional-codes",
-                 lambda: at.Journeys([0, 1, 2], np.array([0.0, 0.7]), [1, 0], names=["a"]),
-                 AttributionError, r"codes", marks=fails(CSR + "; 0.7 is truncated to 0 today")),
-    pytest.param("init-2d-offsets",
-                 lambda: at.Journeys(np.array([[0, 1, 2]]), [0, 0], [1, 0], names=["a"]),
-                 AttributionError, r"offsets", marks=fails(CSR)),
-    pytest.param("init-2d-codes",
-                 lambda: at.Journeys([0, 1, 2], np.array([[0], [0]]), [1, 0], names=["a"]),
-                 AttributionError, r"codes", marks=fails(CSR + "; accepted today")),
-    pytest.param("init-names-None", lambda: at.Journeys([0, 1, 2], [0, 0], [1, 0], names=None),
-                 AttributionError, r"names", marks=fails(CSR)),
-    pytest.param("init-2d-names",
-                 lambda: at.Journeys([0, 1, 2], [0, 0], [1, 0], names=np.array([["a"]])),
-                 AttributionError, r"names", marks=fails(CSR + "; stored as \"['a']\" today")),
-    pytest.param("init-times-length",
-                 lambda: at.Journeys([0, 1, 2], [0, 0], [1, 0], names=["a"], times=[1, 2, 3]),
-                 AttributionError, r"times", marks=fails(CSR + "; accepted today")),
-    pytest.param("init-text-conversions",
-                 lambda: at.Journeys([0, 1, 2], [0, 0], ["x", "y"], names=["a"]),
-                 AttributionError, r"conversions", marks=fails(CSR)),
-    pytest.param("init-object-conversions",
-                 lambda: at.Journeys([0, 1, 2], [0, 0], np.array([object(), 1], dtype=object),
-                                     names=["a"]),
-                 AttributionError, r"conversions", marks=fails(CSR)),
+    ("init-object-codes",
+     lambda: at.Journeys([0, 1, 2], np.array([0, "x"], dtype=object), [1, 0], names=["a"]),
+     InputError, r"^codes must hold entity codes, got dtype object holding 'x'"),
+    ("init-fractional-codes",
+     lambda: at.Journeys([0, 1, 2], np.array([0.0, 0.7]), [1, 0], names=["a"]),
+     InputError, r"^codes must hold .*whole numbers.*position 1 holds 0.7"),
+    ("init-2d-offsets", lambda: at.Journeys(np.array([[0, 1, 2]]), [0, 0], [1, 0], names=["a"]),
+     InputError, r"^offsets must be a 1-D array of CSR offsets, got shape \(1, 3\)"),
+    ("init-2d-codes", lambda: at.Journeys([0, 1, 2], np.array([[0], [0]]), [1, 0], names=["a"]),
+     InputError, r"^codes must be a 1-D array of entity codes, got shape \(2, 1\)"),
+    ("init-names-None", lambda: at.Journeys([0, 1, 2], [0, 0], [1, 0], names=None), InputError,
+     r"^names must be a 1-D array of names, got NoneType"),
+    ("init-2d-names",
+     lambda: at.Journeys([0, 1, 2], [0, 0], [1, 0], names=np.array([["a"]])), InputError,
+     r"^names must be a 1-D array of names, got shape \(1, 1\)"),
+    ("init-times-length",
+     lambda: at.Journeys([0, 1, 2], [0, 0], [1, 0], names=["a"], times=[1, 2, 3]), InputError,
+     r"^times must have one entry per touch \(2\), got 3"),
+    ("init-text-conversions", lambda: at.Journeys([0, 1, 2], [0, 0], ["x", "y"], names=["a"]),
+     InputError, r"^conversions must hold numbers, got dtype <U1 holding 'x'"),
+    ("init-object-conversions",
+     lambda: at.Journeys([0, 1, 2], [0, 0], np.array([object(), 1], dtype=object),
+                         names=["a"]),
+     InputError, r"^conversions must hold numbers, got dtype object holding <object"),
     # models
     ("fit-DataFrame", lambda: at.Linear().fit(PATHS), ColumnTypeError,
      r"models take a Journeys object, got DataFrame"),
@@ -187,10 +166,8 @@ CASES = [
                      "that also subclasses sklearn.exceptions.NotFittedError instead")),
     pytest.param("scorer-before-fit", lambda: at.Linear().scorer(), AttributionError, r"fit",
                  marks=fails("models/_base.py scorer: as transform")),
-    pytest.param("position-first-text", lambda: at.PositionBased(first="a").fit(journeys()),
-                 ParameterError, r"first", marks=fails(
-                     "models/heuristic.py PositionBased._check_params: np.isscalar('a') is "
-                     "True, so 'a' >= 0 raises TypeError; check for a real number first")),
+    ("position-first-text", lambda: at.PositionBased(first="a").fit(journeys()),
+     ParameterError, r"^first must be a finite number >= 0 and <= 1, got 'a'"),
     ("get_model-int", lambda: at.get_model(3), UnknownModelError, r"unknown model 3"),
     # compare
     ("compare-unknown-name", lambda: at.compare(["linear", "nope"], journeys()),
@@ -232,17 +209,164 @@ CASES = [
      r"^alpha must be a number in \(0, 1\)"),
     ("conf_int-alpha-text", lambda: bootstrapped().conf_int(alpha="0.1"), ParameterError,
      r"^alpha must be"),
-    pytest.param("concentration-text",
-                 lambda: at.Linear().fit(journeys()).result_.concentration(p="x"),
-                 ParameterError, r"\bp\b", marks=fails(
-                     "metrics.py _check_p (via AttributionResult.concentration): compare only "
-                     "after checking p and q are real numbers")),
-    pytest.param("select-text", lambda: journeys().select("x"), AttributionError,
-                 r"select|index", marks=fails(
-                     "journeys/reshape.py select: refuse an index that is not integers or "
-                     "booleans (InputError naming it) before indexing numpy arrays")),
+    ("concentration-text", lambda: at.Linear().fit(journeys()).result_.concentration(p="x"),
+     ParameterError, r"^p must be a number in \(0, 1\], got 'x'"),
+    ("select-text", lambda: journeys().select("x"), InputError,
+     r"^select needs a 1-D array of journey positions \(integers\) or a boolean mask"),
     ("load_json-None", lambda: at.load_json(None), InputError, r"load_json needs a path"),
 ]
+
+
+def events(**changes):
+    return at.Journeys.from_events(EVENTS.assign(**changes), **COLS)
+
+
+def with_columns(df, labels):
+    out = df.copy()
+    out.columns = labels
+    return out
+
+
+def stamped(zone):
+    """Journeys with datetime touch times in ``zone`` (None: naive)."""
+    return at.Journeys([0, 1], [0], [1], names=["a"], times=[0], time_zone=zone)
+
+
+MULTI_COLUMNS = with_columns(EVENTS, pd.MultiIndex.from_product([["ev"], EVENTS.columns]))
+MULTI_COLS = {role: ("ev", column) for role, column in COLS.items()}
+MULTI_ROWS = EVENTS.set_axis(pd.MultiIndex.from_tuples([("x", 1), ("x", 2), ("y", 1)]))
+NO_CONVERSION_COLUMN = dict(journey="user", time="time", touchpoint="tp")
+
+# Odd frames and arguments given to the data tier: each is refused with one line naming the
+# column, row or argument (the frames that must work are in test_odd_frames_work).
+ODD_DATA = [
+    ("events-empty-frame", lambda: at.Journeys.from_events(EVENTS.iloc[:0], **COLS),
+     at.EmptyInputError, r"^event log has no rows"),
+    ("events-no-columns", lambda: at.Journeys.from_events(pd.DataFrame(), **COLS),
+     at.EmptyInputError, r"^event log has no rows"),
+    ("events-all-nan-touchpoint", lambda: events(tp=np.nan), at.EmptyInputError,
+     r"^column 'tp' \(touchpoint\) holds no touch"),
+    ("events-all-nan-time", lambda: events(time=pd.NaT), InputError,
+     r"^column 'time' \(time\) has 3 missing value\(s\) at row\(s\) 0, 1, 2"),
+    ("events-all-nan-journey", lambda: events(user=np.nan), InputError,
+     r"^column 'user' \(journey\) has 3 missing"),
+    ("events-all-nan-channel",
+     lambda: at.Journeys.from_events(EVENTS.assign(ch=np.nan), **COLS, channel="ch"),
+     InputError, r"^column 'ch' \(channel\) is missing on touch row\(s\) 0, 1, 2"),
+    ("events-bool-conversion-with-nan", lambda: events(conv=[False, True, np.nan]), InputError,
+     r"^column 'conv' \(conversion\) has 1 missing value\(s\) at row\(s\) 2"),
+    ("events-nullable-boolean-NA",
+     lambda: events(conv=pd.array([False, True, None], dtype="boolean")), InputError,
+     r"^column 'conv' \(conversion\) has 1 missing value\(s\) at row\(s\) 2"),
+    ("events-complex-conversion", lambda: events(conv=[0j, 1j, 1]), ColumnTypeError,
+     r"^column 'conv' \(conversion\) holds complex numbers"),
+    ("events-complex-value",
+     lambda: at.Journeys.from_events(EVENTS.assign(v=[0j, 2j, 1]), **COLS, value="v"),
+     ColumnTypeError, r"^column 'v' \(value\) holds complex numbers"),
+    ("events-duplicated-index-missing-journey",
+     lambda: at.Journeys.from_events(EVENTS.set_axis([7, 7, 8]).assign(user=[1, None, 2]),
+                                     **COLS),
+     InputError, r"^column 'user' \(journey\) has 1 missing value\(s\) at row\(s\) 7"),
+    ("events-multiindex-rows-missing-time",
+     lambda: at.Journeys.from_events(MULTI_ROWS.assign(time=[pd.NaT, *EVENTS.time[1:]]),
+                                     **COLS),
+     InputError, r"^column 'time' \(time\) has 1 missing value\(s\) at row\(s\) \('x', 1\)"),
+    ("events-multiindex-columns-first-level",
+     lambda: at.Journeys.from_events(MULTI_COLUMNS, **{**MULTI_COLS, "journey": "ev"}),
+     InputError,
+     r"^column 'ev' \(journey\) names 4 columns of the frame's MultiIndex columns; pass the "
+     r"full label, e.g. journey=\('ev', 'user'\)"),
+    ("events-multiindex-columns-short-names",
+     lambda: at.Journeys.from_events(MULTI_COLUMNS, **COLS), at.MissingColumnError,
+     r"^column\(s\) not found: journey='user'"),
+    ("events-integer-column-names-missing",
+     lambda: at.Journeys.from_events(with_columns(EVENTS, [0, 1, 2, 3]), journey=0, time=1,
+                                     touchpoint=5, conversion=3),
+     at.MissingColumnError, r"^column\(s\) not found: touchpoint=5"),
+    ("events-column-name-dict",
+     lambda: at.Journeys.from_events(EVENTS, **{**COLS, "touchpoint": {"tp": 1}}),
+     ParameterError, r"^touchpoint must be one column name \(a str or int\), got dict"),
+    ("events-conversion_touchpoints-str",
+     lambda: at.Journeys.from_events(EVENTS, **NO_CONVERSION_COLUMN,
+                                     conversion_touchpoints="purchase"),
+     ParameterError, r"^conversion_touchpoints must be a list of names, got the string "
+                     r"'purchase' \(it would be read letter by letter\); pass \['purchase'\]"),
+    ("events-conversion_touchpoints-nested",
+     lambda: at.Journeys.from_events(EVENTS, **NO_CONVERSION_COLUMN,
+                                     conversion_touchpoints=["a", ["b"]]),
+     ParameterError, r"^conversion_touchpoints must be a list of names, but it holds \['b'\]"),
+    ("events-conversion_touchpoints-dict",
+     lambda: at.Journeys.from_events(EVENTS, **NO_CONVERSION_COLUMN,
+                                     conversion_touchpoints={"b": 1}),
+     ParameterError, r"^conversion_touchpoints must be a list of names .*got dict"),
+    ("paths-empty-frame", lambda: at.Journeys.from_paths(PATHS.iloc[:0]), at.EmptyInputError,
+     r"^path table has no rows"),
+    ("paths-all-nan-path", lambda: at.Journeys.from_paths(PATHS.assign(path=np.nan)),
+     ColumnTypeError, r"^column 'path' \(path\) must hold strings"),
+    ("paths-all-nan-conversions",
+     lambda: at.Journeys.from_paths(PATHS.assign(total_conversions=np.nan)), InputError,
+     r"^column 'total_conversions' \(conversions\) has 3 missing value\(s\)"),
+    ("paths-bool-conversions-with-nan",
+     lambda: at.Journeys.from_paths(PATHS.assign(total_conversions=[True, np.nan, False])),
+     InputError, r"^column 'total_conversions' \(conversions\) has 1 missing value\(s\) at "
+                 r"row\(s\) 1"),
+    ("paths-nullable-int-NA",
+     lambda: at.Journeys.from_paths(PATHS.assign(total_null=pd.array([1, None, 0], "Int64"))),
+     InputError, r"^column 'total_null' \(nulls\) has 1 missing value\(s\) at row\(s\) 1"),
+    ("paths-duplicate-columns",
+     lambda: at.Journeys.from_paths(pd.concat([PATHS, PATHS[["total_null"]]], axis=1)),
+     InputError, r"^column 'total_null' \(nulls\) appears 2 times in the frame"),
+    ("init-duplicate-names", lambda: at.Journeys([0, 1, 2], [0, 1], names=["a", "a"]),
+     InputError, r"^names must be distinct, but 'a' appears more than once"),
+    ("init-names-one-str", lambda: at.Journeys([0, 1, 2], [0, 1], names="ab"), InputError,
+     r"^names must be a 1-D array of names, got str 'ab'"),
+    ("init-duplicate-channel-names",
+     lambda: at.Journeys([0, 1, 2], [0, 1], names=["a", "b"], channel_of=[0, 1],
+                         channel_names=["web", "web"]),
+     InputError, r"^channel_names must be distinct, but 'web' appears more than once"),
+    ("init-codes-beyond-int32", lambda: at.Journeys([0, 1], [2**32], names=["a"]), InputError,
+     r"^touch codes must lie in \[0, 1\) to index the 1 names, got 4294967296"),
+    ("init-boolean-offsets", lambda: at.Journeys(np.array([False, True]), [0], names=["a"]),
+     InputError, r"^offsets must hold CSR offsets \(integers\), got booleans"),
+    ("init-ragged-codes", lambda: at.Journeys([0, 1, 2], [[0], [0, 1]], names=["a"]),
+     InputError, r"^codes must be a 1-D array of entity codes, got list"),
+    ("init-fractional-seq", lambda: at.Journeys([0, 1, 2], [0, 0], names=["a"], seq=[0, 0.5]),
+     InputError, r"^seq must hold integers \(whole numbers\), but position 1 holds 0.5"),
+    ("init-ids-length", lambda: at.Journeys([0, 1, 2], [0, 0], names=["a"], ids=["x"]),
+     InputError, r"^ids must have one entry per journey \(2\), got 1"),
+    ("init-stage_of-length",
+     lambda: at.Journeys([0, 1], [0], names=["a"], stage_of=["pre", "post"]), InputError,
+     r"^stage_of must have one entry per name \(1\), got 2"),
+    ("init-end_times-nan",
+     lambda: at.Journeys([0, 1], [0], names=["a"], end_times=[np.nan]), InputError,
+     r"^end_times must hold integers \(whole numbers\), but position 0 holds nan"),
+    ("init-time_zone-unknown", lambda: stamped("Mars/Base"), ParameterError,
+     r"^time_zone='Mars/Base' is not a time zone"),
+    ("init-time_zone-not-str", lambda: stamped(1), ParameterError,
+     r"^time_zone must be a zone name such as 'Europe/Paris' or None, got int 1"),
+    ("init-time_zone-on-steps",
+     lambda: at.Journeys([0, 1], [0], names=["a"], times=[3], time_kind="numeric",
+                         time_zone="UTC"),
+     ParameterError, r"^time_zone='UTC' is the zone of datetimes, but these journeys have steps"),
+    ("init-time_zone-without-times",
+     lambda: at.Journeys([0, 1], [0], names=["a"], time_zone="UTC"), ParameterError,
+     r"^time_zone='UTC' is the zone of datetimes, but these journeys have no times"),
+    ("select-out-of-range", lambda: journeys().select([0, 3]), InputError,
+     r"^select: position 3 is out of range for 3 journeys \(positions run from -3 to 2\)"),
+    ("select-short-mask", lambda: journeys().select([True, False]), InputError,
+     r"^a boolean mask for select needs one entry per journey \(3\), got 2"),
+    ("select-floats", lambda: journeys().select([0.0, 1.0]), InputError,
+     r"^select needs a 1-D array of journey positions .* of dtype float64"),
+    ("select-2d", lambda: journeys().select([[0, 1]]), InputError,
+     r"^select needs a 1-D array of journey positions"),
+    ("concat-naive-and-zoned", lambda: at.Journeys.concat([stamped(None), stamped("Europe/Paris")]),
+     InputError, r"^the parts mix naive times and times in zone\(s\) \['Europe/Paris'\]"),
+    ("top_share-p-bool", lambda: at.metrics.top_share([1.0, 2.0], p=True), ParameterError,
+     r"^p must be a number in \(0, 1\], got True"),
+    ("k_share-q-nan", lambda: at.metrics.k_share([1.0, 2.0], q=float("nan")), ParameterError,
+     r"^q must be a number in \(0, 1\], got nan"),
+]
+CASES += ODD_DATA
 
 
 @pytest.mark.parametrize("label, call, exc, match", CASES,
@@ -288,3 +412,86 @@ def test_compare_raises_when_every_model_refuses():
 def test_compare_does_not_hide_bugs():
     with pytest.raises(RuntimeError, match="a bug"):
         at.compare(["linear", Fragile()], journeys())
+
+
+def same_journeys(got, want, ids=True):
+    for key in ("offsets", "codes", "names", "conversions", "nulls", "value", "times",
+                "end_times", "seq", "channel_names", "channel_of") + (("ids",) if ids else ()):
+        a, b = getattr(got, key), getattr(want, key)
+        assert (a is None) == (b is None), key
+        if a is not None:
+            np.testing.assert_array_equal(a, b, err_msg=key)
+
+
+def categories(values, extra):
+    return pd.Categorical(values, categories=[*pd.unique(values), *extra])
+
+
+BUY = pd.DataFrame({"user": [1, 1, 2, 2], "time": pd.date_range("2024-01-01", periods=4),
+                    "tp": ["a", "buy", "b", "buy"]})
+ODD_EVENT_FRAMES = [
+    ("categorical-touchpoint-unused-categories",
+     EVENTS.assign(tp=categories(EVENTS.tp, ["zz", "yy"])), COLS),
+    ("categorical-journey-unused-categories", EVENTS.assign(user=categories(EVENTS.user, [9])),
+     COLS),
+    ("duplicated-index-labels", EVENTS.set_axis([7, 7, 7]), COLS),
+    ("multiindex-rows", MULTI_ROWS, COLS),
+    ("multiindex-columns-full-labels", MULTI_COLUMNS, MULTI_COLS),
+    ("integer-column-names", with_columns(EVENTS, [0, 1, 2, 3]),
+     dict(journey=0, time=1, touchpoint=2, conversion=3)),
+    ("object-bool-conversions", EVENTS.assign(conv=np.array([False, True, True], object)), COLS),
+    ("object-number-conversions", EVENTS.assign(conv=np.array([0, 1.0, 1], object)), COLS),
+]
+
+
+@pytest.mark.parametrize("label, frame, columns", ODD_EVENT_FRAMES,
+                         ids=[c[0] for c in ODD_EVENT_FRAMES])
+def test_odd_event_frames_work(label, frame, columns):
+    """Odd but valid frames read exactly like the plain frame (unused categories add no
+    touchpoint or person, the index is not used to align anything)."""
+    want = at.Journeys.from_events(EVENTS, **COLS)
+    same_journeys(at.Journeys.from_events(frame, **columns), want)
+
+
+@pytest.mark.parametrize("labels", [np.array(["buy"]), ("buy",), {"buy"}, pd.Index(["buy"]),
+                                    pd.Series(["buy"]), ["buy", "never-seen"]])
+def test_conversion_touchpoints_any_list_like(labels):
+    want = at.Journeys.from_events(BUY, **NO_CONVERSION_COLUMN, conversion_touchpoints=["buy"])
+    got = at.Journeys.from_events(BUY, **NO_CONVERSION_COLUMN, conversion_touchpoints=labels)
+    same_journeys(got, want)
+    assert list(got.conversions) == [1, 1]
+
+
+def test_all_missing_stage_and_channel_where_no_touch():
+    j = at.Journeys.from_events(EVENTS.assign(st=np.nan), **COLS, stage="st")
+    assert list(j.stage_of) == [None, None]
+    ch = at.Journeys.from_events(EVENTS.assign(ch=["x", "y", "x"]).astype({"ch": "category"})
+                                 .assign(ch=lambda d: d.ch.cat.add_categories(["q"])),
+                                 **COLS, channel="ch")
+    assert list(ch.channel_names) == ["x", "y"]  # the unused category is no channel
+
+
+ODD_PATH_FRAMES = [
+    ("categorical-path-unused-categories", PATHS.assign(path=categories(PATHS.path, ["zz"])),
+     {}),
+    ("integer-column-names", with_columns(PATHS, [0, 1, 2]),
+     dict(path=0, conversions=1, nulls=2)),
+    ("object-bool-conversions", PATHS.assign(total_conversions=np.array([1, 2, 0], object)),
+     {}),
+]
+
+
+@pytest.mark.parametrize("label, frame, columns", ODD_PATH_FRAMES,
+                         ids=[c[0] for c in ODD_PATH_FRAMES])
+def test_odd_path_frames_work(label, frame, columns):
+    same_journeys(at.Journeys.from_paths(frame, **columns), at.Journeys.from_paths(PATHS))
+
+
+@pytest.mark.parametrize("index", [pd.Index([5, 5, 6]),
+                                   pd.MultiIndex.from_tuples([("x", 1), ("x", 2), ("y", 1)])])
+def test_path_table_row_labels_become_ids(index):
+    """Duplicated labels and MultiIndex rows: the journeys are the same, ids are the labels."""
+    j = at.Journeys.from_paths(PATHS.set_axis(index))
+    same_journeys(j, at.Journeys.from_paths(PATHS), ids=False)
+    assert list(j.ids) == list(index)
+    assert list(j.select([2, 0]).ids) == [index[2], index[0]]
