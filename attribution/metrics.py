@@ -1,6 +1,6 @@
 """Concentration metrics of credit (the "20% of touchpoints drive 80% of impact" check).
 
-Definitions follow MODELS.md (Concentration). Entities are those with any exposure; shares are
+Definitions: docs/models.md, "Concentration". Entities are those with any exposure; shares are
 ``s_k = max(credit_k, 0) / sum(max(credit, 0))`` and negative credit is reported beside.
 """
 
@@ -157,7 +157,7 @@ def top_precision(estimated, truth, p: float = 0.2) -> float:
 
 def accuracy(estimated, truth, placebo=(), baseline=None, true_baseline=None,
              p: float = 0.2) -> dict:
-    """Accuracy of estimated credit against the true credit (MODELS.md, Ground truth).
+    """Accuracy of estimated credit against the true credit (docs/models.md, "Ground truth").
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
 """Make the bundled sample (attribution/datasets/sample_events.csv.gz and sample_truth.json).
 
-The sample is simulator output with its causal ground truth (attribution.simulate): 10,000
+The sample is simulator output with its causal ground truth
+(attribution.evaluation.simulate): 10,000
 journeys over the default catalogue (18 touchpoints in 8 channels, one placebo banner and two
 clones of the display ad), the noisy-OR outcome tier, lifts solved so that in truth 20% of the
 touchpoint types drive 80% of the incremental conversions. Columns are renamed to the CLI's

@@ -12,7 +12,7 @@ class Sample(NamedTuple):
     """What :func:`load_sample` returns: ``events, truth = load_sample()``."""
 
     events: Any  # pandas.DataFrame, or Journeys with as_journeys=True
-    truth: Any  # attribution.simulate.Truth
+    truth: Any  # attribution.evaluation.simulate.Truth
 
 
 SAMPLE_COLUMNS = dict(journey="user_id", time="timestamp", touchpoint="touchpoint",
@@ -23,7 +23,8 @@ def load_sample(as_journeys: bool = False) -> Sample:
     """The bundled sample and its ground truth.
 
     10,000 simulated journeys (one per ``user_id``) over 21 touchpoint types in 8 channels,
-    made by ``scripts/make_sample.py`` with :func:`attribution.simulate.simulate_journeys`
+    made by ``scripts/make_sample.py`` with
+    :func:`attribution.evaluation.simulate.simulate_journeys`
     (noisy-OR tier; in truth 20% of the touchpoint types drive 80% of the incremental
     conversions; ``placebo_banner1`` has no effect; ``display_ad_clone1`` and ``_clone2``
     copy ``display_ad``).
@@ -41,7 +42,7 @@ def load_sample(as_journeys: bool = False) -> Sample:
     Returns
     -------
     Sample
-        ``(events, truth)``; ``truth`` is an :class:`attribution.simulate.Truth` (true
+        ``(events, truth)``; ``truth`` is an :class:`attribution.evaluation.simulate.Truth` (true
         Shapley and removal credit per touchpoint, ``channel_shapley``, ``top20``,
         ``lorenz()``, ``to_frame()``).
     """

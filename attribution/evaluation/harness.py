@@ -1,6 +1,7 @@
 """Benchmark harness: does each model recover the true concentration of credit?
 
-A scenario simulates journeys with known causal credit (:mod:`attribution.simulate`), fits every
+A scenario simulates journeys with known causal credit
+(:mod:`attribution.evaluation.simulate`), fits every
 registered model on them and compares each model's credit with the truth (Shapley over types):
 accuracy (:func:`attribution.metrics.accuracy`) and concentration (estimated vs true top-20%
 share, and whether "20% of touchpoints drive 80% of impact" holds in truth and per model).

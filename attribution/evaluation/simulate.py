@@ -1,4 +1,4 @@
-"""Journey simulator with causal ground truth (MODELS.md, Ground truth).
+"""Journey simulator with causal ground truth (docs/models.md, "Ground truth").
 
 Touchpoint types carry causal lifts theta_k, Zipf-shaped (theta_k proportional to k^-beta, beta
 solved so the true top-20% share of incremental conversions hits ``target_top20``), with

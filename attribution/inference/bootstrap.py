@@ -1,7 +1,7 @@
 """Journey bootstrap: percentile intervals for the credit of any model.
 
 A bootstrap replicate resamples journeys with replacement. On an aggregated table (one row per
-distinct path, MODELS.md) that is a draw of new weights for the rows, never a copy of the data:
+distinct path, docs/models.md) that is a draw of new weights for the rows, never a copy of the data:
 each row's converting and non-converting journeys are the cells of one multinomial over all
 ``N`` journeys (``method="multinomial"``, the classical bootstrap), or each cell is an
 independent Poisson count with its weight as mean (``method="poisson"``, the Poisson bootstrap

@@ -1,4 +1,4 @@
-"""Fitted models as JSON, without pickle: ``model.to_json()`` and :func:`load_json`.
+"""Fitted models as JSON, without pickle: :func:`to_json` and :func:`load_json`.
 
 The document holds the model's registry name, its parameters and every fitted attribute
 (names ending in ``_``): numbers, strings, numpy arrays (dtype kept), pandas Series and

@@ -371,7 +371,7 @@ class Journeys:
 
         ``kind`` is ``"collapse"``, ``"first"``, ``"frequency"``, ``"trim"`` (``n=``),
         ``"drop_unless_only"`` (``name=``) or ``"drop_if_last"`` (``name=``); see
-        :mod:`attribution._transforms`. The touches removed are counted in ``report_``.
+        :mod:`attribution.journeys.transforms`. The touches removed are counted in ``report_``.
         """
         from attribution.journeys.transforms import apply_transform
 

@@ -1,7 +1,8 @@
 """Mergeable statistics: journeys from several parts (chunks, partitions, days) as one.
 
 The sufficient statistic of every model is the aggregated table of distinct paths with summed
-conversions, nulls and value (:meth:`Journeys.aggregate`, DESIGN.md). It is mergeable: the
+conversions, nulls and value (:meth:`Journeys.aggregate`, docs/architecture.md). It is
+mergeable: the
 aggregate of the concatenated parts equals the aggregate of the whole, whatever the split, so
 chunks and Dask partitions are aggregated where they are and merged here.
 """
