@@ -1,6 +1,10 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import attribution as at
 from tests.conftest import paths_of
@@ -146,3 +150,193 @@ def test_aggregate_option_gives_the_same_credit(ca_paths, model):
     b = at.get_model(model).fit(agg)
     np.testing.assert_allclose(a.credit_, b.credit_, rtol=1e-12)
     np.testing.assert_allclose(a.value_credit_, b.value_credit_, rtol=1e-12)
+
+
+# -- the vectorised parser: separators, spellings, groups ----------------------------------
+def reference_paths(strings, sep):
+    """Each string's path by plain Python (None for an empty path), as from_paths reads it."""
+    out = []
+    for s in strings:
+        if not s.strip():
+            out.append(None)
+            continue
+        out.append([t.strip() for t in s.split(sep.strip())])
+    return out
+
+
+def path_groups_by_value(j):
+    """(group, first) of the journeys' paths numbered by first appearance, by plain Python."""
+    seen, group, first = {}, [], []
+    for i, p in enumerate(paths_of(j)):
+        if tuple(p) not in seen:
+            seen[tuple(p)] = len(seen)
+            first.append(i)
+        group.append(seen[tuple(p)])
+    return group, first
+
+
+def test_odd_whitespace_and_unicode_names():
+    df = pd.DataFrame({"path": ["\tb\u00a0>  é ", "é>b", " 日本 > a\u2003>b", "a"],
+                       "total_conversions": [1, 2, 3, 4], "total_null": 0})
+    j = at.Journeys.from_paths(df)
+    assert list(j.names) == ["a", "b", "é", "日本"]  # code-point order
+    assert paths_of(j) == [["b", "é"], ["é", "b"], ["日本", "a", "b"], ["a"]]
+    np.testing.assert_array_equal(j.path_groups[0], [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("sep", ["->", " | ", "→", "::", "ab"])
+def test_multi_character_separators(sep):
+    strings = [f"x{sep}y", f" y {sep.strip()}x{sep}x ", "x", f"y{sep}y"]
+    df = pd.DataFrame({"path": strings, "total_conversions": 1, "total_null": [0, 1, 2, 3]})
+    j = at.Journeys.from_paths(df, sep=sep)
+    assert paths_of(j) == reference_paths(strings, sep)
+
+
+def test_a_separator_never_spans_two_path_strings():
+    # the distinct strings lie back to back in one buffer: "a-" then ">b" reads "a->b"
+    df = pd.DataFrame({"path": ["a-", ">b", "a->b"], "total_conversions": 1, "total_null": 0})
+    j = at.Journeys.from_paths(df, sep="->")
+    assert paths_of(j) == [["a-"], [">b"], ["a", "b"]]
+
+
+def test_overlapping_separators_split_leftmost_like_str_split():
+    strings = ["a>>>b", "a>>b>>>c", ">b>>c"]
+    df = pd.DataFrame({"path": strings, "total_conversions": 1, "total_null": 0})
+    j = at.Journeys.from_paths(df, sep=">>")
+    assert paths_of(j) == reference_paths(strings, ">>")
+    assert paths_of(j) == [["a", ">b"], ["a", "b", ">c"], [">b", "c"]]
+    with pytest.raises(at.InputError, match="empty touchpoint name"):  # "a", "b", "", "c"
+        at.Journeys.from_paths(df.assign(path=["a>>b>>>>c", "a", "b"]), sep=">>")
+
+
+def test_a_name_with_two_raw_spellings_shares_one_path():
+    df = pd.DataFrame({"path": ["a > b", " a > b", "a >b ", "b > a", "b >  a", "a"],
+                       "total_conversions": [1, 2, 3, 4, 5, 6], "total_null": 1,
+                       "v": [1.0, 2, 3, 4, 5, 6]})
+    rows = at.Journeys.from_paths(df, value="v")
+    assert paths_of(rows) == [["a", "b"]] * 3 + [["b", "a"]] * 2 + [["a"]]
+    group, first = rows.path_groups
+    assert (list(group), list(first)) == path_groups_by_value(rows) == ([0, 0, 0, 1, 1, 2],
+                                                                        [0, 3, 5])
+    agg = at.Journeys.from_paths(df, value="v", aggregate=True)
+    assert paths_of(agg) == [["a", "b"], ["b", "a"], ["a"]]
+    np.testing.assert_array_equal(agg.conversions, [6, 9, 6])
+    np.testing.assert_array_equal(agg.value, [6, 9, 6])
+    np.testing.assert_array_equal(rows.aggregate().conversions, agg.conversions)
+
+
+def test_empty_paths_dropped_keep_path_groups():
+    df = pd.DataFrame({"path": ["", "b > a", " ", "a", "b>a", "\t"],
+                       "total_conversions": [0, 1, 0, 2, 3, 0], "total_null": [4, 0, 1, 1, 0, 2]})
+    with pytest.warns(at.DroppedDataWarning, match="3 row"):
+        rows = at.Journeys.from_paths(df)
+    assert list(rows.ids) == [1, 3, 4]
+    assert list(map(list, rows.path_groups)) == list(path_groups_by_value(rows))
+    with pytest.warns(at.DroppedDataWarning, match="3 row"):
+        agg = at.Journeys.from_paths(df, aggregate=True)
+    assert paths_of(agg) == [["b", "a"], ["a"]]
+    np.testing.assert_array_equal(agg.nulls, [0, 1])
+    for j in (rows, agg):
+        rep = j.report_
+        assert rep.loc[rep["item"].str.contains("empty path"), "count"].item() == 3
+
+
+def test_only_empty_paths_with_conversions_are_refused():
+    df = pd.DataFrame({"path": ["a", " ", "b > a", " "], "total_conversions": [1, 0, 2, 1],
+                       "total_null": 1}, index=list("wxyz"))
+    for aggregate in (False, True):
+        with pytest.raises(at.InputError, match=r"row\(s\) 'z' .*empty path"):
+            at.Journeys.from_paths(df, aggregate=aggregate)
+
+
+def test_trailing_or_leading_separator_is_an_error():
+    for bad in ["a > b >", "> a", "a >> b"]:
+        df = pd.DataFrame({"path": ["a", bad], "total_conversions": 1, "total_null": 0})
+        with pytest.raises(at.InputError, match=r"empty touchpoint name .* row\(s\) 1 "):
+            at.Journeys.from_paths(df)
+
+
+@pytest.mark.parametrize("dtype", ["object", "category", "string[python]", "string[pyarrow]",
+                                   "large_string"])
+def test_path_column_dtypes(dtype):
+    import pyarrow as pa
+
+    col = pd.Series(["a > b", "b", "a > b", " b > a"])
+    col = col.astype(pd.ArrowDtype(pa.large_string()) if dtype == "large_string" else dtype)
+    df = pd.DataFrame({"path": col, "total_conversions": 1, "total_null": 0})
+    j = at.Journeys.from_paths(df.iloc[1:])  # a slice: the strings need not start at 0
+    assert paths_of(j) == [["b"], ["a", "b"], ["b", "a"]]
+
+
+NAME = st.sampled_from(["a", "b", "é", "日本", "x y", "a-b", "-", "ch01"])
+PAD = st.sampled_from(["", " ", "  ", "\t", "\u00a0"])
+
+
+@st.composite
+def path_tables(draw):
+    sep = draw(st.sampled_from([">", " > ", "->", "|", "→", "--"]))
+    rows = []
+    for _ in range(draw(st.integers(1, 12))):
+        names = draw(st.lists(NAME.filter(lambda x: sep.strip() not in x), max_size=5))
+        if not names:
+            rows.append(draw(PAD))
+            continue
+        toks = [draw(PAD) + nm + draw(PAD) for nm in names]
+        rows.append(sep.join(toks) if draw(st.booleans()) else sep.strip().join(toks))
+    conv = [0.0 if not r.strip() else draw(st.sampled_from([0.0, 1.0, 2.5])) for r in rows]
+    df = pd.DataFrame({"path": rows, "total_conversions": conv,
+                       "total_null": draw(st.lists(st.sampled_from([0, 1, 3]),
+                                                   min_size=len(rows), max_size=len(rows)))})
+    return df, sep
+
+
+@given(table=path_tables())
+@settings(max_examples=150, deadline=None)
+def test_parser_matches_plain_python(table):
+    df, sep = table
+    expected = reference_paths(df["path"], sep)
+    kept = [i for i, p in enumerate(expected) if p is not None]
+    if any("" in expected[i] for i in kept):  # e.g. "-" + "--" + "-" with sep "--"
+        with pytest.raises(at.InputError, match="empty touchpoint name"):
+            at.Journeys.from_paths(df, sep=sep)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.DroppedDataWarning)
+        rows = at.Journeys.from_paths(df, sep=sep)
+        agg = at.Journeys.from_paths(df, sep=sep, aggregate=True)
+    if not kept:  # only empty paths: no journey left
+        assert rows.n_journeys == agg.n_journeys == 0
+        return
+    assert paths_of(rows) == [expected[i] for i in kept]
+    assert list(rows.names) == sorted({n for i in kept for n in expected[i]})
+    assert list(rows.ids) == kept
+    assert list(map(list, rows.path_groups)) == list(path_groups_by_value(rows))
+    by_hash = rows.replace(path_groups=None).aggregate()
+    assert paths_of(agg) == paths_of(by_hash)
+    for w in ("conversions", "nulls", "value"):
+        np.testing.assert_array_equal(getattr(agg, w), getattr(by_hash, w))
+
+
+@pytest.mark.parametrize("model", ["linear", "markov"])
+def test_aggregate_option_same_credit_with_variants_and_empty_paths(model):
+    rng = np.random.default_rng(3)
+    names = np.array(["a", " a", "b ", "b", "é", " é "])
+    rows = [" > ".join(rng.choice(names, size=rng.integers(1, 5))) for _ in range(300)]
+    rows[::17] = [" "] * len(rows[::17])
+    conv = rng.integers(0, 3, size=300).astype(float)
+    conv[::17] = 0
+    df = pd.DataFrame({"path": rows, "total_conversions": conv,
+                       "total_null": rng.integers(0, 3, size=300), "v": conv * 2.5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.DroppedDataWarning)
+        a = at.get_model(model).fit(at.Journeys.from_paths(df, value="v"))
+        b = at.get_model(model).fit(at.Journeys.from_paths(df, value="v", aggregate=True))
+    np.testing.assert_allclose(a.credit_, b.credit_, rtol=1e-12)
+    np.testing.assert_allclose(a.value_credit_, b.value_credit_, rtol=1e-12)
+
+
+def test_an_object_column_of_numbers_is_refused():
+    df = pd.DataFrame({"path": pd.Series([0, 1], dtype=object), "total_conversions": [1, 1],
+                       "total_null": [0, 0]})
+    with pytest.raises(at.ColumnTypeError, match="non-string value 0 at row 0"):
+        at.Journeys.from_paths(df)

@@ -167,13 +167,20 @@ def _encode_rows(col: pd.Series, path: str):
             arrow = arrow.combine_chunks()
         enc = pc.dictionary_encode(arrow, memory_pool=_POOL)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-        is_str = col.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
-        bad = col.index[~is_str][0]
-        raise ColumnTypeError(
-            f"column {path!r} (path) holds a non-string value {col[bad]!r} at row {bad!r}; "
-            f"convert the column with .astype(str)"
-        ) from exc
+        raise _non_string(col, path) from exc
+    if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        raise _non_string(col, path)  # e.g. an object column of numbers only
     return enc.indices.to_numpy(zero_copy_only=False), enc.dictionary
+
+
+def _non_string(col: pd.Series, path: str) -> ColumnTypeError:
+    """The error for a path column that holds something else than strings."""
+    is_str = col.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
+    bad = col.index[~is_str][0] if not is_str.all() else col.index[0]
+    return ColumnTypeError(
+        f"column {path!r} (path) holds a non-string value {col[bad]!r} at row {bad!r}; "
+        f"convert the column with .astype(str)"
+    )
 
 
 def _split_tokens(strings: pa.Array, sep: str):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+PAIR_TABLE_MIN = 1 << 16  # (journey, code) tables up to this size are always counted densely
 _P1 = np.uint64(0x9E3779B97F4A7C15)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
@@ -46,17 +47,25 @@ def distinct_pairs(tj: np.ndarray, codes: np.ndarray, k: int, return_counts: boo
     """The distinct (journey, code) pairs, sorted by journey then code (and how many touches
     each pair has, with ``return_counts``).
 
-    ``tj`` must be non-decreasing (touches in journey order); the key is then nearly sorted and
-    a stable (radix/timsort) sort is fast.
+    ``tj`` must be non-decreasing (touches in journey order). Without counts and with few
+    codes (a table of at most 4 slots a touch) the pairs are marked in a table, O(n);
+    otherwise the keys, nearly sorted, are sorted by a stable (radix/timsort) sort.
     """
-    key = np.sort(tj.astype(np.int64) * max(k, 1) + codes, kind="stable")
+    k = max(k, 1)
+    key = tj.astype(np.int64) * k
+    key += codes
+    size = (int(tj[-1]) + 1) * k if len(tj) else 0
+    if not return_counts and (size <= PAIR_TABLE_MIN or size <= 4 * len(key)):
+        seen = np.zeros(size, dtype=bool)
+        seen[key] = True
+        return np.divmod(np.flatnonzero(seen), k)
+    key.sort(kind="stable")
     keep = np.ones(len(key), dtype=bool)
     keep[1:] = key[1:] != key[:-1]
-    jj, code = np.divmod(key[keep], max(k, 1))
+    jj, code = np.divmod(key[keep], k)
     if not return_counts:
         return jj, code
-    starts = np.flatnonzero(keep)
-    return jj, code, np.diff(np.append(starts, len(key)))
+    return jj, code, np.diff(np.flatnonzero(keep), append=len(key))
 
 
 def group_identical_paths(offsets: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

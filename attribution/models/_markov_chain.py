@@ -7,16 +7,26 @@ A window is encoded as an int64, the most recent code in the lowest digit of bas
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from threadpoolctl import ThreadpoolController
 
 from attribution.journeys import Journeys
 
 DENSE_MAX = 800  # transient states up to which a dense LU is used
+# BLAS threads of a dense solve (None: leave BLAS alone). These systems are small: threading
+# their LU costs more in synchronisation than it gains, the more so on a busy machine (the
+# removal effects of order 3 over 9 channels, 731 states, on 2 busy cores: 0.07-0.14 s with
+# one BLAS thread, 0.5-1.0 s with two; benchmarks/bench_markov.py).
+SOLVE_THREADS: int | None = 1
+KEY_TABLE_MIN = 1 << 16  # state-key spaces up to this size (or 8 keys a slot) use a table
+DENSE_TABLE_MAX = 2**21  # transition tables up to this many cells are counted densely
 
 
 @dataclass
@@ -98,9 +108,25 @@ def state_paths(j: Journeys, order: int) -> StatePaths:
         offsets = np.zeros(j.n_journeys + 1, dtype=np.int64)
         np.cumsum(kept, out=offsets[1:])
     del same
-    uniq = np.unique(np.sort(key))  # sorted input: a cheap unique
-    local = np.searchsorted(uniq, key).astype(np.int32 if len(uniq) < 2**31 else np.int64)
+    uniq, local = _index_keys(key, base**order)
     return StatePaths(offsets, local, uniq, order, base)
+
+
+def _index_keys(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct keys (all in [0, size)) and each key's index among them.
+
+    A small key space (order 1-4 over a dozen channels) is marked in a table, O(n); a large one
+    is sorted.
+    """
+    if size <= max(KEY_TABLE_MIN, 8 * len(key)):
+        seen = np.zeros(size, dtype=bool)
+        seen[key] = True
+        uniq = np.flatnonzero(seen)
+        rank = np.cumsum(seen, dtype=np.int32 if len(uniq) < 2**31 else np.int64)
+        rank -= 1
+        return uniq.astype(np.int64, copy=False), rank[key]
+    uniq = np.unique(key)
+    return uniq, np.searchsorted(uniq, key).astype(np.int32 if len(uniq) < 2**31 else np.int64)
 
 
 @dataclass
@@ -130,44 +156,51 @@ def build_chain(sp_: StatePaths, conversions, nulls, value) -> Chain:
     """Transition weights: each journey adds c + n along start -> s_1 -> ... -> s_m, c into
     (conversion), n into (null)."""
     S = sp_.n_states
-    n = len(sp_.offsets) - 1
     st = sp_.states  # state s is row/column s + 1
     first = sp_.offsets[:-1]
     last = sp_.offsets[1:] - 1
     w = conversions + nulls
     shape = (S + 1, S + 3)
-    dense = shape[0] * shape[1] <= 2**21  # small state space: count into a dense table
-    table = np.zeros(shape[0] * shape[1]) if dense else None
-    pieces = []
-
-    def add(rows, cols, data):  # one piece at a time keeps the peak memory small
-        nz = data > 0
-        if dense:
-            key = rows[nz].astype(np.int64) * shape[1] + cols[nz]
-            table[:] += np.bincount(key, data[nz], minlength=len(table))
-        else:
-            pieces.append(sp.csr_matrix((data[nz], (rows[nz], cols[nz])), shape=shape))
-
-    add(np.zeros(n, dtype=np.int64), st[first] + 1, w)
-    # within-journey steps: visit v -> v+1 unless v is the journey's last visit
-    step = np.ones(len(st), dtype=bool)
-    step[last] = False
-    src = np.flatnonzero(step)
-    del step
-    add(st[src] + 1, st[src + 1] + 1, np.repeat(w, np.diff(sp_.offsets))[src])
-    del src
     end = st[last] + 1
-    add(end, np.full(n, S + 1), conversions)
-    add(end, np.full(n, S + 2), nulls)
-    if dense:
-        counts = sp.csr_matrix(table.reshape(shape))
+    # within-journey steps: visit v -> v + 1, weighted 0 from a journey's last visit
+    step_w = np.repeat(w, np.diff(sp_.offsets))[:-1]
+    step_w[last[:-1]] = 0.0
+    step_key = st[:-1].astype(np.int64)
+    step_key += 1
+    step_key *= shape[1]
+    step_key += st[1:]
+    step_key += 1
+    if shape[0] * shape[1] <= DENSE_TABLE_MAX:  # small state space: count into a dense table
+        table = np.bincount(step_key, step_w, minlength=shape[0] * shape[1])
+        table = table.astype(np.float64, copy=False).reshape(shape)  # float also when empty
+        del step_key, step_w
+        table[0, 1:S + 1] += np.bincount(st[first], w, minlength=S)
+        table[:, S + 1] += np.bincount(end, conversions, minlength=S + 1)
+        table[:, S + 2] += np.bincount(end, nulls, minlength=S + 1)
+        counts = sp.csr_matrix(table)
     else:
-        counts = pieces[0]
-        for p in pieces[1:]:
-            counts = counts + p
+        counts = _sparse_counts(shape, step_key, step_w, st[first] + 1, w, end, conversions,
+                                nulls)
     counts.sum_duplicates()
     val = np.bincount(end, weights=value, minlength=S + 1)
     return Chain(counts, val)
+
+
+def _sparse_counts(shape, step_key, step_w, start, w, end, conversions, nulls):
+    """The transition counts of a large state space as a sparse matrix, one kind of
+    transition at a time (keeps the peak memory small)."""
+    def piece(rows, cols, data):
+        nz = data > 0
+        return sp.csr_matrix((data[nz], (rows[nz], cols[nz])), shape=shape)
+
+    nz = step_w > 0
+    key = step_key[nz]
+    counts = sp.csr_matrix((step_w[nz], (key // shape[1], key % shape[1])), shape=shape)
+    del key, nz
+    n = len(start)
+    counts = counts + piece(np.zeros(n, dtype=np.int64), start, w)
+    counts = counts + piece(end, np.full(n, shape[1] - 2), conversions)
+    return counts + piece(end, np.full(n, shape[1] - 1), nulls)
 
 
 class ChainDesign:
@@ -241,26 +274,48 @@ def _solve_sparse(a: sp.csr_matrix, b: np.ndarray) -> tuple[np.ndarray, float]:
     return x, resid(x)
 
 
-def absorb(q: sp.csc_matrix, rhs: np.ndarray, keep: np.ndarray | None = None):
+@functools.cache
+def _blas_pools():
+    """The BLAS thread pools loaded in this process (found once: scipy loads its BLAS when it
+    is imported, before the first solve)."""
+    return ThreadpoolController().select(user_api="blas")
+
+
+def _capped_blas():
+    """A context capping BLAS at :data:`SOLVE_THREADS` threads (a no-op when it is None)."""
+    if SOLVE_THREADS is None:
+        return contextlib.nullcontext()
+    return _blas_pools().limit(limits=SOLVE_THREADS)
+
+
+def _solve_dense(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
+    """LU solve of a x = b with BLAS capped; x and the largest residual relative to b."""
+    with _capped_blas():
+        x = scipy.linalg.solve(a, b, check_finite=False)
+        scale = np.maximum(np.abs(b).max(axis=0), 1e-300)
+        return x, float((np.abs(a @ x - b).max(axis=0) / scale).max())
+
+
+def absorb(q, rhs: np.ndarray, keep: np.ndarray | None = None):
     """Solve (I - Q) X = rhs on the transient states in ``keep`` (others absorb into null).
 
-    Returns X at the start row (row 0) for every right-hand side column, and the largest
-    residual of the solve. Dense LU for small state spaces, a checked sparse iterative solve
-    for large ones (see :func:`_solve_sparse`); never simulates.
+    ``q`` is sparse, or a dense array when the whole chain is small enough for a dense
+    solve. Returns X at the start row (row 0) for every right-hand side column, and the
+    largest residual of the solve. Dense LU (BLAS capped at :data:`SOLVE_THREADS` threads)
+    for small state spaces, a checked sparse iterative solve for large ones (see
+    :func:`_solve_sparse`); never simulates.
     """
     idx = np.flatnonzero(keep) if keep is not None else None
     if (q.shape[0] if idx is None else len(idx)) <= DENSE_MAX:  # small: dense LU
         if idx is None:
-            qd = q.toarray()
-        elif q.shape[0] <= DENSE_MAX:  # index the dense copy: sparse indexing costs more here
-            qd = q.toarray()[np.ix_(idx, idx)]
+            qd = q if isinstance(q, np.ndarray) else q.toarray()
+        elif isinstance(q, np.ndarray):
+            qd = q[np.ix_(idx, idx)]
         else:
             qd = q[idx][:, idx].toarray()
         b = rhs if idx is None else rhs[idx]
-        a = np.eye(len(qd)) - qd
-        x = scipy.linalg.solve(a, b, check_finite=False)
-        scale = np.maximum(np.abs(b).max(axis=0), 1e-300)
-        return x[0], float((np.abs(a @ x - b).max(axis=0) / scale).max())
+        x, residual = _solve_dense(np.eye(len(qd)) - qd, b)
+        return x[0], residual
     if idx is not None:
         q = q[idx][:, idx]
         rhs = rhs[idx]
@@ -279,6 +334,8 @@ def removal_effects(sp_: StatePaths, chain: Chain, n_entities: int):
     Removing entity i sends every state that contains it to (null) with probability 1.
     """
     q, r, rv = chain.probabilities()
+    if q.shape[0] <= DENSE_MAX:  # every solve is dense: densify once (indexing a dense copy
+        q = q.toarray()  # costs less than indexing the sparse matrix)
     rhs = np.column_stack([r, rv])
     base, worst = absorb(q, rhs)
     contains = sp_.contains(n_entities)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from attribution.models._markov_chain import state_paths
 
@@ -20,6 +19,21 @@ def split_counts(counts: np.ndarray, n_folds: int, rng: np.random.Generator) -> 
     hit = rng.integers(0, n_folds, size=len(counts))
     out[hit, np.arange(len(counts))] += frac
     return out
+
+
+def weighted_auc(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
+    """ROC AUC of scores carrying positive and negative weights (tied scores count half), as
+    sklearn's roc_auc_score with sample weights, computed over the distinct scores only.
+
+    NaN when one class has no weight.
+    """
+    values, inv = np.unique(score, return_inverse=True)
+    tp = np.bincount(inv.ravel(), pos, minlength=len(values))[::-1].cumsum()  # high to low
+    fp = np.bincount(inv.ravel(), neg, minlength=len(values))[::-1].cumsum()
+    if not len(values) or tp[-1] <= 0 or fp[-1] <= 0:
+        return float("nan")
+    tp, fp = np.concatenate([[0.0], tp / tp[-1]]), np.concatenate([[0.0], fp / fp[-1]])
+    return float(((fp[1:] - fp[:-1]) * (tp[1:] + tp[:-1])).sum() / 2)
 
 
 def order_scores(src, max_order, n_folds, penalty, smoothing, random_state) -> pd.DataFrame:
@@ -41,7 +55,7 @@ def order_scores(src, max_order, n_folds, penalty, smoothing, random_state) -> p
         last = paths.last_state
         S = paths.n_states
         loss = 0.0
-        preds, ys, ws = [], [], []
+        preds, pos, neg = [], [], []  # per fold and state: the prediction and its weights
         for f in range(n_folds):
             c_tr = src.conversions - conv_f[f]
             n_tr = src.nulls - null_f[f]
@@ -49,17 +63,12 @@ def order_scores(src, max_order, n_folds, penalty, smoothing, random_state) -> p
             ns = np.bincount(last, n_tr, minlength=S)
             p0 = c_tr.sum() / max(c_tr.sum() + n_tr.sum(), 1e-300)
             p = (cs + smoothing * p0) / np.maximum(cs + ns + smoothing, 1e-300)
-            pj = np.clip(p[last], 1e-12, 1 - 1e-12)
-            loss -= float((conv_f[f] * np.log(pj) + null_f[f] * np.log1p(-pj)).sum())
-            preds += [pj, pj]
-            ys += [np.ones(len(pj)), np.zeros(len(pj))]
-            ws += [conv_f[f], null_f[f]]
-        y, w = np.concatenate(ys), np.concatenate(ws)
-        keep = w > 0
-        try:
-            auc = roc_auc_score(y[keep], np.concatenate(preds)[keep], sample_weight=w[keep])
-        except ValueError:  # one class only
-            auc = float("nan")
+            ps = np.clip(p, 1e-12, 1 - 1e-12)
+            preds.append(ps)
+            pos.append(np.bincount(last, conv_f[f], minlength=S))  # held-out weight per state
+            neg.append(np.bincount(last, null_f[f], minlength=S))
+            loss -= float((pos[-1] * np.log(ps) + neg[-1] * np.log1p(-ps)).sum())
+        auc = weighted_auc(np.concatenate(preds), np.concatenate(pos), np.concatenate(neg))
         logloss = loss / max(n_total, 1e-300)
         pen = penalty * S * np.log(max(n_total, 2.0)) / (2 * max(n_total, 1.0))
         rows.append(dict(order=order, states=S, log_loss=logloss, auc=auc, penalty=pen,
