@@ -141,7 +141,8 @@ class AttributionResult:
     def concentration(self, p: float = 0.2, q: float = 0.8, on: str = "conversions"):
         """Concentration of credit over entities with any exposure (see :mod:`metrics`)."""
         if on not in ("conversions", "value"):
-            raise ParameterError(f"on must be 'conversions' or 'value', got {on!r}")
+            shown = repr(str(on)) if isinstance(on, str) else repr(on)  # not np.str_('...')
+            raise ParameterError(f"on must be 'conversions' or 'value', got {shown}")
         credit = getattr(self, on)[self.exposure > 0]
         return metrics.concentration(credit, p=p, q=q)
 

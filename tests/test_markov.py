@@ -246,3 +246,244 @@ def test_chain_design_equals_build_chain_for_any_weights(j, order, seed):
         a, b = build_chain(paths, c, u, v), design.chain(c, u, v)
         np.testing.assert_array_equal(a.counts.toarray(), b.counts.toarray())
         np.testing.assert_allclose(a.value, b.value, rtol=1e-12)
+
+
+@given(j=journeys_strategy(max_journeys=12, max_len=7, n_codes=6), order=st.integers(1, 4))
+@settings(max_examples=40, deadline=None)
+def test_state_keys_by_table_equal_keys_by_sorting(j, order):
+    import attribution.models._markov_chain as mc
+
+    table = state_paths(j, order)  # small key spaces: marked in a table
+    saved = mc.KEY_TABLE_MIN
+    try:
+        mc.KEY_TABLE_MIN = 0  # ... unless the table is over 8 slots a key: sorted
+        sort = state_paths(j, order) if (j.n_touches * 8 < 7**order) else table
+    finally:
+        mc.KEY_TABLE_MIN = saved
+    for a, b in ((table.offsets, sort.offsets), (table.states, sort.states),
+                 (table.keys, sort.keys)):
+        np.testing.assert_array_equal(a, b)
+    assert table.states.dtype == np.int32 and table.keys.dtype == np.int64
+
+
+def test_sparse_transition_counts_equal_dense(monkeypatch):
+    import attribution.models._markov_chain as mc
+
+    rng = np.random.default_rng(2)
+    paths = [list(rng.integers(0, 6, size=rng.integers(1, 8))) for _ in range(500)]
+    conv = rng.poisson(1.0, 500) * 1.0
+    j = make_journeys(paths, conv, rng.poisson(2.0, 500) * 0.5, value=conv * 3.5)
+    for order in (1, 3):
+        sp_ = state_paths(j.transform("collapse"), order)
+        dense = build_chain(sp_, j.conversions, j.nulls, j.value)
+        monkeypatch.setattr(mc, "DENSE_TABLE_MAX", 0)
+        sparse = build_chain(sp_, j.conversions, j.nulls, j.value)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(dense.counts.toarray(), sparse.counts.toarray())
+        np.testing.assert_array_equal(dense.value, sparse.value)
+        assert sparse.counts.has_canonical_format
+
+
+def test_dense_solves_cap_blas_threads(monkeypatch, ca_journeys):
+    from types import SimpleNamespace
+
+    import scipy.linalg
+    from threadpoolctl import threadpool_info
+
+    import attribution.models._markov_chain as mc
+
+    def blas_threads():
+        return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info()
+                if lib["user_api"] == "blas"}
+
+    before, seen = blas_threads(), []
+
+    def spy(*args, **kwargs):
+        seen.append(blas_threads())
+        return scipy.linalg.solve(*args, **kwargs)
+
+    # the chain's own solves only (other code may solve with scipy too)
+    monkeypatch.setattr(mc, "scipy", SimpleNamespace(linalg=SimpleNamespace(solve=spy)))
+    capped = at.MarkovChain().fit(ca_journeys)
+    assert seen and all(set(s.values()) == {1} for s in seen)
+    assert blas_threads() == before  # restored after each solve
+    seen.clear()
+    monkeypatch.setattr(mc, "SOLVE_THREADS", None)
+    free = at.MarkovChain().fit(ca_journeys)
+    assert seen and all(s == before for s in seen)
+    np.testing.assert_allclose(capped.removal_effects_, free.removal_effects_, rtol=1e-13)
+
+
+def test_order_auc_equals_sklearn_on_ties_and_zero_weights():
+    from sklearn.metrics import roc_auc_score
+
+    from attribution.models._markov_order import weighted_auc
+
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        n = int(rng.integers(2, 40))
+        score = rng.choice(rng.random(5), n)  # many ties
+        pos, neg = rng.choice([0, 0, 1, 2.5], n), rng.choice([0, 1, 3], n)
+        if pos.sum() == 0 or neg.sum() == 0:
+            assert np.isnan(weighted_auc(score, pos, neg))
+            continue
+        y, w = np.r_[np.ones(n), np.zeros(n)], np.r_[pos, neg]
+        keep = w > 0
+        expected = roc_auc_score(y[keep], np.r_[score, score][keep], sample_weight=w[keep])
+        assert weighted_auc(score, pos, neg) == pytest.approx(expected, abs=1e-14)
+
+
+# ---- issue 13 item 7: per-touch credit adds up to credit_, the infeasible part on (unallocated)
+def fit_quiet(j, **kw):
+    return at.MarkovChain(**kw).fit(j)  # fit never warns about the balance; transform does
+
+
+def entity_touch_sums(t):
+    touches = t[t["position"] >= 0]
+    return touches.groupby(touches["touchpoint"].astype(str))[["credit", "value_credit"]].sum()
+
+
+def test_infeasible_balance_goes_to_unallocated_hand_computed():
+    # a > b and c convert once each: RE = 1/2 each, credit_ = 2/3 each. The journey c can give
+    # c only 2/3 (its density 1 / (2/3) = 3/2 > 1: it keeps 2/3, 1/3 is unallocated); a > b
+    # meets a and b at 1 / (4/3) = 3/4 of their targets: 1/2 each, 1/6 each unallocated
+    j = make_journeys([[0, 1], [2]], [1, 1], [0, 0], value=[4.0, 6.0], names=["a", "b", "c"])
+    m = fit_quiet(j)
+    np.testing.assert_allclose(m.credit_, [2 / 3] * 3, rtol=1e-12)
+    with pytest.warns(at.AttributionWarning, match=r"0\.333333 of 2 conversions.*unallocated"):
+        t = m.transform(j)
+    rows = t.set_index(["journey", "position"])["credit"]
+    np.testing.assert_allclose(rows.to_numpy(), [0.5, 0.5, 2 / 3, 1 / 3], rtol=1e-12)
+    assert str(t["touchpoint"].iloc[-1]) == "(unallocated)" and t["position"].iloc[-1] == -1
+    np.testing.assert_allclose(m.unallocated_["conversion"], [1 / 6, 1 / 6, 0], atol=1e-15)
+    by = entity_touch_sums(t)
+    np.testing.assert_allclose(by["credit"] + m.unallocated_["conversion"], m.credit_,
+                               rtol=1e-12)
+    np.testing.assert_allclose(by["value_credit"] + m.unallocated_["value"], m.value_credit_,
+                               rtol=1e-12)
+    assert t.attrs["balance"]["conversions"]["unallocated"] == pytest.approx(1 / 3)
+    text = str(m.result_.summary())
+    assert "unallocated per touch (conversion): 0.333333 (16.67%)" in text
+
+
+def test_entity_only_in_non_converting_journeys_is_unallocated():
+    # a > b (1 conversion, 1 null) and z > b (2 nulls): RE = (1/2, 1, 1/2), credit_ =
+    # (1/4, 1/2, 1/4); z is in no converting journey: its 1/4 cannot be put on any touch
+    j = make_journeys([[0, 1], [2, 1]], [1, 0], [1, 2], value=[8.0, 0.0], names=["a", "b", "z"])
+    m = fit_quiet(j)
+    with pytest.warns(at.AttributionWarning, match="most owed to z;"):
+        t = m.transform(j)
+    assert t["credit"].tolist() == pytest.approx([0.25, 0.5, 0.25])
+    assert t["touchpoint"].astype(str).tolist() == ["a", "b", "(unallocated)"]
+    assert m.unallocated_.loc["z"].tolist() == pytest.approx([0.25, 2.0])
+    assert m.balance_report_.loc["conversion", "residual"] <= 1e-15  # over all entities
+
+
+def test_single_touch_repeat_buyers():
+    # c alone converts 3 times, a > b once: RE = (1/4, 1/4, 3/4), credit_ = (0.8, 0.8, 2.4).
+    # The journey c keeps 2.4 (0.6 unallocated); a > b splits its 1 as 1/2, 1/2
+    j = make_journeys([[2], [0, 1]], [3, 1], [0, 0], names=["a", "b", "c"])
+    m = fit_quiet(j)
+    np.testing.assert_allclose(m.credit_, [0.8, 0.8, 2.4], rtol=1e-12)
+    with pytest.warns(at.AttributionWarning):
+        t = m.transform(j)
+    got = t.groupby(t["touchpoint"].astype(str))["credit"].sum()
+    assert got.to_dict() == pytest.approx({"a": 0.5, "b": 0.5, "c": 2.4, "(unallocated)": 0.6})
+    assert m.unallocated_["conversion"].tolist() == pytest.approx([0.3, 0.3, 0.0])
+    assert t.groupby("journey")["credit"].sum().tolist() == pytest.approx([3.0, 1.0])
+
+
+def test_feasible_balance_has_no_unallocated_rows(sample_journeys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no (unallocated) warning where all can be placed
+        for kw in (dict(), dict(order=3), dict(order=2, level="channel")):
+            m = at.MarkovChain(**kw).fit(sample_journeys)
+            t = m.transform(sample_journeys)
+            assert (t["position"] >= 0).all() and (m.unallocated_.to_numpy() == 0).all()
+            assert (m.balance_report_["residual"] <= 1e-10).all()
+
+
+@given(j=journeys_strategy(max_journeys=10, max_len=4, n_codes=5), order=st.integers(1, 2))
+@settings(max_examples=60, deadline=None)
+def test_placed_credit_is_the_max_flow(j, order):
+    """What transform puts on touches is the maximum any split can place (a linear program
+    solved independently); journeys never exceed their conversions nor entities credit_."""
+    from scipy.optimize import linprog
+
+    m = fit_quiet(j, order=order)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        t = m.transform(j)
+    placed = t.loc[t["position"] >= 0, "credit"].sum()
+    jj, code = j.distinct()
+    re = m.removal_effects_["conversion"].to_numpy()
+    has = np.bincount(jj, re[code], minlength=j.n_journeys) > 0
+    keep = (j.conversions[jj] > 0) & ((re[code] > 0) | ~has[jj])  # the support
+    r, c = jj[keep], code[keep]
+    n, k = j.n_journeys, len(j.names)
+    a_ub = np.zeros((n + k, len(r)))
+    a_ub[r, np.arange(len(r))] = 1
+    a_ub[n + c, np.arange(len(r))] = 1
+    lp = linprog(-np.ones(len(r)), A_ub=a_ub, b_ub=np.r_[j.conversions, m.credit_.to_numpy()],
+                 method="highs")
+    assert placed == pytest.approx(-lp.fun, rel=1e-8, abs=1e-9)
+    by = entity_touch_sums(t).reindex(m.credit_.index, fill_value=0.0)
+    tol = 1e-9 * max(j.conversions.sum(), 1.0)
+    assert (by["credit"].to_numpy() <= m.credit_.to_numpy() + tol).all()
+    lost = t.loc[t["position"] < 0, "credit"].sum()
+    assert lost == pytest.approx(m.unallocated_["conversion"].sum(), abs=tol)
+
+
+def test_chunks_scored_after_fit_partitions_equal_the_whole():
+    """_prepare_scoring (batch, Dask) gives every journey the credit, and (unallocated) row,
+    it has in transform of all the journeys at once."""
+    rng = np.random.default_rng(3)
+    paths = [list(rng.integers(0, 6, size=rng.integers(1, 5))) for _ in range(300)]
+    paths += [[5]] * 20 + [[4, 0]] * 5  # single-touch repeat buyers: infeasible
+    n = len(paths)
+    conv = np.r_[(rng.random(300) < 0.3) * 1.0, np.full(25, 2.0)]
+    j = make_journeys(paths, conv, 1 - np.minimum(conv, 1), value=conv * 10)
+    whole = fit_quiet(j)
+    halves = [j.select(np.arange(0, n, 2)), j.select(np.arange(1, n, 2))]
+    parted = at.MarkovChain().fit_partitions([h.aggregate() for h in halves], n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        want = whole.transform(j)
+        got = [parted.transform(h) for h in halves]
+    assert whole.unallocated_["conversion"].sum() > 0.1
+    pd.testing.assert_frame_equal(parted.balance_factors_, whole.balance_factors_, rtol=1e-9)
+    ids = [np.arange(0, n, 2), np.arange(1, n, 2)]
+    for part, idx in zip(got, ids, strict=True):
+        part = part.assign(journey=idx[part["journey"].to_numpy()])
+        mine = want[want["journey"].isin(idx)]
+        np.testing.assert_allclose(part.sort_values(["journey", "position"])["credit"],
+                                   mine.sort_values(["journey", "position"])["credit"],
+                                   rtol=1e-12, atol=1e-15)
+
+
+def test_newton_balance_converges_where_ipf_crawls():
+    """Nearly tight totals (column 0 needs 6.495 of the 6.5 its two rows hold): IPF still
+    errs by 1e-4 of the total after 1000 sweeps; the Newton solve meets the totals in a few
+    steps."""
+    from attribution.models._ipf import balance
+
+    rows = np.array([0, 0, 1, 2, 2, 2, 3, 3, 4, 4])
+    cols = np.array([1, 2, 1, 0, 1, 2, 1, 2, 0, 1])
+    ones = np.ones(len(rows))
+    a = np.array([3.25, 2.0, 3.25, 2.0, 3.25])
+    t = np.array([6.49515853, 7.21231214, 0.04252933])  # column 0: rows 2 and 4 only
+    values, steps, residual, _ = balance(rows, cols, ones, a, t, tol=1e-13)
+    assert residual <= 1e-13 and steps < 30
+    np.testing.assert_allclose(np.bincount(rows, values), a, rtol=1e-14)
+    np.testing.assert_allclose(np.bincount(cols, values), t, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("bad, name", [(dict(order=0), "order"), (dict(order=1.5), "order"),
+                                       (dict(ipf_tol=0), "ipf_tol"),
+                                       (dict(ipf_max_iter=0), "ipf_max_iter"),
+                                       (dict(penalty=-1), "penalty"),
+                                       (dict(smoothing=float("nan")), "smoothing"),
+                                       (dict(collapse_repeats="yes"), "collapse_repeats")])
+def test_bad_parameters_name_themselves(bad, name, ca_journeys):
+    with pytest.raises(at.ParameterError, match=f"^{name} must"):
+        at.MarkovChain(**bad).fit(ca_journeys)

@@ -74,10 +74,6 @@ CONFIGS.update({
 # other permutations and bags (the same distribution, not the same numbers)
 NOT_RELABEL_INVARIANT = {"shapley-model-sampled", "logistic-sampled", "logistic-bagged",
                          "logistic-bagged-channel"}
-ENTITY_SUMS_BUG = ("issue 13 item 7: MarkovChain's per-journey balancing cannot meet credit_ "
-                   "when a journey's own conversions exceed what the removal effects allow "
-                   "(a > b and c each convert once: credit_ is 2/3 each, transform gives c 1)")
-MARKOV = [c for c, (name, _) in CONFIGS.items() if name == "markov"]
 IDS = list(CONFIGS)
 
 
@@ -90,11 +86,6 @@ def needs_times(config):
     return build(config).requires_times
 
 
-def marked(configs, bug_ids, reason):
-    return [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=reason))
-            if c in bug_ids else c for c in configs]
-
-
 def assert_efficient(m, j):
     res = m.result_.to_frame()  # extra rows such as (baseline) included
     assert res["conversions"].sum() == pytest.approx(j.conversions.sum(), rel=1e-9, abs=1e-9)
@@ -102,9 +93,9 @@ def assert_efficient(m, j):
 
 
 def assert_journey_sums(t, j):
-    """Every touch of every converting journey appears once; a journey's rows add up to its
-    conversions and value."""
-    conv = j.conversions > 0
+    """Every touch of every journey with conversions or value appears once; a journey's rows
+    add up to its conversions and value."""
+    conv = (j.conversions > 0) | (j.value > 0)
     touches = t[t["position"] >= 0]
     assert len(touches) == j.lengths[conv].sum()
     assert not touches.duplicated(["journey", "position"]).any()
@@ -115,21 +106,27 @@ def assert_journey_sums(t, j):
 
 
 def assert_entity_sums(m, t):
-    """Per entity, the touch rows of ``transform`` add up to ``credit_`` and
-    ``value_credit_``; the remainder rows (position -1) to the extra rows of the result."""
+    """Per entity, the touch rows of ``transform`` plus the entity's ``unallocated_`` share
+    (MarkovChain: credit no split of the journeys can put on touches; 0 elsewhere) add up to
+    ``credit_`` and ``value_credit_`` to 1e-9; the remainder rows (position -1) to the extra
+    rows of the result plus the unallocated total."""
     col = "touchpoint" if "touchpoint" in t else "channel"
     touches = t[t["position"] >= 0]
     by = touches.groupby(touches[col].astype(str))[["credit", "value_credit"]].sum()
     by = by.reindex(m.credit_.index, fill_value=0.0)
+    lost = getattr(m, "unallocated_", pd.DataFrame(0.0, index=m.credit_.index,
+                                                    columns=["conversion", "value"]))
     scale = max(m.result_.total_conversions, 1.0)
-    np.testing.assert_allclose(by["credit"], m.credit_, rtol=1e-7, atol=1e-9 * scale)
+    np.testing.assert_allclose(by["credit"] + lost["conversion"], m.credit_, rtol=1e-9,
+                               atol=1e-9 * scale)
     vscale = max(m.result_.total_value, 1.0)
-    np.testing.assert_allclose(by["value_credit"], m.value_credit_, rtol=1e-7,
+    np.testing.assert_allclose(by["value_credit"] + lost["value"], m.value_credit_, rtol=1e-9,
                                atol=1e-9 * vscale)
     rest = t[t["position"] < 0]
     extra = np.array(list(m.result_.extra.values())).reshape(-1, 2).sum(axis=0)
-    assert rest["credit"].sum() == pytest.approx(extra[0], rel=1e-7, abs=1e-9 * scale)
-    assert rest["value_credit"].sum() == pytest.approx(extra[1], rel=1e-7, abs=1e-9 * vscale)
+    extra = extra + lost.sum().to_numpy()
+    assert rest["credit"].sum() == pytest.approx(extra[0], rel=1e-9, abs=1e-9 * scale)
+    assert rest["value_credit"].sum() == pytest.approx(extra[1], rel=1e-9, abs=1e-9 * vscale)
 
 
 def relabel(j, rng):
@@ -168,19 +165,25 @@ def test_efficiency_and_per_touch_sums(config, j):
     assert_efficient(m, j)
     t = m.transform(j)
     assert_journey_sums(t, j)
-    if config not in MARKOV:  # test_entity_sums_of_transform_equal_credit marks the bug
-        assert_entity_sums(m, t)
+    assert_entity_sums(m, t)
 
 
 @pytest.fixture(scope="module")
 def datasets(ca_journeys_module, sample_journeys):
     """Fixed data for the per-entity check: the ChannelAttribution table, 800 journeys of the
-    sample (timestamps, touchpoints in channels), and two journeys a > b and c that convert
-    once each (no split of theirs meets removal-effect credit)."""
+    sample (timestamps, touchpoints in channels), two journeys a > b and c that convert once
+    each (no split of theirs meets removal-effect credit), an entity z met only in a
+    non-converting journey that leads into b, single-touch repeat buyers (c converts 3 times
+    alone), and value on a journey without conversions."""
     day = pd.Timedelta("1D").value
     tiny = make_journeys([[0, 1], [2]], [1, 1], [0, 0], value=[4.0, 6.0], names=["a", "b", "c"],
                          times=np.array([0, day, 0]))
-    return [ca_journeys_module, sample_journeys.select(np.arange(800)), tiny]
+    z_only = make_journeys([[0, 1], [2, 1]], [1, 0], [1, 2], value=[5.0, 0.0],
+                           names=["a", "b", "z"], times=np.array([0, day, 0, day]))
+    repeat = make_journeys([[2], [2], [0, 1, 2], [1, 0]], [3, 1, 1, 0], [0, 2, 1, 3],
+                           value=[30.0, 5.0, 8.0, 2.5], names=["a", "b", "c"],
+                           times=np.array([0, 0, 0, day, 2 * day, 0, day]))
+    return [ca_journeys_module, sample_journeys.select(np.arange(800)), tiny, z_only, repeat]
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +191,7 @@ def ca_journeys_module():
     return at.Journeys.from_paths(CA_PATHS, value="total_conversion_value")
 
 
-@pytest.mark.parametrize("config", marked(IDS, MARKOV, ENTITY_SUMS_BUG))
+@pytest.mark.parametrize("config", IDS)
 def test_entity_sums_of_transform_equal_credit(config, datasets):
     for j in datasets:
         m = build(config)

@@ -13,9 +13,17 @@ from attribution.journeys.validation import (
     ColumnTypeError,
     EmptyInputError,
     InputError,
-    ParameterError,
+)
+from attribution.models import _checks
+from attribution.models._allocate import (  # noqa: F401 (re-exported)
+    SingleTouch,
+    journey_sums,
+    pair_weights,
 )
 from attribution.result import AttributionResult
+
+#: what ``transform(journeys, unseen=...)`` does with entities unseen at fit
+UNSEEN = ("error", "separate")
 
 
 def check_journeys(journeys, level: str | None = None) -> Journeys:
@@ -29,24 +37,6 @@ def check_journeys(journeys, level: str | None = None) -> Journeys:
     if level is not None:
         journeys = journeys.at_level(level)
     return journeys
-
-
-def journey_sums(journeys: Journeys, per_touch: np.ndarray) -> np.ndarray:
-    """Sum a per-touch array within each journey."""
-    return np.add.reduceat(per_touch, journeys.offsets[:-1]) if journeys.n_touches else per_touch
-
-
-class SingleTouch:
-    """Touch weights where each journey's whole credit goes to one touch: ``index[j]`` is the
-    position in ``codes`` of journey j's credited touch (first touch, last touch)."""
-
-    def __init__(self, index: np.ndarray):
-        self.index = index
-
-    def dense(self, n_touches: int) -> np.ndarray:
-        w = np.zeros(n_touches)
-        w[self.index] = 1.0
-        return w
 
 
 def allocate(journeys: Journeys, weights, value_weights=None, per_touch: bool = True):
@@ -78,29 +68,18 @@ def allocate(journeys: Journeys, weights, value_weights=None, per_touch: bool = 
             np.bincount(journeys.codes, tv, minlength=k))
 
 
-def pair_weights(journeys: Journeys, pair_credit: np.ndarray, target: np.ndarray):
-    """Per-touch fractions from credit per (journey, entity) pair (ordered as
-    ``journeys.distinct()``): an entity's credit in a journey is split evenly over its touches
-    there, and divided by the journey's ``target`` (conversions or value) for :func:`allocate`.
-    """
-    _, _, count = journeys.distinct(return_counts=True)
-    pair = journeys.touch_pair()
-    per_touch = pair_credit[pair] / count[pair]
-    tgt = target[journeys.touch_journey]
-    return np.divide(per_touch, tgt, out=np.zeros_like(per_touch), where=tgt > 0)
-
-
 class Scorer:
     """Per-touch credit of a chunk of journeys with a fitted model: a small picklable callable
     that batch scoring and Dask ship to their workers (``model.scorer()``).
     """
 
-    def __init__(self, model):
+    def __init__(self, model, unseen: str = "error"):
         self.model = model
+        self.unseen = unseen
 
     def __call__(self, journeys) -> pd.DataFrame:
-        """``model.transform(journeys)``."""
-        return self.model.transform(journeys)
+        """``model.transform(journeys, unseen=...)``."""
+        return self.model.transform(journeys, unseen=self.unseen)
 
 
 class AttributionModel(BaseEstimator):
@@ -111,7 +90,7 @@ class AttributionModel(BaseEstimator):
 
     ``fit(journeys)`` returns ``self`` and sets ``result_`` (an :class:`AttributionResult`),
     ``credit_`` (pandas Series of conversion credit per entity) and ``value_credit_``.
-    ``transform(journeys)`` returns one row per touch of every converting journey with its credit.
+    ``transform(journeys)`` returns one row per touch of every journey with conversions or value.
 
     The public protocol below is all that batch scoring, Dask and the bootstrap use, so a model
     registered with :func:`attribution.register` works with them unchanged
@@ -150,13 +129,12 @@ class AttributionModel(BaseEstimator):
     def _prepare_scoring(self, journeys):
         """Called by :meth:`fit_partitions` with all the data (the merged statistic) before
         partitions are scored; models whose per-touch credit depends on the whole data fix
-        it here (``MarkovChain``). Returns ``self``."""
+        it here (``MarkovChain`` fixes its per-journey balance). Returns ``self``."""
         return self
 
     def _check_params(self):
-        if self.level not in (None, "touchpoint", "channel"):
-            raise ParameterError(f"level must be None, 'touchpoint' or 'channel', got "
-                                 f"{self.level!r}")
+        if self.level is not None:
+            _checks.choice("level", self.level, ("touchpoint", "channel"))
 
     # -- protocol for scale and inference ------------------------------------------------
     @property
@@ -193,10 +171,12 @@ class AttributionModel(BaseEstimator):
         self.fit(merged)
         return self._prepare_scoring(merged)
 
-    def scorer(self) -> Scorer:
-        """A picklable callable: a chunk of journeys -> its per-touch credit (``transform``)."""
+    def scorer(self, unseen: str = "error") -> Scorer:
+        """A picklable callable: a chunk of journeys -> its per-touch credit
+        (``transform(chunk, unseen=unseen)``)."""
         check_is_fitted(self, "result_")
-        return Scorer(self)
+        _checks.choice("unseen", unseen, UNSEEN)
+        return Scorer(self, unseen)
 
     def replicate_fitter(self, base: Journeys):
         """A function ``(conversions, nulls, value) -> dict(conversions, value, extra)`` of new
@@ -251,8 +231,18 @@ class AttributionModel(BaseEstimator):
                           if v is not None and k not in ("n_jobs", "level"))
         return f"{type(self).__name__}({shown})"
 
-    def transform(self, journeys) -> pd.DataFrame:
-        """Credit of every touch of every converting journey.
+    def transform(self, journeys, unseen: str = "error") -> pd.DataFrame:
+        """Credit of every touch of every journey with conversions or value.
+
+        Parameters
+        ----------
+        journeys : Journeys
+        unseen : {"error", "separate"}
+            Entities (touchpoints or channels) that were not in the fitted journeys: "error"
+            raises :class:`InputError` naming them; "separate" keeps the journeys that touch
+            them out of the model: their touches get 0 and their whole conversions and value
+            go to an ``(unseen)`` row (counted in ``attrs["unseen"]``). Models whose weights
+            do not depend on the entity (the heuristics) score unseen entities like any other.
 
         Returns
         -------
@@ -260,15 +250,17 @@ class AttributionModel(BaseEstimator):
             Columns ``journey`` (id), ``conversion`` (conversion number, event logs only),
             ``position`` (0-based), ``touchpoint`` (touchpoint level only), ``channel``,
             ``time`` (when known), ``credit`` and ``value_credit``. Within a journey ``credit``
-            sums to its conversions and ``value_credit`` to its value.
+            sums to its conversions and ``value_credit`` to its value; credit a model keeps off
+            the touches is on one more row, position -1, named ``(baseline)``,
+            ``(unattributed)``, ``(unallocated)`` or ``(unseen)``.
         """
         check_is_fitted(self, "result_")
-        j = self._align(check_journeys(journeys, self.level_))
+        _checks.choice("unseen", unseen, UNSEEN)
+        j, apart = self._align(check_journeys(journeys, self.level_), unseen)
         self._transform_info = {}
-        w, wv = self._touch_weights(j)
-        tc, tv, _, _ = allocate(j, w, wv)
+        tc, tv, labels = self._scored(j, apart)
         tj = j.touch_journey
-        keep = (j.conversions > 0)[tj]
+        keep = ((j.conversions > 0) | (j.value > 0))[tj]
         out = {}
         ids = j.ids if j.ids is not None else np.arange(j.n_journeys)
         out["journey"] = ids[tj[keep]]
@@ -286,24 +278,72 @@ class AttributionModel(BaseEstimator):
         out["credit"] = tc[keep]
         out["value_credit"] = tv[keep]
         frame = pd.DataFrame(out)
-        frame = self._remainder_rows(j, frame, tc, tv)
+        frame = self._remainder_rows(j, frame, tc, tv, labels)
+        self.__dict__.pop("_transform_labels", None)  # what _touch_weights kept for labels
         frame.attrs.update(self._transform_info)  # e.g. balancing iterations and residual
+        if apart is not None and apart.any():
+            fitted = len(self.names_)
+            met = np.unique(j.codes[apart[j.touch_journey]])
+            frame.attrs["unseen"] = dict(
+                journeys=int(apart.sum()), conversions=float(j.conversions[apart].sum()),
+                value=float(j.value[apart].sum()),
+                names=[str(n) for n in j.names[met[met >= fitted]]])
         return frame
 
-    def _align(self, j: Journeys) -> Journeys:
+    def _scored(self, j: Journeys, apart):
+        """Per-touch credit of ``j`` and a function giving the remainder labels of journeys;
+        the journeys marked ``apart`` (they touch unseen entities) get nothing on touches and
+        ``(unseen)`` as their label."""
+        if apart is None:
+            w, wv = self._touch_weights(j)
+            tc, tv, _, _ = allocate(j, w, wv)
+            return tc, tv, lambda: self._remainder_label(j)
+        fitted = len(self.names_)
+        mask = ~apart[j.touch_journey]
+        w, wv = np.zeros(j.n_touches), np.zeros(j.n_touches)
+        label = np.full(j.n_journeys, "(unseen)", dtype=object)
+        seen = None
+        if not apart.all():
+            seen = j.select(~apart).replace(
+                names=j.names[:fitted], channel_of=j.channel_of[:fitted],
+                stage_of=None if j.stage_of is None else j.stage_of[:fitted])
+            sw, swv = self._touch_weights(seen)
+            sw = sw.dense(seen.n_touches) if isinstance(sw, SingleTouch) else sw
+            swv = sw if swv is None else (
+                swv.dense(seen.n_touches) if isinstance(swv, SingleTouch) else swv)
+            w[mask], wv[mask] = sw, swv
+        tc, tv, _, _ = allocate(j, w, wv)
+
+        def labels():
+            if seen is not None:
+                label[~apart] = self._remainder_label(seen)
+            return label
+
+        return tc, tv, labels
+
+    def _align(self, j: Journeys, unseen: str = "error"):
         """Recode ``j`` to the fitted vocabulary (its entities in ``names_`` order first), so
         fitted state indexed by entity code applies to journeys coded in another order (a
-        chunk, a partition, another day)."""
+        chunk, a partition, another day). Returns the recoded journeys and, with
+        entities unseen at fit (for models that cannot score them), which journeys touch them
+        (else None); with ``unseen="error"`` an unseen entity that a journey touches is an
+        :class:`InputError` naming them."""
         fitted = np.asarray(self.names_, dtype=object).astype(str)
         names = j.names.astype(str)
         if len(names) == len(fitted) and (names == fitted).all():
-            return j
+            return j, None
         all_names, (_, pos) = union_labels([fitted, names])
-        unseen = names[pos >= len(fitted)]
-        if len(unseen) and not self.accepts_unseen:
+        new = pos >= len(fitted)
+        met = np.zeros(len(names), dtype=bool)
+        met[j.codes] = True
+        if (new & met).any() and not self.accepts_unseen and unseen == "error":
+            new = new & met  # named: the unseen entities some journey touches
+            one = int(new.sum()) == 1
             raise InputError(
-                f"{j.level} {unseen[0]!r} (and {len(unseen) - 1} more) was not in the data "
-                f"{type(self).__name__} was fitted on; refit on data that includes it")
+                f"{j.level}{'' if one else 's'} {_checks.names_list(names[new])} "
+                f"{'was' if one else 'were'} not in the data {type(self).__name__} was fitted "
+                "on; refit on data that includes them, or pass unseen='separate' to transform "
+                "to put the credit of the journeys that touch them on (unseen) rows")
         fitted_ch = np.asarray(self.channel_names_, dtype=object).astype(str)
         ch_all, (_, ch_pos) = union_labels([fitted_ch, j.channel_names.astype(str)])
         channel_of = np.zeros(len(all_names), dtype=np.int32)
@@ -313,24 +353,27 @@ class AttributionModel(BaseEstimator):
         if j.stage_of is not None:
             stage_of = np.full(len(all_names), None, dtype=object)
             stage_of[pos] = j.stage_of
-        return j.replace(codes=pos[j.codes].astype(np.int32), names=all_names,
-                          channel_of=channel_of, channel_names=ch_all,
-                          stage_of=stage_of)
+        out = j.replace(codes=pos[j.codes].astype(np.int32), names=all_names,
+                        channel_of=channel_of, channel_names=ch_all, stage_of=stage_of)
+        if not new.any() or self.accepts_unseen:
+            return out, None
+        return out, np.add.reduceat(new[j.codes].astype(np.int64), j.offsets[:-1]) > 0
 
     def _remainder_label(self, j) -> np.ndarray:
         """Label of the credit a journey keeps off its touches (``(baseline)``...)."""
         return np.full(j.n_journeys, "(unattributed)", dtype=object)
 
-    def _remainder_rows(self, j, frame, tc, tv):
-        """One extra row (position -1) per converting journey whose touches do not carry all
-        its conversions or value, so every journey's rows sum to its conversions and value."""
+    def _remainder_rows(self, j, frame, tc, tv, labels):
+        """One extra row (position -1) per journey with conversions or value whose touches do
+        not carry all of them, so every journey's rows sum to its conversions and value;
+        ``labels()`` names the rows."""
         rc = j.conversions - np.add.reduceat(tc, j.offsets[:-1])
         rv = j.value - np.add.reduceat(tv, j.offsets[:-1])
         tol = 1e-12 * np.maximum(j.conversions + j.value, 1.0)
-        need = (j.conversions > 0) & ((np.abs(rc) > tol) | (np.abs(rv) > tol))
+        need = ((j.conversions > 0) | (j.value > 0)) & ((np.abs(rc) > tol) | (np.abs(rv) > tol))
         if not need.any():
             return frame
-        label = self._remainder_label(j)[need]
+        label = labels()[need]
         ids = j.ids if j.ids is not None else np.arange(j.n_journeys)
         extra = {"journey": ids[need]}
         if j.seq is not None:

@@ -11,7 +11,9 @@ import numpy as np
 
 from attribution.journeys.times import duration, is_bare_number
 from attribution.journeys.validation import InputError, ParameterError
-from attribution.models._base import AttributionModel, SingleTouch, journey_sums
+from attribution.models import _checks
+from attribution.models._allocate import SingleTouch, journey_sums
+from attribution.models._base import AttributionModel
 from attribution.models._registry import register
 
 
@@ -92,10 +94,12 @@ class PositionBased(_Heuristic):
 
     def _check_params(self):
         super()._check_params()
-        f, la = self.first, self.last
-        if not (np.isscalar(f) and np.isscalar(la) and f >= 0 and la >= 0 and 0 < f + la <= 1):
-            raise ParameterError(f"PositionBased needs first >= 0, last >= 0 and "
-                                 f"0 < first + last <= 1, got first={f!r}, last={la!r}")
+        _checks.real("first", self.first, 0, 1)
+        _checks.real("last", self.last, 0, 1)
+        f, la = float(self.first), float(self.last)
+        if not 0 < f + la <= 1:
+            raise ParameterError(f"PositionBased needs 0 < first + last <= 1, got first="
+                                 f"{_checks.shown(self.first)}, last={_checks.shown(self.last)}")
 
     def _touch_weights(self, j):
         self._check_params()
@@ -141,8 +145,7 @@ class TimeDecay(_Heuristic):
         nanoseconds on datetimes. ``time_kind=None`` (not known yet) accepts either form.
         """
         h = self.half_life
-        if self.by not in ("time", "position"):
-            raise ParameterError(f"by must be 'time' or 'position', got {self.by!r}")
+        _checks.choice("by", self.by, ("time", "position"))
         if time_kind is None:
             time_kind = "numeric" if h is None or is_bare_number(h) else "datetime"
         if self.by == "position" or time_kind == "numeric":
@@ -152,7 +155,7 @@ class TimeDecay(_Heuristic):
         else:
             h = duration("7D" if h is None else h, "datetime", "half_life")
         if not h > 0:
-            raise ParameterError(f"half_life must be positive, got {self.half_life!r}")
+            raise ParameterError(f"half_life must be positive, got {_checks.shown(self.half_life)}")
         return float(h)
 
     def _check_params(self):

@@ -11,12 +11,15 @@ from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
+from attribution.models import _checks
 from attribution.models._base import AttributionModel
 from attribution.models._registry import register
 from attribution.models.shapley import (
     check_credit_params,
+    in_pieces,
     journey_sets,
-    remainder_label,
+    labels_of,
+    one_blas_thread,
     set_credit,
     shares_from_phi,
     touch_weights_from_shares,
@@ -55,6 +58,11 @@ def _thin(w, fraction, rng):
 
 
 def _fit_bag(x, conv, nulls, C, max_samples, max_features, seed, full):
+    with one_blas_thread():  # also in a worker process: the same bits for any n_jobs
+        return _fit_one_bag(x, conv, nulls, C, max_samples, max_features, seed, full)
+
+
+def _fit_one_bag(x, conv, nulls, C, max_samples, max_features, seed, full):
     rng = np.random.default_rng(seed)
     k = x.shape[1]
     if full:
@@ -113,9 +121,25 @@ class Logistic(AttributionModel):
         Shapley kernel settings (see :class:`Shapley`).
     clip : bool
     n_jobs : int or None
-        Bags fitted in parallel (joblib); results do not depend on it.
-    random_state : int or None
+        Bags fitted in parallel (joblib processes), the game evaluated in threads; results
+        are bit-identical for any value (BLAS runs on one thread in every fit and game
+        evaluation, and the game is evaluated in fixed pieces).
+    random_state : int, numpy Generator or None
+        Seeds the bags and the permutations of sampled Shapley values; None draws a seed at
+        fit, kept in ``seed_`` so that ``transform`` reuses the same permutations.
     level : {None, "touchpoint", "channel"}
+
+    Attributes
+    ----------
+    coef_, coef_std_, n_bags_seen_ : pandas.Series
+        Mean and standard deviation of each entity's coefficient over the bags that drew it,
+        and how many did. An entity no bag drew has ``coef_`` NaN; it counts as 0 in the
+        predictions (it gets no credit), with a warning.
+    intercept_ : float
+    seed_ : int
+        The seed of the fit (``random_state`` when it is an integer).
+    credit_se_ : pandas.Series
+    inference_ : statsmodels result or None
     """
 
     def __init__(self, features="exposure", C=1.0, n_estimators=1, max_samples=1.0,
@@ -137,19 +161,19 @@ class Logistic(AttributionModel):
 
     def _check_params(self):
         super()._check_params()
-        if self.features not in FEATURES:
-            raise ParameterError(f"features must be one of {FEATURES}, got {self.features!r}")
+        _checks.choice("features", self.features, FEATURES)
         check_credit_params(self)
-        if not (isinstance(self.n_estimators, (int, np.integer)) and self.n_estimators >= 1):
-            raise ParameterError("n_estimators must be an integer >= 1")
+        _checks.integer("n_estimators", self.n_estimators, 1)
         for name in ("max_samples", "max_features"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ParameterError(f"{name} must lie in (0, 1]")
-        if not self.C > 0:
-            raise ParameterError(f"C must be > 0, got {self.C!r}")
+            _checks.real(name, getattr(self, name), 0, 1, low_open=True)
+        _checks.real("C", self.C, 0, low_open=True)
+        _checks.boolean("inference", self.inference)
 
     def _predict(self, x):
-        return 1.0 / (1.0 + np.exp(-(self.intercept_ + x @ np.nan_to_num(self.coef_.to_numpy()))))
+        # a row sum, not a matrix product: each row's bits do not depend on the other rows
+        # or on BLAS threads
+        z = (x * np.nan_to_num(self.coef_.to_numpy())).sum(axis=1)
+        return 1.0 / (1.0 + np.exp(-(self.intercept_ + z)))
 
     def _game(self, x, masks, k):
         """Value function: v(S) = p-hat(features restricted to S). With exposure features the
@@ -175,9 +199,12 @@ class Logistic(AttributionModel):
             raise ParameterError(f"too many entities ({k}) and feature patterns "
                                  f"({len(masks)}) for the Shapley kernel; fit at channel level")
         v, tags = self._game(x, masks, k)
-        rng = np.random.default_rng(self.random_state)
-        phi, se, v_set, v_empty = shapley(masks, v, k, self.max_exact, self.n_permutations, rng,
-                                          tags=tags, n_jobs=self.n_jobs)
+        # the seed drawn at fit: transform redraws the permutations fit used
+        rng = np.random.default_rng(getattr(self, "seed_", self.random_state))
+        with one_blas_thread():
+            phi, se, v_set, v_empty = shapley(masks, in_pieces(v, self.n_jobs), k,
+                                              self.max_exact, self.n_permutations, rng,
+                                              tags=tags)
         return shares_from_phi(phi, se, v_set, v_empty, self.credit, self.clip)
 
     def _fit(self, j):
@@ -189,10 +216,13 @@ class Logistic(AttributionModel):
         conv = np.bincount(inv, j.conversions, minlength=len(masks))
         nulls = np.bincount(inv, j.nulls, minlength=len(masks))
         full = self.n_estimators == 1 and self.max_samples == 1 and self.max_features == 1
-        seeds = np.random.SeedSequence(self.random_state).spawn(self.n_estimators)
-        bags = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_bag)(x, conv, nulls, self.C, self.max_samples, self.max_features, s,
-                              full) for s in seeds)
+        self.seed_ = _checks.seed_of(self.random_state)
+        seeds = np.random.SeedSequence(self.seed_).spawn(self.n_estimators)
+        args = (x, conv, nulls, self.C, self.max_samples, self.max_features)
+        if self.n_estimators == 1:  # one fit: no worker to start
+            bags = [_fit_bag(*args, seeds[0], full)]
+        else:
+            bags = Parallel(n_jobs=self.n_jobs)(delayed(_fit_bag)(*args, s, full) for s in seeds)
         coefs = np.array([b[0] for b in bags])
         names = pd.Index(j.names.astype(str), name=j.level)
         with warnings.catch_warnings():
@@ -209,10 +239,15 @@ class Logistic(AttributionModel):
                           AttributionWarning, stacklevel=4)
             self.intercept_ = 0.0
             self.coef_[:] = 0.0
+        never = self.n_bags_seen_.index[self.n_bags_seen_.to_numpy() == 0]
+        if len(never) and fitted.any():  # (no bag fitted at all: warned above)
+            warnings.warn(f"{len(never)} {j.level}(s) were drawn by no bag "
+                          f"(max_features={self.max_features}, n_estimators="
+                          f"{self.n_estimators}): {_checks.names_list(never)}; their coefficient "
+                          "is unknown (coef_ NaN), counts as 0 and they get no credit",
+                          AttributionWarning, stacklevel=4)
         self.inference_ = self._inference(x, conv, nulls, names) if self.inference else None
         shares, base, bad, se = self._shares(x, masks, k)
-        if not np.isfinite(self.coef_).all():
-            shares[:] = 0.0
         credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
         self.credit_se_ = pd.Series(credit_se, index=names)
         diag = {"features": self.features, "patterns": len(masks), "bags": self.n_estimators,
@@ -239,11 +274,16 @@ class Logistic(AttributionModel):
 
     def _touch_weights(self, j):
         x, masks, inv = feature_patterns(j, self.features)
-        return touch_weights_from_shares(j, self._shares(x, masks, len(self.names_))[0][inv])
+        shares = self._shares(x, masks, len(self.names_))
+        self._transform_labels = (j, shares[2][inv])  # for _remainder_label of the same j
+        return touch_weights_from_shares(j, shares[0][inv])
 
     def _remainder_label(self, j):
-        x, masks, inv = feature_patterns(j, self.features)
-        return remainder_label(self._shares(x, masks, len(self.names_))[2][inv])
+        def compute():
+            x, masks, inv = feature_patterns(j, self.features)
+            return self._shares(x, masks, len(self.names_))[2][inv]
+
+        return labels_of(self, j, compute)
 
 
 @register("shao_li")

@@ -7,9 +7,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from attribution.journeys.paths import group_identical_paths
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models._base import AttributionModel, pair_weights
-from attribution.models._ipf import balance
+from attribution.models import _checks
+from attribution.models._allocate import pair_weights
+from attribution.models._base import AttributionModel
+from attribution.models._ipf import balance_feasible
 from attribution.models._markov_chain import ChainDesign, build_chain, removal_effects, state_paths
 from attribution.models._registry import register
 
@@ -36,11 +39,17 @@ class MarkovChain(AttributionModel):
     Schumann, IJRM 2016.
 
     Per-journey credit (``transform``) starts from a_ji = c_j RE_i / sum_{l in D_j} RE_l and
-    is balanced by iterative proportional fitting so that journeys sum to their conversions and
-    entities to their credit; a touch gets its entity's journey credit split over its touches.
+    is balanced (the biproportional fit IPF converges to) so that journeys sum to their
+    conversions and entities to ``credit_``, fixed at fit on the fitted journeys. Where no
+    split of the journeys can meet ``credit_`` (an entity met only in non-converting journeys,
+    single-touch journeys that convert more than their entity's credit), the part that cannot
+    be placed is found exactly (a max-flow density decomposition, ``_ipf.py``), goes to
+    ``(unallocated)`` rows (one per journey concerned, position -1), per entity in
+    ``unallocated_``, with a warning; the rest is balanced exactly. A touch gets its entity's
+    journey credit split over its touches.
 
     ChannelAttribution collapses repeats at order 1 only; pass ``collapse_repeats=False`` to
-    match it at higher orders.
+    match it at higher orders. Other packages' Markov models compared: docs/models.md.
 
     Parameters
     ----------
@@ -61,7 +70,8 @@ class MarkovChain(AttributionModel):
     smoothing : float
         Beta smoothing of the held-out predictions toward the pooled rate (pseudo-journeys).
     ipf_tol, ipf_max_iter : float, int
-        Convergence of the per-journey balancing in ``transform``.
+        Convergence of the per-journey balancing (largest entity error relative to the total
+        conversions or value; Newton steps), run at fit.
     random_state : int or None
         Seed of the fold split of "auto".
     level : {None, "touchpoint", "channel"}
@@ -80,6 +90,16 @@ class MarkovChain(AttributionModel):
     n_states_ : int
     order_scores_ : pandas.DataFrame or None
         Cross-validation table of ``order="auto"``.
+    unallocated_ : pandas.DataFrame
+        Per entity, the conversion and value credit of ``credit_`` that no split of the
+        fitted journeys can put on touches (0 where the balance is feasible): ``transform``
+        of the fitted journeys gives each entity ``credit_ - unallocated_`` on its touches,
+        and the total on ``(unallocated)`` rows.
+    balance_factors_, balance_blocks_, balance_report_ : pandas.DataFrame
+        The per-journey balance fixed at fit: each entity's factor, its block of the density
+        decomposition (with the fraction of the block's journeys' credit placed and of its
+        entities' credit met), and the Newton steps, residual (over all entities, relative to
+        the total) and unallocated total for conversions and value.
     """
 
     def __init__(self, order=1, max_order=4, collapse_repeats=True, n_folds=5, penalty=1.0,
@@ -98,17 +118,20 @@ class MarkovChain(AttributionModel):
 
     def _check_params(self):
         super()._check_params()
-        ok_order = self.order == "auto" or (isinstance(self.order, (int, np.integer))
-                                            and not isinstance(self.order, bool)
-                                            and self.order >= 1)
-        if not ok_order:
-            raise ParameterError(f"order must be an integer >= 1 or 'auto', got {self.order!r}")
-        if not (isinstance(self.max_order, (int, np.integer)) and self.max_order >= 1):
-            raise ParameterError(f"max_order must be an integer >= 1, got {self.max_order!r}")
-        if not (isinstance(self.n_folds, (int, np.integer)) and self.n_folds >= 2):
-            raise ParameterError(f"n_folds must be an integer >= 2, got {self.n_folds!r}")
-        if not (self.penalty >= 0 and self.smoothing >= 0):
-            raise ParameterError("penalty and smoothing must be >= 0")
+        if not (isinstance(self.order, str) and self.order == "auto"):
+            try:
+                _checks.integer("order", self.order, 1)
+            except ParameterError:
+                raise ParameterError("order must be an integer >= 1 or 'auto', got "
+                                     f"{_checks.shown(self.order)}") from None
+        _checks.integer("max_order", self.max_order, 1)
+        _checks.integer("n_folds", self.n_folds, 2)
+        _checks.boolean("collapse_repeats", self.collapse_repeats)
+        _checks.real("penalty", self.penalty, 0)
+        _checks.real("smoothing", self.smoothing, 0)
+        _checks.real("ipf_tol", self.ipf_tol, 0, low_open=True)
+        _checks.integer("ipf_max_iter", self.ipf_max_iter, 1)
+        _checks.random_state(self.random_state)
 
     def _source(self, j):
         """The journeys the chain is built from: aggregated when that is free, collapsed."""
@@ -148,6 +171,7 @@ class MarkovChain(AttributionModel):
                 "P(conversion)": round(self.conversion_probability_, 6),
                 "sum of removal effects": round(self.removal_effects_sum_, 6),
                 "largest solve residual": f"{residual:.1e}"}
+        diag.update(self._fit_balance(src))
         return dict(conversions=credit, value=vcredit, diagnostics=diag)
 
     def replicate_fitter(self, base):
@@ -167,65 +191,109 @@ class MarkovChain(AttributionModel):
         return refit
 
     def _prepare_scoring(self, journeys):
-        """Balance per-journey credit once on ``journeys`` (all the data, e.g. the merged
-        statistic of a batch job) and keep each entity's balancing factor in
-        ``balance_factors_``: ``transform`` then gives every journey the credit it has in
-        that global balance, whichever chunk or partition it is scored in.
+        """Fix the per-journey balance on ``journeys`` (all the data, e.g. the merged
+        statistic of a batch job; ``fit`` has done so on the journeys it was given): every
+        journey then gets the credit it has in that balance, whichever chunk or partition it
+        is scored in.
         """
-        j = journeys.at_level(self.level_)
-        re = self.removal_effects_.to_numpy()
-        jj, code = j.distinct()
-        factors = []
-        for col, target in ((0, j.conversions), (1, j.value)):
-            _, _, _, s = self._balance(jj, code, re[:, col], target, len(j.names))
-            factors.append(pd.Series(s, index=j.names.astype(str)))
-        names = self.removal_effects_.index
-        self.balance_factors_ = pd.DataFrame(
-            {"conversion": factors[0].reindex(names).fillna(0.0).to_numpy(),
-             "value": factors[1].reindex(names).fillna(0.0).to_numpy()}, index=names)
+        self._fit_balance(self._source(journeys.at_level(self.level_)))
         return self
+
+    def _fit_balance(self, src) -> dict:
+        """Balance per-journey credit on ``src`` toward the removal-effect credit of its
+        conversions and value (``C RE_i / sum RE``), as far as it can be met (``_ipf.py``);
+        keep what ``transform`` needs per entity. Returns summary lines.
+        """
+        re = self.removal_effects_.to_numpy()
+        names = self.removal_effects_.index
+        jj, code = src.distinct()
+        factors, blocks, lost, report, lines = {}, {}, {}, {}, {}
+        for col, amount in enumerate((src.conversions, src.value)):
+            label = ("conversion", "value")[col]
+            total, rsum = float(amount.sum()), float(re[:, col].sum())
+            target = total * re[:, col] / rsum if rsum > 0 else np.zeros(len(names))
+            score = _pair_scores(jj, code, re[:, col], src.n_journeys)
+            pick = (amount[jj] > 0) & (score > 0)
+            rows, first, group_amount = _support_groups(jj[pick], code[pick], amount)
+            out = balance_feasible(rows, code[pick][first], score[pick][first], group_amount,
+                                   target, self.ipf_tol, self.ipf_max_iter)
+            factors[label] = out["factors"]
+            blocks[f"{label}_block"] = out["col_block"]
+            blocks[f"{label}_journey_fill"] = out["row_fill"][out["col_block"]]
+            blocks[f"{label}_entity_fill"] = out["col_fill"][out["col_block"]]
+            lost[label] = target * (1.0 - out["col_fill"][out["col_block"]])
+            unallocated = float(lost[label].sum())
+            report[label] = (out["iterations"], out["residual"], unallocated)
+            lines[f"per-touch balance ({label})"] = (
+                f"{out['iterations']} steps, residual {out['residual']:.1e}")
+            if unallocated > 0:
+                lines[f"unallocated per touch ({label})"] = (
+                    f"{unallocated:,.6g} ({unallocated / max(total, 1e-300):.2%})")
+        self.balance_factors_ = pd.DataFrame(factors, index=names)
+        self.balance_blocks_ = pd.DataFrame(blocks, index=names)
+        self.unallocated_ = pd.DataFrame(lost, index=names)
+        self.balance_report_ = pd.DataFrame(report, index=["iterations", "residual",
+                                                           "unallocated"]).T
+        return lines
+
+    def _warn_balance(self, lost: float):
+        """Warn (from ``transform``, in words that are the same for every chunk) when its
+        output has unallocated rows, or the balance fixed at fit did not converge.
+        """
+        rep = self.balance_report_
+        if lost > 0:
+            top = self.unallocated_.sum(axis=1).sort_values(ascending=False, kind="stable")
+            top = ", ".join(str(k) for k in top[top > 0].index[:3])
+            warnings.warn(
+                "no split of the fitted journeys meets credit_: "
+                f"{rep.loc['conversion', 'unallocated']:.6g} of "
+                f"{self.result_.total_conversions:.6g} conversions and "
+                f"{rep.loc['value', 'unallocated']:.6g} of {self.result_.total_value:.6g} "
+                f"value cannot be put on touches (most owed to {top}; unallocated_); they are "
+                "on (unallocated) rows (docs/models.md)", AttributionWarning, stacklevel=5)
+        if (rep["residual"] > self.ipf_tol).any():
+            warnings.warn(
+                f"the per-journey balance stopped after {int(rep['iterations'].max())} steps "
+                f"with an entity error of {rep['residual'].max():.1e} of the total "
+                f"(ipf_tol={self.ipf_tol}): per-touch credit misses credit_ by that much",
+                AttributionWarning, stacklevel=5)
 
     def _touch_weights(self, j):
         re = self.removal_effects_.to_numpy()
-        k = len(j.names)
         jj, code = j.distinct()
         weights, info = [], {}
-        fixed = getattr(self, "balance_factors_", None)
         for col, target in ((0, j.conversions), (1, j.value)):
-            if fixed is not None:  # the global balance of _prepare_scoring
-                f = fixed.iloc[:, col].reindex(j.names.astype(str)).fillna(0.0).to_numpy()
-                a = self._shares(jj, code, re[:, col] * f, target)
-                it, res = 0, float("nan")
-            else:
-                a, it, res = self._balance(jj, code, re[:, col], target, k)[:3]
-            weights.append(pair_weights(j, a, target))
-            info[("conversions", "value")[col]] = dict(iterations=it, residual=res)
+            label = ("conversion", "value")[col]
+            credit, lost = self._pair_credit(jj, code, j.n_journeys, re[:, col], target, label)
+            weights.append(pair_weights(j, credit, target))
+            it, res, _ = self.balance_report_.loc[label]
+            info[("conversions", "value")[col]] = dict(iterations=int(it), residual=float(res),
+                                                       unallocated=lost)
         self._transform_info = {"balance": info}
+        self._warn_balance(info["conversions"]["unallocated"] + info["value"]["unallocated"])
         return weights[0], weights[1]
 
-    @staticmethod
-    def _shares(jj, code, score, row_targets):
-        """Journey x entity credit proportional to ``score`` within each journey (equal
-        shares where a journey's scores are all 0).
+    def _pair_credit(self, jj, code, n, re, target, label):
+        """Credit of each distinct (journey, entity) pair in the balance fixed at fit: a
+        journey's block is the last (least dense) block among its entities; it keeps its
+        block's fraction of its conversions (the rest is unallocated), split over its
+        entities in that block in proportion to RE x factor. Returns the pairs' credit and
+        the total left unallocated.
         """
-        rt = row_targets[jj]
-        denom = np.bincount(jj, score[code], minlength=len(row_targets))[jj]
-        n_distinct = np.bincount(jj, minlength=len(row_targets))[jj]
-        return np.where(denom > 0, rt * score[code] / np.where(denom > 0, denom, 1.0),
-                        rt / n_distinct)
+        score = _pair_scores(jj, code, re, n)
+        block = np.where(score > 0, self.balance_blocks_[f"{label}_block"].to_numpy()[code], -1)
+        own = np.maximum.reduceat(block, np.searchsorted(jj, np.arange(n)))[jj]  # >= 1 pair
+        active = (block >= 0) & (block == own)
+        w = np.where(active, score * self.balance_factors_[label].to_numpy()[code], 0.0)
+        den = np.bincount(jj, w, minlength=n)[jj]
+        fill = np.zeros(n)
+        fill[jj[active]] = self.balance_blocks_[f"{label}_journey_fill"].to_numpy()[code[active]]
+        credit = np.divide(target[jj] * fill[jj] * w, den, out=np.zeros(len(w)), where=den > 0)
+        return credit, float(target @ (1.0 - fill))
 
-    def _balance(self, jj, code, re, row_targets, k):
-        """Journey x entity credit: removal-effect shares, balanced to the entity totals."""
-        init = self._shares(jj, code, re, row_targets)
-        rt = row_targets[jj]
-        present = np.zeros(k, dtype=bool)
-        present[code[rt > 0]] = True
-        total_re = re[present].sum()
-        if total_re <= 0:
-            return init, 0, 0.0, np.ones(k)
-        col_targets = np.where(present, row_targets.sum() * re / total_re, 0.0)
-        return balance(jj, code, init, row_targets, col_targets, self.ipf_tol,
-                       self.ipf_max_iter)
+    def _remainder_label(self, j):
+        """The part of a journey's credit the balance cannot place is ``(unallocated)``."""
+        return np.full(j.n_journeys, "(unallocated)", dtype=object)
 
     # -- plots ---------------------------------------------------------------------------
     def plot_removal_effects(self, ax=None):
@@ -249,3 +317,28 @@ def _tidy_transitions(paths, chain, entity_names) -> pd.DataFrame:
     r, c, w = counts.row[order], counts.col[order], counts.data[order]
     return pd.DataFrame({"from": names[r], "to": names[c], "count": w,
                          "probability": w / out[r]})
+
+
+def _pair_scores(jj, code, re, n):
+    """Initial weight of each distinct (journey, entity) pair: the entity's removal effect,
+    or 1 for every entity of a journey whose removal effects are all 0 (an equal split).
+    """
+    score = re[code]
+    has = np.bincount(jj, score, minlength=n) > 0
+    return np.where(has[jj], score, 1.0)
+
+
+def _support_groups(jj, code, amount):
+    """Journeys (of the pairs ``jj``, ``code``, sorted by journey) grouped by their set of
+    entities: ``(rows, first, group_amount)`` where ``first`` marks the pairs of each group's
+    first journey, ``rows`` their group and ``group_amount`` the groups' summed amounts.
+    """
+    new = np.r_[True, jj[1:] != jj[:-1]] if len(jj) else np.zeros(0, dtype=bool)
+    sel, loc = jj[new], np.cumsum(new) - 1
+    offsets = np.zeros(len(sel) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(loc, minlength=len(sel)), out=offsets[1:])
+    group, firsts = group_identical_paths(offsets, code)
+    is_first = np.zeros(len(sel), dtype=bool)
+    is_first[firsts] = True
+    first = is_first[loc]
+    return group[loc[first]], first, np.bincount(group, amount[sel], minlength=len(firsts))

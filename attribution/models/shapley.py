@@ -2,20 +2,57 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import ThreadpoolController
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models._base import AttributionModel, pair_weights
+from attribution.models import _checks
+from attribution.models._allocate import pair_weights
+from attribution.models._base import AttributionModel
 from attribution.models._registry import register
 from attribution.shapley import MAX_PLAYERS, bits_of, shapley
 
 GAMES = ("count", "rate", "model")
 DENOMINATOR_TOL = 1e-9
+_PIECE = 1 << 16  # coalitions per call of a game's value function, whatever n_jobs
+
+
+@functools.cache
+def _blas():
+    return ThreadpoolController().select(user_api="blas")
+
+
+def one_blas_thread():
+    """A context running BLAS on one thread: a matrix product's last bits depend on how
+    many threads share it, so fits and games give the same bits whatever ``n_jobs`` and the
+    machine's cores (threads started inside see the limit too).
+    """
+    return _blas().limit(limits=1)
+
+
+def in_pieces(value_fn, n_jobs):
+    """``value_fn`` evaluated on fixed pieces of its input (threads over the pieces with
+    ``n_jobs``): each coalition's value is computed in the same piece at the same place for
+    any ``n_jobs``, so the values are bit-identical (run under :func:`one_blas_thread`).
+    """
+    def v(masks):
+        parts = [masks[s: s + _PIECE] for s in range(0, len(masks), _PIECE)]
+        if n_jobs in (None, 1) or len(parts) < 2:
+            out = [value_fn(p) for p in parts]
+        else:
+            from joblib import Parallel, delayed
+
+            out = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(value_fn)(p) for p in parts)
+        return np.concatenate(out) if out else np.zeros(0)
+
+    return v
 
 
 def journey_sets(j) -> np.ndarray:
@@ -50,13 +87,15 @@ def pattern_fit(estimator, sets, conv, nulls, k):
 
 
 def check_credit_params(model):
-    """Validate the credit and Shapley-kernel settings shared by Shapley and Logistic."""
-    if model.credit not in ("total", "incremental"):
-        raise ParameterError(f"credit must be 'total' or 'incremental', got {model.credit!r}")
-    if not (isinstance(model.max_exact, (int, np.integer)) and 1 <= model.max_exact <= 20):
-        raise ParameterError(f"max_exact must be an integer in 1..20, got {model.max_exact!r}")
-    if not (isinstance(model.n_permutations, (int, np.integer)) and model.n_permutations >= 2):
-        raise ParameterError("n_permutations must be an integer >= 2")
+    """Validate the credit, Shapley-kernel and parallelism settings shared by Shapley and
+    Logistic.
+    """
+    _checks.choice("credit", model.credit, ("total", "incremental"))
+    _checks.integer("max_exact", model.max_exact, 1, 20)
+    _checks.integer("n_permutations", model.n_permutations, 2)
+    _checks.boolean("clip", model.clip)
+    _checks.n_jobs(model.n_jobs)
+    _checks.random_state(model.random_state)
 
 
 def shares_from_phi(phi, se, v_set, v_empty, credit, clip, stacklevel=6):
@@ -106,6 +145,15 @@ def remainder_label(journey_bad):
     them), else ``(baseline)``.
     """
     return np.where(journey_bad, "(unattributed)", "(baseline)")
+
+
+def labels_of(model, j, compute):
+    """The remainder labels of ``j``: those ``_touch_weights`` kept for the same journeys
+    (the Shapley values are not computed twice), else ``compute()``.
+    """
+    kept = model.__dict__.pop("_transform_labels", None)
+    bad = kept[1] if kept is not None and kept[0] is j else compute()
+    return remainder_label(bad)
 
 
 def touch_weights_from_shares(j, journey_shares):
@@ -161,8 +209,11 @@ class Shapley(AttributionModel):
         Permutations per larger set.
     clip : bool
     n_jobs : int or None
-        Threads evaluating the game (results do not depend on it).
-    random_state : int or None
+        Threads evaluating the game, in fixed pieces with BLAS on one thread: the results
+        are bit-identical for any value.
+    random_state : int, numpy Generator or None
+        Seeds sampled sets; None draws a seed at fit, kept in ``seed_`` so that ``transform``
+        reuses the permutations of the fit.
     level : {None, "touchpoint", "channel"}
 
     References
@@ -187,13 +238,13 @@ class Shapley(AttributionModel):
 
     def _check_params(self):
         super()._check_params()
-        if self.value not in GAMES:
-            raise ParameterError(f"value must be one of {GAMES}, got {self.value!r}")
+        _checks.choice("value", self.value, GAMES)
         check_credit_params(self)
-        if not self.prior >= 0:
-            raise ParameterError(f"prior must be >= 0, got {self.prior!r}")
+        _checks.boolean("ordered", self.ordered)
+        _checks.real("prior", self.prior, 0)
         if self.estimator is not None and not hasattr(self.estimator, "predict_proba"):
-            raise ParameterError("estimator must be a classifier with predict_proba")
+            raise ParameterError("estimator must be a scikit-learn classifier with "
+                                 f"predict_proba, got {_checks.shown(self.estimator)}")
 
     # -- the game ------------------------------------------------------------------------
     def _build_game(self, sets, conv, nulls, k):
@@ -217,6 +268,7 @@ class Shapley(AttributionModel):
             return predict, float(predict(np.zeros(1, dtype=np.uint64))[0])
         table_sets, table_rates = self.rate_table_
         self._unobserved = [0, 0]
+        lock = threading.Lock()  # pieces may run in threads: counts added one at a time
 
         def rate(masks):
             out = np.zeros(len(masks))
@@ -226,8 +278,9 @@ class Shapley(AttributionModel):
             out[hit] = table_rates[pos[hit]]
             miss = ~hit & (masks != 0)
             out[miss] = predict(masks[miss])
-            self._unobserved[0] += int(miss.sum())
-            self._unobserved[1] += int((masks != 0).sum())
+            with lock:
+                self._unobserved[0] += int(miss.sum())
+                self._unobserved[1] += int((masks != 0).sum())
             return out  # v(empty) = 0
 
         return rate, 0.0
@@ -242,9 +295,11 @@ class Shapley(AttributionModel):
             shares = member / member.sum(axis=1, keepdims=True)
             return shares, np.zeros(n), np.zeros(n, bool), np.zeros((n, k))
         v, v0 = self._game(k)
-        rng = np.random.default_rng(self.random_state)
-        phi, se, v_set, _ = shapley(sets, v, k, self.max_exact, self.n_permutations, rng,
-                                    n_jobs=self.n_jobs)
+        # the seed drawn at fit: transform redraws the permutations fit used
+        rng = np.random.default_rng(getattr(self, "seed_", self.random_state))
+        with one_blas_thread():
+            phi, se, v_set, _ = shapley(sets, in_pieces(v, self.n_jobs), k, self.max_exact,
+                                        self.n_permutations, rng)
         # the game's v(empty) is v0 (the rate game defines it as 0; for model it is p(0))
         return shares_from_phi(phi, se, v_set, np.full(len(sets), v0), self.credit, self.clip)
 
@@ -258,7 +313,9 @@ class Shapley(AttributionModel):
         sets, inv = unique_sorted(masks)
         conv = np.bincount(inv, j.conversions, minlength=len(sets))
         nulls = np.bincount(inv, j.nulls, minlength=len(sets))
-        self._build_game(sets, conv, nulls, k)
+        self.seed_ = _checks.seed_of(self.random_state)
+        with one_blas_thread():
+            self._build_game(sets, conv, nulls, k)
         shares, base, bad, se = self._shares(sets, k)
         credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
         if self.credit == "incremental":
@@ -294,8 +351,13 @@ class Shapley(AttributionModel):
 
     def _touch_weights(self, j):
         sets, inv = unique_sorted(journey_sets(j))
-        return touch_weights_from_shares(j, self._shares(sets, len(self.names_))[0][inv])
+        shares = self._shares(sets, len(self.names_))
+        self._transform_labels = (j, shares[2][inv])  # for _remainder_label of the same j
+        return touch_weights_from_shares(j, shares[0][inv])
 
     def _remainder_label(self, j):
-        sets, inv = unique_sorted(journey_sets(j))
-        return remainder_label(self._shares(sets, len(self.names_))[2][inv])
+        def compute():
+            sets, inv = unique_sorted(journey_sets(j))
+            return self._shares(sets, len(self.names_))[2][inv]
+
+        return labels_of(self, j, compute)
