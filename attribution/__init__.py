@@ -19,6 +19,7 @@ from attribution.journeys.validation import (
     EmptyInputError,
     InputError,
     MissingColumnError,
+    NotFittedError,
     ParameterError,
     UnknownModelError,
 )
@@ -55,7 +56,8 @@ def __getattr__(name):
 __all__ = [
     "AttributionError", "AttributionResult", "AttributionWarning", "ColumnTypeError",
     "DroppedDataWarning",
-    "EmptyInputError", "InputError", "Journeys", "MissingColumnError", "ParameterError",
+    "EmptyInputError", "InputError", "Journeys", "MissingColumnError", "NotFittedError",
+    "ParameterError",
     "UnknownModelError", "available_models", "bootstrap", "compare", "get_model", "load_json",
     "to_json",
     "register",

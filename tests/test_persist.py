@@ -216,9 +216,6 @@ def test_unsupported_dtypes_are_refused_at_write(sample):
         at.to_json(m)
 
 
-@pytest.mark.xfail(strict=True, reason="models have no public parameter check: "
-                   "AttributionModel needs a public check_params() (calling _check_params) "
-                   "for load_json to refuse well-typed but invalid parameters")
 def test_invalid_parameter_values_are_refused_at_load(sample):
     doc = json.loads(at.to_json(at.Shapley(random_state=0).fit(sample)))
     doc["params"]["value"] = "bogus"

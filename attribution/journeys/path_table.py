@@ -166,7 +166,8 @@ def _encode_rows(col: pd.Series, path: str):
         if isinstance(arrow, pa.ChunkedArray):  # e.g. after pd.concat of arrow-backed strings
             arrow = arrow.combine_chunks()
         enc = pc.dictionary_encode(arrow, memory_pool=_POOL)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError,
+            OverflowError) as exc:
         raise _non_string(col, path) from exc
     if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
         raise _non_string(col, path)  # e.g. an object column of numbers only

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 
 class AttributionError(Exception):
@@ -36,6 +37,10 @@ class ColumnTypeError(AttributionError, TypeError):
 
 class EmptyInputError(InputError):
     """The input has no rows (or nothing is left after windows and filters)."""
+
+
+class NotFittedError(AttributionError, _SklearnNotFitted):
+    """A model used before ``fit`` (also a scikit-learn ``NotFittedError``)."""
 
 
 class UnknownModelError(AttributionError, ValueError):

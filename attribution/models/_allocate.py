@@ -1,5 +1,7 @@
-"""Per-touch weights: single-touch weights, sums within journeys, weights from credit per
-(journey, entity) pair; :func:`attribution.models._base.allocate` turns them into credit."""
+"""The one credit allocator (:func:`allocate`: per-touch weights -> per-touch and per-entity
+credit) and the weights it takes: single-touch weights, sums within journeys, weights from
+credit per (journey, entity) pair.
+"""
 
 from __future__ import annotations
 
@@ -36,3 +38,32 @@ def pair_weights(journeys: Journeys, pair_credit: np.ndarray, target: np.ndarray
     per_touch = pair_credit[pair] / count[pair]
     tgt = target[journeys.touch_journey]
     return np.divide(per_touch, tgt, out=np.zeros_like(per_touch), where=tgt > 0)
+
+
+def allocate(journeys: Journeys, weights, value_weights=None, per_touch: bool = True):
+    """The one credit allocator: per-touch weights -> per-touch and per-entity credit.
+
+    ``weights`` are fractions of each journey's conversions (and ``value_weights`` of its value;
+    the same fractions when omitted), summing to 1 within every converting journey, or a
+    :class:`SingleTouch`.  Returns ``(touch_conversions, touch_value, entity_conversions,
+    entity_value)``; the per-touch arrays are ``None`` unless ``per_touch``.
+    """
+    k = len(journeys.names)
+    if isinstance(weights, SingleTouch) and value_weights is None:
+        code = journeys.codes[weights.index]
+        conv = np.bincount(code, journeys.conversions, minlength=k)
+        val = np.bincount(code, journeys.value, minlength=k)
+        if not per_touch:
+            return None, None, conv, val
+        w = weights.dense(journeys.n_touches)
+        c_t, v_t = journeys.touch_weights()
+        return c_t * w, v_t * w, conv, val
+    if isinstance(weights, SingleTouch):
+        weights = weights.dense(journeys.n_touches)
+    if isinstance(value_weights, SingleTouch):
+        value_weights = value_weights.dense(journeys.n_touches)
+    c_t, v_t = journeys.touch_weights()
+    tc = c_t * weights
+    tv = v_t * (weights if value_weights is None else value_weights)
+    return (tc, tv, np.bincount(journeys.codes, tc, minlength=k),
+            np.bincount(journeys.codes, tv, minlength=k))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.utils.validation import check_is_fitted
 
 from attribution.journeys import Journeys
 from attribution.journeys.stats import merge, union_labels
@@ -13,10 +12,12 @@ from attribution.journeys.validation import (
     ColumnTypeError,
     EmptyInputError,
     InputError,
+    NotFittedError,
 )
 from attribution.models import _checks
 from attribution.models._allocate import (  # noqa: F401 (re-exported)
     SingleTouch,
+    allocate,
     journey_sums,
     pair_weights,
 )
@@ -37,35 +38,6 @@ def check_journeys(journeys, level: str | None = None) -> Journeys:
     if level is not None:
         journeys = journeys.at_level(level)
     return journeys
-
-
-def allocate(journeys: Journeys, weights, value_weights=None, per_touch: bool = True):
-    """The one credit allocator: per-touch weights -> per-touch and per-entity credit.
-
-    ``weights`` are fractions of each journey's conversions (and ``value_weights`` of its value;
-    the same fractions when omitted), summing to 1 within every converting journey, or a
-    :class:`SingleTouch`.  Returns ``(touch_conversions, touch_value, entity_conversions,
-    entity_value)``; the per-touch arrays are ``None`` unless ``per_touch``.
-    """
-    k = len(journeys.names)
-    if isinstance(weights, SingleTouch) and value_weights is None:
-        code = journeys.codes[weights.index]
-        conv = np.bincount(code, journeys.conversions, minlength=k)
-        val = np.bincount(code, journeys.value, minlength=k)
-        if not per_touch:
-            return None, None, conv, val
-        w = weights.dense(journeys.n_touches)
-        c_t, v_t = journeys.touch_weights()
-        return c_t * w, v_t * w, conv, val
-    if isinstance(weights, SingleTouch):
-        weights = weights.dense(journeys.n_touches)
-    if isinstance(value_weights, SingleTouch):
-        value_weights = value_weights.dense(journeys.n_touches)
-    c_t, v_t = journeys.touch_weights()
-    tc = c_t * weights
-    tv = v_t * (weights if value_weights is None else value_weights)
-    return (tc, tv, np.bincount(journeys.codes, tc, minlength=k),
-            np.bincount(journeys.codes, tv, minlength=k))
 
 
 class Scorer:
@@ -132,6 +104,16 @@ class AttributionModel(BaseEstimator):
         it here (``MarkovChain`` fixes its per-journey balance). Returns ``self``."""
         return self
 
+    def check_params(self):
+        """Raise :class:`ParameterError` naming the first invalid parameter (``fit`` calls it;
+        :func:`attribution.load_json` too)."""
+        self._check_params()
+
+    def _require_fitted(self):
+        if not hasattr(self, "result_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call "
+                                 "fit(journeys) first")
+
     def _check_params(self):
         if self.level is not None:
             _checks.choice("level", self.level, ("touchpoint", "channel"))
@@ -174,7 +156,7 @@ class AttributionModel(BaseEstimator):
     def scorer(self, unseen: str = "error") -> Scorer:
         """A picklable callable: a chunk of journeys -> its per-touch credit
         (``transform(chunk, unseen=unseen)``)."""
-        check_is_fitted(self, "result_")
+        self._require_fitted()
         _checks.choice("unseen", unseen, UNSEEN)
         return Scorer(self, unseen)
 
@@ -254,7 +236,7 @@ class AttributionModel(BaseEstimator):
             the touches is on one more row, position -1, named ``(baseline)``,
             ``(unattributed)``, ``(unallocated)`` or ``(unseen)``.
         """
-        check_is_fitted(self, "result_")
+        self._require_fitted()
         _checks.choice("unseen", unseen, UNSEEN)
         j, apart = self._align(check_journeys(journeys, self.level_), unseen)
         self._transform_info = {}

@@ -112,11 +112,9 @@ CASES = [
      r"^path must name a column of the frame, got None"),
     ("paths-path-list-name", lambda: at.Journeys.from_paths(PATHS, path=["path"]),
      ParameterError, r"^path must be one column name"),
-    pytest.param("paths-path-of-lists",
-                 lambda: at.Journeys.from_paths(PATHS.assign(path=[["a"], ["b"], ["a"]])),
-                 AttributionError, r"'path'", marks=fails(
-                     "journeys/path_table.py _encode_rows: also catch "
-                     "pa.ArrowNotImplementedError (a list column) as a non-string value")),
+    ("paths-path-of-lists",
+     lambda: at.Journeys.from_paths(PATHS.assign(path=[["a"], ["b"], ["a"]])),
+     AttributionError, r"'path'"),
     ("paths-complex-conversions",
      lambda: at.Journeys.from_paths(PATHS.assign(total_conversions=[1j, 2j, 0j])),
      ColumnTypeError, r"^column 'total_conversions' \(conversions\) holds complex numbers"),
@@ -159,13 +157,9 @@ CASES = [
     ("fit-list", lambda: at.Shapley().fit([[0, 1]]), ColumnTypeError, r"got list"),
     ("transform-DataFrame", lambda: at.Linear().fit(journeys()).transform(PATHS),
      ColumnTypeError, r"got DataFrame"),
-    pytest.param("transform-before-fit", lambda: at.Linear().transform(journeys()),
-                 AttributionError, r"fit", marks=fails(
-                     "models/_base.py transform and scorer use sklearn's check_is_fitted, "
-                     "which raises sklearn NotFittedError; raise an AttributionError subclass "
-                     "that also subclasses sklearn.exceptions.NotFittedError instead")),
-    pytest.param("scorer-before-fit", lambda: at.Linear().scorer(), AttributionError, r"fit",
-                 marks=fails("models/_base.py scorer: as transform")),
+    ("transform-before-fit", lambda: at.Linear().transform(journeys()), AttributionError,
+     r"Linear is not fitted yet; call fit\(journeys\) first"),
+    ("scorer-before-fit", lambda: at.Linear().scorer(), AttributionError, r"not fitted yet"),
     ("position-first-text", lambda: at.PositionBased(first="a").fit(journeys()),
      ParameterError, r"^first must be a finite number >= 0 and <= 1, got 'a'"),
     ("get_model-int", lambda: at.get_model(3), UnknownModelError, r"unknown model 3"),
