@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 
 import pandas as pd
 
@@ -38,45 +37,37 @@ def _params(pairs) -> dict:
     return out
 
 
-def read_table(path: str) -> pd.DataFrame:
-    """Read CSV (optionally compressed) or Parquet, by file extension."""
-    p = Path(path)
-    if not p.exists():
-        raise CLIError(f"input file {path!r} does not exist")
-    suffixes = [s.lower() for s in p.suffixes]
-    try:
-        if ".parquet" in suffixes or ".pq" in suffixes:
-            return pd.read_parquet(p)
-        if ".csv" in suffixes or ".txt" in suffixes or ".tsv" in suffixes:
-            return pd.read_csv(p, sep="\t" if ".tsv" in suffixes else ",")
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise CLIError(f"could not read {path!r}: {exc}") from exc
-    raise CLIError(f"cannot tell the format of {path!r}: use a .csv, .csv.gz, .tsv or .parquet "
-                   "file")
+def _emit(df: pd.DataFrame, out: str | None) -> None:
+    """Write ``df`` to ``out`` (CSV or Parquet, :func:`attribution.scale.io.write_table`), or
+    print it when ``out`` is None.
+    """
+    if out is not None:
+        from attribution.scale import io
 
-
-def write_table(df: pd.DataFrame, out: str | None) -> None:
-    """Write CSV or Parquet by extension (via a temporary file, then rename); stdout if None."""
-    if out is None:
-        with pd.option_context("display.max_rows", 500, "display.width", 200):
-            print(df.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+        io.write_table(df, out)
         return
-    p = Path(out)
-    tmp = p.with_name(f".{p.name}.tmp")
-    if p.suffix.lower() in (".parquet", ".pq"):
-        df.to_parquet(tmp, index=False)
-    elif p.suffix.lower() in (".csv", ".gz"):
-        df.to_csv(tmp, index=False, compression="infer" if p.suffix != ".gz" else "gzip")
-    else:
-        raise CLIError(f"cannot tell the output format of {out!r}: use .csv or .parquet")
-    tmp.replace(p)
+    with pd.option_context("display.max_rows", 500, "display.width", 200):
+        print(df.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+
+
+def _check_outputs(args, table: str | None, *others) -> None:
+    """Before any work: the format of the ``table`` output is known, and no output is the
+    input.
+    """
+    from attribution.scale import io
+
+    if table is not None:
+        io.detect_format(table, "output")
+    for out in (table, *others):
+        io.check_output(out, getattr(args, "input", None))
 
 
 def load_journeys(args):
     """Build journeys from the input file as the flags say (events or paths)."""
     from attribution.journeys import Journeys
+    from attribution.scale import io
 
-    df = read_table(args.input)
+    df = io.read_table(args.input)
     fmt = args.format
     if fmt == "auto":
         if args.path in df.columns:
@@ -96,8 +87,9 @@ def load_journeys(args):
         try:
             df[args.time] = pd.to_datetime(df[args.time])
         except (ValueError, TypeError) as exc:
-            raise CLIError(f"column {args.time!r} (time) could not be read as dates: {exc}"
-                           ) from exc
+            raise CLIError(f"column {args.time!r} (time) could not be read as dates: "
+                           f"{str(exc).splitlines()[0].split('. ')[0]}; write them as ISO "
+                           "dates (2024-01-31 12:00:00)") from exc
     channel = args.channel if args.channel in df.columns or args.channel != "channel" else None
     return Journeys.from_events(df, journey=args.journey, time=args.time,
                                 touchpoint=args.touchpoint, channel=channel,
@@ -115,6 +107,7 @@ def _fit(args) -> int:
         raise CLIError("--param applies to a single --model; run `attribution fit` once per "
                        "model to set parameters")
     estimators = {m: get_model(m, **params) for m in models}
+    _check_outputs(args, args.output)
     j = load_journeys(args)
     if args.n_boot:
         from attribution.inference.bootstrap import bootstrap
@@ -132,12 +125,13 @@ def _fit(args) -> int:
         frame = compare(estimators, j, level=args.level)
     if len(models) == 1:
         frame = frame.drop(columns="model")
-    write_table(frame, args.output)
+    _emit(frame, args.output)
     return 0
 
 
 def _score(args) -> int:
     from attribution.models import get_model
+    from attribution.scale import io
     from attribution.scale.batch import score_file
 
     if not args.output:
@@ -145,9 +139,8 @@ def _score(args) -> int:
     model = get_model(args.model, **_params(args.param))
     if args.level:
         model.set_params(level=args.level)
-    from attribution.scale.batch import columns_of
-
-    cols = columns_of(args.input)
+    _check_outputs(args, args.output)
+    cols = io.columns_of(args.input)
     channel = args.channel if args.channel in cols or args.channel != "channel" else None
     events = dict(journey=args.journey, time=args.time, touchpoint=args.touchpoint,
                   channel=channel, conversion=args.conversion,
@@ -173,6 +166,7 @@ def _compare(args) -> int:
     from attribution.models import available_models
 
     models = args.model or available_models()
+    _check_outputs(args, args.output, args.plot)
     j = load_journeys(args)
     if j.times is None and "time_decay" in models and not args.model:
         models = [m for m in models if m != "time_decay"]  # needs timestamps
@@ -185,7 +179,7 @@ def _compare(args) -> int:
         true = truth.channel_shapley if (args.level or j.level) == "channel" else truth.shapley
         wide["TRUTH"] = (true / true.sum()).reindex(wide.index).fillna(0.0)
     if args.output:
-        write_table(wide.reset_index(), args.output)
+        _emit(wide.reset_index(), args.output)
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 50):
             print((100 * wide).round(1).to_string())
@@ -204,11 +198,12 @@ def _compare(args) -> int:
 def _simulate(args) -> int:
     from attribution.evaluation.simulate import simulate_journeys
 
+    _check_outputs(args, args.output)
     target = None if args.target_top20 in (None, "flat") else float(args.target_top20)
     events, truth = simulate_journeys(args.journeys, tier=args.tier, target_top20=target,
                                       mean_length=args.mean_length,
                                       random_state=args.seed)
-    write_table(events, args.output)
+    _emit(events, args.output)
     truth.to_json(args.truth)
     print(f"wrote {len(events):,} events ({int(events['converted'].sum()):,} conversions) to "
           f"{args.output} and the truth (true top-20% share {truth.top20:.3f}) to {args.truth}")
@@ -264,13 +259,8 @@ def _bench(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``attribution`` command."""
-    ap = argparse.ArgumentParser(prog="attribution", description=__doc__.splitlines()[0])
-    ap.add_argument("--debug", action="store_true", help="show tracebacks")
-    ap.add_argument("--quiet", action="store_true", help="no warnings and no progress bars")
-    sub = ap.add_subparsers(dest="command", required=True)
-
+def _shared_parents():
+    """The option groups shared by commands: path table columns, event log columns."""
     paths = argparse.ArgumentParser(add_help=False)
     g = paths.add_argument_group("path table columns")
     g.add_argument("--format", choices=["auto", "events", "paths"], default="auto")
@@ -289,7 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--value", default=None)
     e.add_argument("--lookback", default=None, help="e.g. 30D")
     e.add_argument("--max-touches", type=int, default=None)
+    return paths, events
 
+
+def _add_fit_and_score(sub, paths, events):
     fit = sub.add_parser("fit", parents=[paths, events],
                          help="credit table by touchpoint or channel")
     fit.add_argument("input", help="CSV or Parquet: an event log or a path table")
@@ -317,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--n-jobs", type=int, default=None, help="parallel partitions")
     score.set_defaults(func=_score)
 
+
+def _add_others(sub, paths, events):
     cmp_ = sub.add_parser("compare", parents=[paths, events], help="models side by side")
     cmp_.add_argument("input", help="CSV or Parquet: an event log or a path table")
     cmp_.add_argument("--model", "-m", action="append", help="model (repeat); default: all")
@@ -348,6 +343,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
     models = sub.add_parser("models", help="list the registered models")
     models.set_defaults(func=_models)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``attribution`` command."""
+    ap = argparse.ArgumentParser(prog="attribution", description=__doc__.splitlines()[0])
+    ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    ap.add_argument("--quiet", action="store_true", help="no warnings and no progress bars")
+    sub = ap.add_subparsers(dest="command", required=True)
+    paths, events = _shared_parents()
+    _add_fit_and_score(sub, paths, events)
+    _add_others(sub, paths, events)
     return ap
 
 

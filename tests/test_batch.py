@@ -8,6 +8,7 @@ import attribution as at
 from attribution.cli import main
 from attribution.evaluation.simulate import simulate_journeys
 from attribution.journeys.validation import InputError, MissingColumnError
+from attribution.scale import io
 from attribution.scale.batch import fit_file, partition, score_file
 from tests._tol import rtol
 
@@ -35,9 +36,15 @@ def test_partitions_never_split_a_journey(log, tmp_path, name):
     d, events, _ = log
     parts = partition(d / name, tmp_path, "journey_id", chunk_rows=4000)
     assert len(parts) == int(np.ceil(len(events) / 4000))
-    seen = [set(pd.read_parquet(p)["journey_id"].astype(str)) for p in parts]
+    frames = [io.read_spill(p).to_pandas() for p in parts]
+    seen = [set(f["journey_id"].astype(str)) for f in frames]
     assert sum(len(s) for s in seen) == events["journey_id"].nunique()  # disjoint, complete
-    assert sum(len(pd.read_parquet(p)) for p in parts) == len(events)
+    assert sum(len(f) for f in frames) == len(events)
+    # every row once, and a person's events in input order
+    key = ["journey_id", "timestamp"]
+    got = pd.concat(frames).astype({"journey_id": str}).sort_values(key, kind="stable")
+    want = events.astype({"journey_id": str}).sort_values(key, kind="stable")
+    assert got["value"].tolist() == want["value"].tolist()
 
 
 @pytest.mark.parametrize("name", ["linear", "markov", "time_decay", "shapley", "logistic"])
@@ -55,8 +62,11 @@ def test_streamed_fit_equals_in_memory(log, name, tmp_path):
 
 @pytest.mark.parametrize("name, fmt, n_jobs", [("linear", "parquet", 2), ("shapley", "csv", 1),
                                                ("markov", "parquet", 1)])
-def test_score_file_every_touch_once(log, name, fmt, n_jobs, tmp_path):
-    d, _, j = log
+def test_score_file_every_touch_once(log, name, fmt, n_jobs, tmp_path, monkeypatch):
+    d, events, j = log
+    import attribution.scale.batch as batch
+
+    monkeypatch.setattr(batch, "_ROWS_PER_WORKER", 1000)  # worker processes for small data
     src = d / ("events.parquet" if fmt == "parquet" else "events.csv.gz")
     out = tmp_path / f"scores.{fmt}"
     s = score_file(at.get_model(name), src, out, chunk_rows=5000, n_jobs=n_jobs, **COLS)
@@ -69,6 +79,8 @@ def test_score_file_every_touch_once(log, name, fmt, n_jobs, tmp_path):
     assert got["credit"].sum() == pytest.approx(j.conversions.sum())
     assert got.groupby("journey")["credit"].sum().to_numpy() == pytest.approx(1.0)
     assert s.journeys == j.n_journeys and s.rows_written == len(got)
+    # n_jobs partitions are in memory at once, each about chunk_rows / n_jobs rows
+    assert s.partitions == n_jobs * int(np.ceil(len(events) / 5000))
     assert s.conversions_attributed == pytest.approx(j.conversions.sum())
     # the same per-touch credit as in memory (Markov: balanced once on the merged statistic)
     ref = at.get_model(name).fit(j).transform(j)
@@ -87,10 +99,26 @@ def test_crash_leaves_no_partial_output(log, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(batch, "_join", boom)
+    written = []
+
+    def crash_after_one(self, frame):  # the disk fills up after the first part is written
+        if written:
+            boom()
+        written.append(len(frame))
+        write(self, frame)
+
+    write = io.TableSink.write
+    monkeypatch.setattr(io.TableSink, "write", crash_after_one)
+    work = tmp_path / "work"
+    with pytest.raises(RuntimeError, match="disk full"):
+        score_file(at.Linear(), d / "events.parquet", out, chunk_rows=5000, workdir=work,
+                   **COLS)
+    assert written and not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["work"] and not list(work.iterdir())
+    monkeypatch.setattr(batch, "_score_saved", boom)  # a crash while scoring
     with pytest.raises(RuntimeError):
         score_file(at.Linear(), d / "events.parquet", out, chunk_rows=5000, **COLS)
-    assert not out.exists() and not list(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == ["work"]
 
 
 def test_bad_input(tmp_path, log):
@@ -119,7 +147,7 @@ def test_cli_simulate_score_compare(tmp_path, capsys):
                  "-m", "linear", "-o", str(out), "--chunk-rows", "4000"]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("scored 3,000 journeys") and "conversions attributed" in line
-    assert pd.read_csv(out)["credit"].sum() > 0
+    assert pd.read_csv(out)["credit"].sum() == pytest.approx(pd.read_parquet(ev)["converted"].sum())
     png = tmp_path / "cmp.png"
     assert main(["--quiet", "compare", str(ev), "--journey", "journey_id", "-m", "first", "-m",
                  "linear", "--truth", str(truth), "--plot", str(png)]) == 0
@@ -146,3 +174,48 @@ def test_partitions_without_journeys_are_skipped(tmp_path):
         s = score_file(at.Linear(), src, tmp_path / "o.parquet", chunk_rows=1, **COLS)
     assert s.journeys == 2
     assert s.conversions_attributed == pytest.approx(2.0)
+
+
+def test_read_once_and_sessionised_once_per_partition(log, tmp_path, monkeypatch):
+    d, _, j = log
+    import attribution.scale.batch as batch
+
+    reads, sessions = [], []
+    stream, sessionise = io.TableStream._batches, batch.journeys_of_frame
+    monkeypatch.setattr(io.TableStream, "_batches", lambda s: reads.append(1) or stream(s))
+    monkeypatch.setattr(batch, "journeys_of_frame",
+                        lambda *a: sessions.append(1) or sessionise(*a))
+    s = score_file(at.MarkovChain(), d / "events.csv.gz", tmp_path / "o.parquet",
+                   chunk_rows=5000, **COLS)
+    assert len(reads) == 1 and len(sessions) == s.partitions > 1
+
+
+def test_score_a_fitted_model_without_refitting(log, tmp_path):
+    d, _, j = log
+    model = fit_file(at.MarkovChain(), d / "events.parquet", chunk_rows=7000, **COLS)
+    s = score_file(model, d / "events.parquet", tmp_path / "o.csv.gz", chunk_rows=5000,
+                   fit=False, **COLS)
+    got = pd.read_csv(tmp_path / "o.csv.gz").sort_values(KEY).reset_index(drop=True)
+    ref = at.MarkovChain().fit(j).transform(j).sort_values(KEY).reset_index(drop=True)
+    assert s.rows_written == len(got) == len(ref)
+    np.testing.assert_allclose(got["credit"], ref["credit"], atol=1e-8)
+    with pytest.raises(InputError, match="overwritten"):
+        score_file(model, d / "events.parquet", d / "events.parquet", fit=False, **COLS)
+
+
+def test_parquet_directory_with_text_keys(log, tmp_path):
+    """A dataset of several files (journey keys as text) gives the in-memory credit."""
+    d, events, j = log
+    folder = tmp_path / "events"
+    folder.mkdir()
+    text = events.assign(journey_id=events["journey_id"].map("u{:05d}".format))
+    for i, rows in enumerate(np.array_split(np.arange(len(text)), 3)):
+        text.iloc[rows].to_parquet(folder / f"part-{i}.parquet")
+    out = tmp_path / "scores.parquet"
+    s = score_file(at.MarkovChain(), folder, out, chunk_rows=6000, **COLS)
+    got = pd.read_parquet(out).sort_values(KEY).reset_index(drop=True)
+    ref = at.MarkovChain().fit(j).transform(j)
+    ref = ref.assign(journey=ref["journey"].map("u{:05d}".format))
+    ref = ref.sort_values(KEY).reset_index(drop=True)
+    assert s.partitions == 5 and got["journey"].tolist() == ref["journey"].tolist()
+    np.testing.assert_allclose(got["credit"], ref["credit"], atol=1e-8)

@@ -48,7 +48,7 @@ def test_fit_with_params_and_lookback(tmp_path, sample_events, capsys):
     (["fit", "{paths}", "-m", "linearr"], "unknown model 'linearr'"),
     (["fit", "{paths}", "--path", "route"], "cannot tell whether"),
     (["fit", "{paths}", "-m", "time_decay"], "needs touch timestamps"),
-    (["fit", "{paths}", "-m", "position", "-p", "first=2"], "first + last"),
+    (["fit", "{paths}", "-m", "position", "-p", "first=2"], "first"),
     (["fit", "{paths}", "-p", "oops"], "key=value"),
     (["fit", "{paths}", "-m", "first", "-m", "last", "-p", "level=channel"], "single --model"),
     (["fit", "{paths}", "-m", "markov", "-p", "orderr=2"], "orderr"),
@@ -96,3 +96,36 @@ def test_fit_with_bootstrap_intervals(tmp_path, sample_events):
           "--seed", "1", "-o", str(again)])
     first = df[df["model"] == "markov"].drop(columns="model").reset_index(drop=True)
     pd.testing.assert_frame_equal(pd.read_csv(again), first)
+
+
+def test_every_command_reads_and_writes_through_one_format_detection(tmp_path, sample_events,
+                                                                      capsys):
+    src = tmp_path / "EVENTS.CSV.GZ"  # case-insensitive, compressed
+    sample_events.to_csv(src, index=False, compression="gzip")
+    out = tmp_path / "credit.TSV"
+    assert main(["--quiet", "fit", str(src), "-m", "first", "-o", str(out)]) == 0
+    assert "\t" in out.read_text().splitlines()[0]
+    assert main(["--quiet", "compare", str(src), "-m", "first", "-m", "last", "-o",
+                 str(tmp_path / "cmp.pq")]) == 0
+    assert set(pd.read_parquet(tmp_path / "cmp.pq").columns) == {"entity", "first", "last"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["EVENTS.CSV.GZ", "cmp.pq",
+                                                         "credit.TSV"]
+
+
+@pytest.mark.parametrize("command", [
+    ["fit", "{src}", "-o", "{src}"],
+    ["compare", "{src}", "-o", "{src}"],
+    ["score", "{src}", "--journey", "user_id", "-o", "{src}"],
+    ["fit", "{src}", "-o", "{dir}/out.xlsx"],
+    ["score", "{src}", "-o", "{dir}"],
+])
+def test_bad_outputs_are_refused_before_any_work(command, tmp_path, sample_events, capsys):
+    src = tmp_path / "events.csv"
+    sample_events.to_csv(src, index=False)
+    before = src.read_bytes()
+    args = [a.replace("{src}", str(src)).replace("{dir}", str(tmp_path)) for a in command]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("attribution: error:")
+    assert "overwritten" in err[0] or "format" in err[0] or "directory" in err[0]
+    assert src.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["events.csv"]

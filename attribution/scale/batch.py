@@ -1,28 +1,32 @@
-"""Batch scoring of event logs larger than memory: stream, partition by journey, fit, score.
+"""Batch scoring of event logs larger than memory: read once, partition by journey, sessionise
+once, fit, score.
 
-1. **Partition.** The input (Parquet row groups, or CSV chunks) is read ``chunk_rows`` rows at
-   a time and each row goes to one of P temporary Parquet partitions by a hash of its journey
-   key, so every person's events land in one partition and no journey is ever split. Memory
-   holds one read chunk; P is chosen so a partition has about ``chunk_rows`` rows.
-2. **Fit once.** Each partition is sessionised (:meth:`Journeys.from_events`) and reduced to
-   the mergeable statistic (its distinct paths, :func:`attribution.stats.merge`); the model
-   is fitted once on the merged statistic. Models whose credit needs touch times
-   (``TimeDecay(by="time")``) are fitted per partition and their credit summed (their credit
-   is a sum over journeys).
-3. **Score.** Partitions are scored in parallel (joblib processes) with ``model.transform``
-   and written as parts; the parts are then joined into the output, written to a temporary
-   file and renamed, so a crash never leaves a partial output.
+1. **Partition.** The event columns of the input are read once, a piece at a time
+   (:class:`~attribution.scale.io.TableStream`: Parquet row groups, or CSV blocks with one
+   schema and the journey key as text). Each row goes to one of P spill files (Arrow IPC) by
+   a hash of its journey key, so a person's events land in one partition, in input order.
+2. **Sessionise once, fit.** Each partition is sessionised (:meth:`Journeys.from_events`),
+   in ``n_jobs`` worker processes, and reduced to the model's statistic
+   (``model.partition_statistic``); its converting journeys, all that scoring needs, are
+   kept in the work folder. The model is fitted on all the statistics
+   (``model.fit_partitions``).
+3. **Score.** The kept journeys of every partition are scored (``model.scorer()``) and
+   appended to the output through a temporary file renamed at the end
+   (:class:`~attribution.scale.io.TableSink`), so a crash never leaves a partial output.
 
-Every touch of every converting journey appears exactly once in the output (plus one
-remainder row where a model keeps credit off the touches, e.g. ``(baseline)``).
-``MarkovChain`` balances per-touch credit (IPF) within each partition, against the global
-removal effects, so its per-touch credit sums to the same entity totals.
+Memory holds about ``chunk_rows`` rows of events: P is chosen so that the partitions
+sessionised at once hold that many. Every touch of every converting journey appears exactly
+once in the output (plus one remainder row where a model keeps credit off the touches, e.g.
+``(baseline)``). ``MarkovChain`` balances per-touch credit once on the merged statistic, so a
+journey gets the same credit in any partition.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import math
-import shutil
+import os
 import tempfile
 import time
 import warnings
@@ -32,8 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
-from joblib import Parallel, delayed
+import pyarrow.compute as pc
+from joblib import effective_n_jobs
+from joblib.externals.loky import ProcessPoolExecutor
 
 from attribution.journeys.validation import (
     DroppedDataWarning,
@@ -42,8 +47,15 @@ from attribution.journeys.validation import (
     MissingColumnError,
     warn_dropped,
 )
+from attribution.scale import io
 
 EVENT_KEYS = ("journey", "time", "touchpoint", "channel", "conversion", "value", "stage")
+#: how a CSV column of each role is typed in every block (io.TableStream)
+_KINDS = {"journey": "text", "time": "time", "conversion": "number", "value": "number"}
+#: rows partitioned at a time: small pieces keep the reader's memory small
+_READ_ROWS = 1 << 18
+#: rows that make a worker process worth its start (about a second of work)
+_ROWS_PER_WORKER = 2_000_000
 
 
 @dataclass
@@ -67,136 +79,72 @@ class ScoreSummary:
                 f"{self.seconds:.1f} s -> {self.output}")
 
 
-def _format(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes]
-    if ".parquet" in suffixes or ".pq" in suffixes or path.is_dir():
-        return "parquet"
-    if ".csv" in suffixes or ".tsv" in suffixes:
-        return "csv"
-    raise InputError(f"cannot tell the format of {str(path)!r}: use .csv, .csv.gz or .parquet")
-
-
-def iter_chunks(source, chunk_rows: int, columns=None, journey=None):
-    """Yield pandas frames of about ``chunk_rows`` rows from a Parquet file (or directory of
-    Parquet files) or a CSV file. The journey column of a CSV is read as text (the same key
-    in every chunk).
+def _hash_keys(keys: pa.Array) -> np.ndarray:
+    """A 64-bit hash of every journey key of one Arrow array; equal keys hash equally in every
+    chunk. Integers are mixed with splitmix64, other keys hashed once per distinct value.
     """
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"input {str(source)!r} does not exist")
-    if _format(path) == "parquet":
-        import pyarrow.dataset as ds
-
-        try:
-            dataset = ds.dataset(path, format="parquet")
-            for batch in dataset.to_batches(columns=columns, batch_size=chunk_rows):
-                yield batch.to_pandas()
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"could not read {str(source)!r} as Parquet: {exc}") from exc
-        return
-    sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
-    try:
-        reader = pd.read_csv(path, sep=sep, chunksize=chunk_rows, usecols=columns,
-                             dtype={journey: str} if journey else None)
-        yield from reader
-    except (ValueError, pd.errors.ParserError, OSError) as exc:
-        raise InputError(f"could not read {str(source)!r} as CSV: {exc}") from exc
+    if pa.types.is_dictionary(keys.type):
+        return _hash_keys(keys.dictionary)[keys.indices.to_numpy(zero_copy_only=False)]
+    if pa.types.is_integer(keys.type):
+        x = keys.to_numpy(zero_copy_only=False).astype(np.uint64)
+        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            x ^= x >> np.uint64(shift)
+            x *= np.uint64(mult)
+        return x ^ (x >> np.uint64(31))
+    codes = pc.dictionary_encode(keys)
+    distinct = pd.util.hash_array(codes.dictionary.to_numpy(zero_copy_only=False))
+    return distinct[codes.indices.to_numpy(zero_copy_only=False)]
 
 
-def columns_of(source) -> list[str]:
-    """Column names of a Parquet file/directory or CSV file, without reading its rows."""
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"input {str(source)!r} does not exist")
-    try:
-        if _format(path) == "parquet":
-            import pyarrow.dataset as ds
-
-            return list(ds.dataset(path, format="parquet").schema.names)
-        sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
-        return list(pd.read_csv(path, sep=sep, nrows=0).columns)
-    except (pa.ArrowInvalid, ValueError, OSError) as exc:
-        raise InputError(f"could not read the columns of {str(source)!r}: {exc}") from exc
-
-
-def _row_count(path: Path) -> int:
-    """Rows of a Parquet dataset (metadata), or lines of a CSV counted in 16 MB blocks (an
-    upper bound when quoted fields hold newlines: that only makes partitions smaller).
+def _split(batch: pa.RecordBatch, journey: str, n_parts: int, first_row: int):
+    """(partition, rows) pairs of one record batch: its rows grouped by partition, in input
+    order (one take per batch: cheaper than on a table of several chunks).
     """
-    if _format(path) == "parquet":
-        import pyarrow.dataset as ds
-
-        return ds.dataset(path, format="parquet").count_rows()
-    import bz2
-    import gzip
-    import lzma
-
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix.lower(),
-                                                                        open)
-    lines = 0
-    try:
-        with opener(path, "rb") as f:
-            while block := f.read(1 << 24):
-                lines += block.count(b"\n")
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise InputError(f"could not read {str(path)!r}: {exc}") from exc
-    return max(lines - 1, 1)  # minus the header
+    keys = batch.column(journey)
+    if keys.null_count:
+        row = first_row + int(np.flatnonzero(pc.is_null(keys).to_numpy(zero_copy_only=False))[0])
+        raise InputError(f"column {journey!r} (journey) has a missing value (row {row} of the "
+                         "input); every event needs its journey key")
+    part = _hash_keys(keys) % np.uint64(n_parts)
+    part = part.astype(np.uint16 if n_parts <= 1 << 16 else np.int64)
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
+    batch = batch.take(order)
+    return [(int(p), batch.slice(bounds[p], bounds[p + 1] - bounds[p]))
+            for p in np.flatnonzero(np.diff(bounds))]
 
 
 def partition(source, workdir, journey: str, chunk_rows: int = 2_000_000, columns=None,
-              progress: bool = False) -> list[Path]:
-    """Split ``source`` into Parquet partitions by a hash of the journey key (module doc)."""
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"input {str(source)!r} does not exist")
-    total = _row_count(path)
-    n_parts = max(1, math.ceil(total / chunk_rows))
-    workdir = Path(workdir)
-    writers: dict[int, pq.ParquetWriter] = {}
-    schema = None
-    bar = _bar(progress, total, "partition", "rows")
+              progress: bool = False, kinds=None, parallel=None) -> list[Path]:
+    """Split ``source`` into spill files (Arrow IPC streams, :func:`io.read_spill`) by a hash
+    of the journey key, reading it once (module doc, step 1); ``columns`` (default all) are
+    kept, ``kinds`` type CSV columns (:class:`io.TableStream`; the journey key is text).
+    ``parallel(rows)`` is told the rows before reading and returns how many partitions will
+    be in memory at once (default 1): a partition has about ``chunk_rows`` rows over that.
+    """
+    columns = None if columns is None else list(dict.fromkeys([journey, *columns]))
+    stream = io.TableStream(source, columns, min(chunk_rows, _READ_ROWS),
+                            {journey: "text", **(kinds or {})})
+    if journey not in stream.names:
+        raise MissingColumnError(f"column {journey!r} (journey) is missing from "
+                                 f"{str(source)!r}; it has {', '.join(stream.names)}")
+    at_once = 1 if parallel is None else parallel(stream.rows_estimate())
+    n_parts = at_once * max(1, math.ceil(stream.rows_estimate() / chunk_rows))  # even shares
+    spill, bar = io.SpillWriter(workdir), _bar(progress, stream.rows_estimate(), "partition",
+                                               "rows")
     try:
-        for df in iter_chunks(source, chunk_rows, columns, journey):
-            if journey not in df.columns:
-                have = ", ".join(map(str, df.columns))
-                raise MissingColumnError(f"column {journey!r} (journey) is missing from "
-                                         f"{str(source)!r}; it has {have}")
-            if df[journey].isna().any():
-                row = int(np.flatnonzero(df[journey].isna().to_numpy())[0])
-                raise InputError(f"column {journey!r} (journey) has a missing value (row "
-                                 f"{row} of a chunk); every event needs its journey key")
-            key = pd.util.hash_array(df[journey].to_numpy()) % np.uint64(n_parts)
-            table = pa.Table.from_pandas(df, preserve_index=False)
-            if schema is None:
-                schema = table.schema
-            else:
-                table = _conform(table, schema, source)
-            order = np.argsort(key, kind="stable")
-            bounds = np.searchsorted(key[order], np.arange(n_parts + 1))
-            for p in range(n_parts):
-                if bounds[p] == bounds[p + 1]:
-                    continue
-                if p not in writers:
-                    writers[p] = pq.ParquetWriter(workdir / f"part-{p:05d}.parquet", schema)
-                writers[p].write_table(table.take(order[bounds[p]:bounds[p + 1]]))
-            bar.update(len(df))
+        for table in stream:
+            first = stream.rows_read - len(table)
+            for batch in table.to_batches():
+                for p, rows in _split(batch, journey, n_parts, first):
+                    spill.write(p, rows)
+                first += len(batch)
+            bar.update(len(table))
     finally:
-        for w in writers.values():
-            w.close()
+        parts = spill.close()
         bar.close()
-    return [workdir / f"part-{p:05d}.parquet" for p in sorted(writers)]
-
-
-def _conform(table, schema, source):
-    try:
-        return table.cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError) as exc:
-        raise InputError(f"{str(source)!r}: a later chunk has other column types than the "
-                         f"first ({exc}); give the columns one type") from exc
-
-
-def _journeys(part: Path, events: dict, level):
-    return journeys_of_frame(pd.read_parquet(part), events, level)
+    _release()
+    return parts
 
 
 def journeys_of_frame(df: pd.DataFrame, events: dict, level):
@@ -214,7 +162,9 @@ def journeys_of_frame(df: pd.DataFrame, events: dict, level):
         try:
             df[t] = pd.to_datetime(df[t])
         except (ValueError, TypeError) as exc:
-            raise InputError(f"column {t!r} (time) could not be read as dates: {exc}") from exc
+            raise InputError(f"column {t!r} (time) could not be read as dates: "
+                             f"{str(exc).splitlines()[0].split('. ')[0]}; write them as ISO dates "
+                             "(2024-01-31 12:00:00)") from exc
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DroppedDataWarning)
         try:
@@ -226,12 +176,13 @@ def journeys_of_frame(df: pd.DataFrame, events: dict, level):
 
 def partition_statistic(j, model):
     """(statistic, journeys, report) of one partition (``model.partition_statistic``); a
-    partition without journeys reports its rows instead.
+    partition without journeys reports its rows instead; no statistic when ``model`` is None.
     """
     if isinstance(j, int):
         return None, 0, [dict(step="batch", item="events of partitions that make no journey "
                               "dropped", count=j)] if j else []
-    return model.partition_statistic(j), j.n_journeys, list(j.report_records)
+    stat = None if model is None else model.partition_statistic(j)
+    return stat, j.n_journeys, list(j.report_records)
 
 
 def fit_statistics(model, out):
@@ -244,23 +195,114 @@ def fit_statistics(model, out):
     return model.fit_partitions([o[0] for o in out], sum(o[1] for o in out))
 
 
-def _fit_part(model, part, events, level):
-    return partition_statistic(_journeys(part, events, level), model)
+def _release():
+    """Give freed memory back to the system (Arrow's pool, the C heap), so that a process
+    holds only its live data between partitions.
+    """
+    gc.collect(1)
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
 
 
-def _score_part(scorer, part, events, level, out_dir):
-    j = _journeys(part, events, level)
-    if isinstance(j, int):
-        return None
-    frame = scorer(j)
-    dest = Path(out_dir) / (part.stem + ".scored.parquet")
-    frame.to_parquet(dest, index=False)
-    conv = j.conversions > 0
-    return dict(path=dest, journeys=int(j.n_journeys), touches=int(j.n_touches),
-                conversions=float(j.conversions.sum()),
-                attributed=float(frame["credit"].sum()),
-                value=float(frame["value_credit"].sum()), rows=len(frame),
-                converting_touches=int(j.lengths[conv].sum()))
+def _ready():
+    time.sleep(0.1)  # so that every worker takes one
+
+
+class _Workers:
+    """The processes of one call: this one and up to ``n_jobs - 1`` workers (loky's, as
+    joblib's). The workers start before reading, so that they import the library while this
+    process reads, and are shut down once the partitions are sessionised, so that the fit has
+    their memory. A worker takes about a second to start: there is one process per
+    ``_ROWS_PER_WORKER`` rows at most.
+    """
+
+    def __init__(self, n_jobs):
+        self.n_jobs, self.n, self._pool = n_jobs, 1, None
+
+    def start(self, rows: int) -> int:
+        """Start the workers for ``rows`` rows; returns the number of processes."""
+        self.n = max(1, min(effective_n_jobs(self.n_jobs), rows // _ROWS_PER_WORKER))
+        if self.n > 1:  # one thread per core for each process's numpy and Arrow
+            threads = str(max(1, (os.cpu_count() or 1) // self.n))
+            env = {k: threads for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                        "MKL_NUM_THREADS")}
+            self._pool = ProcessPoolExecutor(max_workers=self.n - 1, env=env)
+            for _ in range(self.n - 1):
+                self._pool.submit(_ready)
+        return self.n
+
+    def map(self, fn, args: list):
+        """``fn(*a)`` for every ``a`` of ``args``, the results in order: every n-th here,
+        the others in the workers meanwhile.
+        """
+        futures = {i: self._pool.submit(fn, *a) for i, a in enumerate(args) if i % self.n}
+        for i, a in enumerate(args):
+            yield futures.pop(i).result() if i in futures else fn(*a)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._pool is not None:  # on success the workers exit while the fit starts
+            self._pool.shutdown(wait=exc[0] is not None, kill_workers=exc[0] is not None)
+
+
+def _sessionise(part: Path, events, level, model, keep: bool):
+    """:func:`_sessionise_once`, then memory given back."""
+    out = _sessionise_once(part, events, level, model, keep)
+    _release()
+    return out
+
+
+def _sessionise_once(part: Path, events, level, model, keep: bool):
+    """Sessionise one spill file, once: its statistic (:func:`partition_statistic`), counts,
+    and with ``keep`` its converting journeys pickled next to it (at least one journey, so
+    that scoring knows the output's columns).
+    """
+    df = io.read_spill(part).to_pandas(split_blocks=True, self_destruct=True)
+    part.unlink()
+    j = journeys_of_frame(df, events, level)
+    del df
+    stat, n, report = partition_statistic(j, model)
+    out = dict(stat=stat, n=n, report=report, saved=None, touches=0, conversions=0.0)
+    if n:
+        out.update(touches=j.n_touches, conversions=float(j.conversions.sum()))
+    if n and keep:
+        out["saved"] = part.with_suffix(".journeys.pkl")
+        kept = j.converting()
+        io.save_pickle(kept if kept.n_journeys else j.select([0]), out["saved"])
+    return out
+
+
+def _score_saved(path: Path, scorer) -> pd.DataFrame:
+    return scorer(io.load_pickle(path))
+
+
+def _prepare(model, source, wd, events, chunk_rows, n_jobs, progress, fit, keep):
+    """Steps 1-2 of the module doc: partitions sessionised once (and the model fitted)."""
+    missing = [k for k in ("journey", "time", "touchpoint") if not events.get(k)]
+    if missing:
+        raise InputError(f"batch scoring needs the event columns {missing} (e.g. "
+                         "journey='user_id')")
+    roles = {r: events[r] for r in EVENT_KEYS if events.get(r)}
+    kinds = {name: _KINDS[r] for r, name in roles.items() if r in _KINDS}
+    with _Workers(n_jobs) as workers:
+        parts = partition(source, wd, events["journey"], chunk_rows, list(roles.values()),
+                          progress, kinds, workers.start)
+        if not parts:
+            raise EmptyInputError(f"the input {str(source)!r} has no rows")
+        level = getattr(model, "level", None) if fit else model.level_
+        args = [(p, events, level, model if fit else None, keep) for p in parts]
+        outs = list(_bar_iter(workers.map(_sessionise, args), progress, len(args),
+                              "sessionise"))
+    if fit:
+        fit_statistics(model, [(o["stat"], o["n"], o["report"]) for o in outs])
+    else:
+        report_drops([o["report"] for o in outs])
+    return parts, outs
 
 
 def fit_file(model, source, workdir=None, *, chunk_rows=2_000_000, n_jobs=None,
@@ -270,19 +312,9 @@ def fit_file(model, source, workdir=None, *, chunk_rows=2_000_000, n_jobs=None,
     ``events`` are the column names and options of :meth:`Journeys.from_events`
     (``journey=``, ``time=``, ``touchpoint=``, ...). Returns the fitted model.
     """
-    with _Workdir(workdir) as wd:
-        parts = partition(source, wd, events["journey"], chunk_rows, progress=progress)
-        _fit_parts(model, parts, events, n_jobs, progress)
+    with _workdir(workdir) as wd:
+        _prepare(model, source, wd, events, chunk_rows, n_jobs, progress, True, False)
     return model
-
-
-def _fit_parts(model, parts, events, n_jobs, progress):
-    if not parts:
-        raise InputError("the input has no rows")
-    level = getattr(model, "level", None)
-    jobs = (delayed(_fit_part)(model, p, events, level) for p in parts)
-    return fit_statistics(model, list(_bar_iter(
-        Parallel(n_jobs=n_jobs, return_as="generator")(jobs), progress, len(parts), "fit")))
 
 
 def score_file(model, source, output, *, chunk_rows=2_000_000, n_jobs=None, fit=True,
@@ -294,63 +326,29 @@ def score_file(model, source, output, *, chunk_rows=2_000_000, n_jobs=None, fit=
     ``events`` are :meth:`Journeys.from_events` arguments. Returns a :class:`ScoreSummary`.
     """
     t0 = time.perf_counter()
-    missing = [k for k in ("journey", "time", "touchpoint") if not events.get(k)]
-    if missing:
-        raise InputError(f"score_file needs the event columns {missing} (e.g. journey='user_id')")
-    out = Path(output)
-    fmt = _format(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with _Workdir(workdir) as wd:
-        parts = partition(source, wd, events["journey"], chunk_rows, progress=progress)
-        if fit:
-            _fit_parts(model, parts, events, n_jobs, progress)
-        level = getattr(model, "level_", None)
-        scored = Path(wd) / "scored"
-        scored.mkdir()
+    io.detect_format(output, "output")
+    io.check_output(output, source)
+    if not fit:
+        model.scorer()  # fitted?
+    with _workdir(workdir) as wd:
+        parts, outs = _prepare(model, source, wd, events, chunk_rows, n_jobs, progress, fit,
+                               True)
         scorer = model.scorer()
-        jobs = (delayed(_score_part)(scorer, p, events, level, scored) for p in parts)
-        res = [r for r in _bar_iter(Parallel(n_jobs=n_jobs, return_as="generator")(jobs),
-                                    progress, len(parts), "score") if r is not None]
-        if not res:
+        saved = [o["saved"] for o in outs if o["saved"] is not None]
+        if not saved:
             raise EmptyInputError("no journey to score in any partition")
-        tmp = out.with_name(f".{out.name}.tmp")
-        try:
-            _join([r["path"] for r in res], tmp, fmt)
-            tmp.replace(out)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        credit = value = 0.0
+        with io.TableSink(output) as sink:  # here: scoring converting journeys is light
+            for path in _bar_iter(saved, progress, len(saved), "score"):
+                frame = _score_saved(path, scorer)
+                credit += float(frame["credit"].sum())
+                value += float(frame["value_credit"].sum())
+                sink.write(frame)
     return ScoreSummary(
-        journeys=sum(r["journeys"] for r in res), touches=sum(r["touches"] for r in res),
-        conversions=sum(r["conversions"] for r in res),
-        conversions_attributed=sum(r["attributed"] for r in res),
-        value_attributed=sum(r["value"] for r in res), rows_written=sum(r["rows"] for r in res),
-        partitions=len(parts), seconds=time.perf_counter() - t0, output=str(out))
-
-
-def _join(paths, dest: Path, fmt: str):
-    """Concatenate scored parts into ``dest``, one part in memory at a time."""
-    schema = _common_schema(paths)
-    if fmt == "parquet":
-        with pq.ParquetWriter(dest, schema) as w:
-            for p in paths:
-                w.write_table(pq.read_table(p).cast(schema))
-        return
-    compression = "gzip" if dest.name.endswith(".gz.tmp") or ".gz" in dest.suffixes else None
-    for i, p in enumerate(paths):
-        df = pq.read_table(p).cast(schema).to_pandas()
-        df.to_csv(dest, mode="w" if i == 0 else "a", header=i == 0, index=False,
-                  compression=compression)
-
-
-def _common_schema(paths):
-    """One schema for all parts: category columns become plain strings (their categories
-    differ between parts).
-    """
-    schema = pq.read_schema(paths[0]).remove_metadata()
-    fields = [pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f
-              for f in schema]
-    return pa.schema(fields)
+        journeys=sum(o["n"] for o in outs), touches=sum(o["touches"] for o in outs),
+        conversions=sum(o["conversions"] for o in outs), conversions_attributed=credit,
+        value_attributed=value, rows_written=sink.rows, partitions=len(parts),
+        seconds=time.perf_counter() - t0, output=str(output))
 
 
 def report_drops(reports):
@@ -366,41 +364,22 @@ def report_drops(reports):
     warn_dropped("over all partitions: " + "; ".join(parts) + ".", stacklevel=5)
 
 
-class _Workdir:
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        if self.path is not None:
-            Path(self.path).mkdir(parents=True, exist_ok=True)
-            self._made = Path(tempfile.mkdtemp(prefix="attribution-", dir=self.path))
-        else:
-            self._made = Path(tempfile.mkdtemp(prefix="attribution-"))
-        return self._made
-
-    def __exit__(self, *exc):
-        shutil.rmtree(self._made, ignore_errors=True)
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
+def _workdir(path):
+    """A temporary folder (inside ``path`` if given), removed with everything in it."""
+    if path is not None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix="attribution-", dir=path,
+                                       ignore_cleanup_errors=True)
 
 
 def _bar(progress, total, desc, unit):
-    if not progress:
-        return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not progress)
 
 
 def _bar_iter(it, progress, total, desc):
-    bar = _bar(progress, total, desc, "partition")
-    for x in it:
-        bar.update(1)
-        yield x
-    bar.close()
+    with _bar(progress, total, desc, "partition") as bar:
+        for x in it:
+            bar.update(1)
+            yield x

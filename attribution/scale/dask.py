@@ -70,9 +70,9 @@ def _score_partition(df, scorer, events, level, meta):
     from attribution.scale.batch import journeys_of_frame
 
     j = journeys_of_frame(df, events, level)
-    if isinstance(j, int):
+    if isinstance(j, int) or j.converting().n_journeys == 0:
         return meta.iloc[:0]
-    out = scorer(j)
+    out = scorer(j.converting())  # only converting journeys have rows
     for col in ("touchpoint", "channel"):
         if col in out:
             out[col] = out[col].astype(str)
