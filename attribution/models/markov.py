@@ -190,15 +190,6 @@ class MarkovChain(AttributionModel):
 
         return refit
 
-    def _prepare_scoring(self, journeys):
-        """Fix the per-journey balance on ``journeys`` (all the data, e.g. the merged
-        statistic of a batch job; ``fit`` has done so on the journeys it was given): every
-        journey then gets the credit it has in that balance, whichever chunk or partition it
-        is scored in.
-        """
-        self._fit_balance(self._source(journeys.at_level(self.level_)))
-        return self
-
     def _fit_balance(self, src) -> dict:
         """Balance per-journey credit on ``src`` toward the removal-effect credit of its
         conversions and value (``C RE_i / sum RE``), as far as it can be met (``_ipf.py``);

@@ -6,7 +6,7 @@ once, fit, score.
    schema and the journey key as text). Each row goes to one of P spill files (Arrow IPC) by
    a hash of its journey key, so a person's events land in one partition, in input order.
 2. **Sessionise once, fit.** Each partition is sessionised (:meth:`Journeys.from_events`),
-   in ``n_jobs`` worker processes, and reduced to the model's statistic
+   in up to ``n_jobs`` processes (this one and workers), and reduced to the model's statistic
    (``model.partition_statistic``); its converting journeys, all that scoring needs, are
    kept in the work folder. The model is fitted on all the statistics
    (``model.fit_partitions``).
