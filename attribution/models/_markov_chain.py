@@ -14,16 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from threadpoolctl import ThreadpoolController
 
 from attribution.journeys import Journeys
+from attribution.models._markov_solve import SparseSolver, check_work, progress_bar
 
 DENSE_MAX = 800  # transient states up to which a dense LU is used
-# BLAS threads of a dense solve (None: leave BLAS alone). These systems are small: threading
-# their LU costs more in synchronisation than it gains, the more so on a busy machine (the
-# removal effects of order 3 over 9 channels, 731 states, on 2 busy cores: 0.07-0.14 s with
-# one BLAS thread, 0.5-1.0 s with two; benchmarks/bench_markov.py).
+# BLAS threads of the removal-effect solves (None: leave BLAS alone). These systems are small:
+# threading their LU costs more in synchronisation than it gains, the more so on a busy
+# machine (the removal effects of order 3 over 9 channels, 731 states, on 2 busy cores:
+# 0.07-0.14 s with one BLAS thread, 0.5-1.0 s with two; benchmarks/bench_markov.py); so do
+# the vector products of the sparse Krylov solves.
 SOLVE_THREADS: int | None = 1
 KEY_TABLE_MIN = 1 << 16  # state-key spaces up to this size (or 8 keys a slot) use a table
 DENSE_TABLE_MAX = 2**21  # transition tables up to this many cells are counted densely
@@ -248,32 +249,6 @@ class ChainDesign:
         return Chain(counts, np.bincount(self.end, weights=value, minlength=n_rows))
 
 
-RESIDUAL_TOL = 1e-12  # largest accepted |(I - Q) x - r| / max|r| of a sparse solve
-
-
-def _solve_sparse(a: sp.csr_matrix, b: np.ndarray) -> tuple[np.ndarray, float]:
-    """Solve a x = b for the nonsingular M-matrix a = I - Q.
-
-    Krylov solvers converge in a few dozen matrix-vector products here, where a sparse LU of
-    the de Bruijn-like transition graph fills in catastrophically (order 4 over 12 channels:
-    50M fill-in entries, 15-50 s per solve). The residual is checked; BiCGSTAB is tried
-    first, then GMRES, then SuperLU as a last resort.
-    """
-    scale = max(float(np.abs(b).max()) if len(b) else 0.0, 1e-300)
-
-    def resid(x):  # relative to the right-hand side (value is in currency units)
-        return float(np.abs(a @ x - b).max()) / scale if len(b) else 0.0
-
-    x, info = spla.bicgstab(a, b, rtol=1e-14, atol=0.0, maxiter=10 * a.shape[0])
-    if info == 0 and resid(x) <= RESIDUAL_TOL:
-        return x, resid(x)
-    x, info = spla.gmres(a, b, rtol=1e-14, atol=0.0, restart=100, maxiter=1000)
-    if info == 0 and resid(x) <= RESIDUAL_TOL:
-        return x, resid(x)
-    x = spla.splu(a.tocsc()).solve(b)
-    return x, resid(x)
-
-
 @functools.cache
 def _blas_pools():
     """The BLAS thread pools loaded in this process (found once: scipy loads its BLAS when it
@@ -296,56 +271,49 @@ def _solve_dense(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
         return x, float((np.abs(a @ x - b).max(axis=0) / scale).max())
 
 
-def absorb(q, rhs: np.ndarray, keep: np.ndarray | None = None):
-    """Solve (I - Q) X = rhs on the transient states in ``keep`` (others absorb into null).
+def absorb(q: np.ndarray, rhs: np.ndarray, keep: np.ndarray | None = None):
+    """Solve (I - Q) X = rhs on the transient states in ``keep`` (others absorb into null) by
+    dense LU (BLAS capped at :data:`SOLVE_THREADS` threads); never simulates.
 
-    ``q`` is sparse, or a dense array when the whole chain is small enough for a dense
-    solve. Returns X at the start row (row 0) for every right-hand side column, and the
-    largest residual of the solve. Dense LU (BLAS capped at :data:`SOLVE_THREADS` threads)
-    for small state spaces, a checked sparse iterative solve for large ones (see
-    :func:`_solve_sparse`); never simulates.
+    Returns X at the start row (row 0) for every right-hand side column, and the largest
+    residual of the solve. Chains over :data:`DENSE_MAX` states are solved by
+    :class:`~attribution.models._markov_solve.SparseSolver` (:func:`removal_effects`).
     """
-    idx = np.flatnonzero(keep) if keep is not None else None
-    if (q.shape[0] if idx is None else len(idx)) <= DENSE_MAX:  # small: dense LU
-        if idx is None:
-            qd = q if isinstance(q, np.ndarray) else q.toarray()
-        elif isinstance(q, np.ndarray):
-            qd = q[np.ix_(idx, idx)]
-        else:
-            qd = q[idx][:, idx].toarray()
-        b = rhs if idx is None else rhs[idx]
-        x, residual = _solve_dense(np.eye(len(qd)) - qd, b)
-        return x[0], residual
-    if idx is not None:
-        q = q[idx][:, idx]
-        rhs = rhs[idx]
-    m = q.shape[0]
-    a = sp.identity(m, format="csr") - q.tocsr()
-    out, worst = np.empty(rhs.shape[1]), 0.0
-    for c in range(rhs.shape[1]):
-        x, res = _solve_sparse(a, np.ascontiguousarray(rhs[:, c]))
-        out[c], worst = x[0], max(worst, res)
-    return out, worst
+    if keep is None:
+        qd, b = q, rhs
+    else:
+        idx = np.flatnonzero(keep)
+        qd, b = q[np.ix_(idx, idx)], rhs[idx]
+    x, residual = _solve_dense(np.eye(len(qd)) - qd, b)
+    return x[0], residual
 
 
-def removal_effects(sp_: StatePaths, chain: Chain, n_entities: int):
+def removal_effects(sp_: StatePaths, chain: Chain, n_entities: int, progress=None):
     """P(C), expected value, and each entity's removal effects (conversion, value).
 
-    Removing entity i sends every state that contains it to (null) with probability 1.
+    Removing entity i sends every state that contains it to (null) with probability 1: one
+    solve per entity present. Refused before the first solve (a ParameterError) when states x
+    entities is over :data:`~attribution.models._markov_solve.MAX_SOLVE_WORK`; a tqdm bar
+    shows the solves when there are many (``progress``: None = by size, True, False).
     """
-    q, r, rv = chain.probabilities()
-    if q.shape[0] <= DENSE_MAX:  # every solve is dense: densify once (indexing a dense copy
-        q = q.toarray()  # costs less than indexing the sparse matrix)
-    rhs = np.column_stack([r, rv])
-    base, worst = absorb(q, rhs)
     contains = sp_.contains(n_entities)
-    present = np.asarray(contains.sum(axis=0)).ravel() > 0
-    p_removed = np.tile(base, (n_entities, 1))
-    for i in np.flatnonzero(present):  # one solve per entity (few entities: a loop is fine)
-        keep = np.ones(chain.n_transient, dtype=bool)
-        keep[1 + contains[:, i].indices] = False
-        p_removed[i], res = absorb(q, rhs, keep)
-        worst = max(worst, res)
+    present = np.flatnonzero(np.diff(contains.indptr))
+    work = check_work(sp_.n_states, len(present), sp_.order)
+    q, r, rv = chain.probabilities()
+    rhs = np.column_stack([r, rv])
+    if q.shape[0] <= DENSE_MAX:  # every solve is dense: densify once (indexing a dense copy
+        solve = functools.partial(absorb, q.toarray(), rhs)  # costs less than sparse)
+    else:
+        solve = SparseSolver(q, rhs).solve
+    with _capped_blas(), progress_bar(len(present), work, progress) as bar:
+        base, worst = solve()
+        p_removed = np.tile(base, (n_entities, 1))
+        for i in present:
+            keep = np.ones(chain.n_transient, dtype=bool)
+            keep[1 + contains[:, i].indices] = False
+            p_removed[i], res = solve(keep)
+            worst = max(worst, res)
+            bar.update()
     with np.errstate(divide="ignore", invalid="ignore"):
         re = np.where(base > 0, 1.0 - p_removed / base, 0.0)
     return base, re[:, 0], re[:, 1], worst
