@@ -4,13 +4,14 @@ its first value) and every row parsed with it (:mod:`~attribution.journeys.times
 
 from __future__ import annotations
 
+import datetime
 import warnings
 
 import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-from attribution.journeys.validation import InputError, ParameterError
+from attribution.journeys.validation import InputError, ParameterError, _row_list
 
 
 def column_content(values: pd.Series) -> str:
@@ -95,6 +96,7 @@ def parse_time_strings(values: pd.Series, column: str, fmt, expected: str) -> pd
     bad = out.isna().to_numpy()
     if bad.any():
         pos = np.flatnonzero(bad)
+        _refuse_out_of_range(values, pos, fmt, column)
         more = f" (and {len(pos) - 1} more rows)" if len(pos) > 1 else ""
         raise InputError(
             f"column {column!r} (time): row {values.index[pos[0]]!r} holds "
@@ -127,3 +129,22 @@ def _to_datetime(values: pd.Series, fmt, column: str) -> pd.Series:
                                  f"{fmt!r}: {first}; pass time_format= with strftime codes "
                                  f"such as '%d/%m/%Y %H:%M'") from exc
     return utc if not read or utc.isna().sum() < naive.isna().sum() else naive
+
+
+RANGE = "1677-09-21 to 2262-04-11, what nanosecond times hold"
+
+
+def _refuse_out_of_range(values: pd.Series, pos: np.ndarray, fmt, column: str) -> None:
+    """A row pandas could not read may be a real date out of the nanosecond range (pandas 2
+    reads such strings as NaT): say so, naming the row, rather than "not a date".
+    """
+    text = str(values.iloc[pos[0]])
+    try:
+        if fmt is None or fmt == "ISO8601":
+            datetime.datetime.fromisoformat(text)
+        else:
+            datetime.datetime.strptime(text, fmt)
+    except (ValueError, TypeError):
+        return  # not a date at all: the caller's message
+    raise InputError(f"column {column!r} (time) holds {text} at row(s) "
+                     f"{_row_list(values.index[pos])}: outside {RANGE}; drop or fix those rows")

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from attribution.journeys.time_strings import (
+    RANGE,
     column_content,
     infer_time_format,
     parse_time_strings,
@@ -53,7 +54,7 @@ EPOCH_UNITS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 TIME_UNITS = (*EPOCH_UNITS, "step")
 _FIRST, _LAST = pd.Timestamp.min.value, pd.Timestamp.max.value  # int64 nanoseconds hold these
 _FLOAT_LAST = float(np.nextafter(2.0**63, 0))  # the largest float64 below 2**63
-_RANGE = "1677-09-21 to 2262-04-11, what nanosecond times hold"
+_RANGE = RANGE
 _BARE_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 _STEPS = "the times are steps, time_unit='step'"
 
