@@ -177,9 +177,11 @@ def _encode_rows(col: pd.Series, path: str):
 def _non_string(col: pd.Series, path: str) -> ColumnTypeError:
     """The error for a path column that holds something else than strings."""
     is_str = col.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)
-    bad = col.index[~is_str][0] if not is_str.all() else col.index[0]
+    pos = int(np.flatnonzero(~is_str)[0]) if not is_str.all() else 0
+    bad, value = col.index[pos], col.iloc[pos]
+    bad, value = (x.item() if isinstance(x, np.generic) else x for x in (bad, value))
     return ColumnTypeError(
-        f"column {path!r} (path) holds a non-string value {col[bad]!r} at row {bad!r}; "
+        f"column {path!r} (path) holds a non-string value {value!r} at row {bad!r}; "
         f"convert the column with .astype(str)"
     )
 
