@@ -183,7 +183,7 @@ class MarkovChain(AttributionModel):
 
         def refit(c, u, v):
             chain = design.chain(c, u, v)
-            _, re, rev, _ = removal_effects(paths, chain, k)
+            _, re, rev, _ = removal_effects(paths, chain, k, progress=False)
             conv = c.sum() * re / re.sum() if re.sum() > 0 else np.zeros(k)
             val = v.sum() * rev / rev.sum() if rev.sum() > 0 else np.zeros(k)
             return dict(conversions=conv, value=val)
