@@ -80,3 +80,21 @@ def journeys_strategy(draw, max_journeys=8, max_len=6, n_codes=5, with_times=Fal
             st.integers(0, 10**15), min_size=len(p), max_size=len(p)))) for p in paths])
     return make_journeys(paths, conv, nulls, value, names=[f"n{c}" for c in range(len(used))],
                          **kw)
+
+
+def simulated_log_files(directory, n_journeys, seed, shuffle_seed, row_group, csv_name, cols):
+    """A simulated event log with its journeys scattered, written as Parquet and CSV into
+    ``directory``; returns ``(directory, events, journeys)``.
+    """
+    import warnings
+
+    from attribution.evaluation.simulate import simulate_journeys
+
+    events, _ = simulate_journeys(n_journeys, tier="noisy_or", random_state=seed)
+    events = events.sample(frac=1, random_state=shuffle_seed).reset_index(drop=True)
+    events.to_parquet(directory / "events.parquet", row_group_size=row_group)
+    events.to_csv(directory / csv_name, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.DroppedDataWarning)
+        j = at.Journeys.from_events(events, **cols)
+    return directory, events, j

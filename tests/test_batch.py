@@ -1,4 +1,3 @@
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -6,11 +5,11 @@ import pytest
 
 import attribution as at
 from attribution.cli import main
-from attribution.evaluation.simulate import simulate_journeys
 from attribution.journeys.validation import InputError, MissingColumnError
 from attribution.scale import io
 from attribution.scale.batch import fit_file, partition, score_file
 from tests._tol import rtol
+from tests.conftest import simulated_log_files
 
 pytestmark = pytest.mark.filterwarnings("ignore::attribution.AttributionWarning")
 COLS = dict(journey="journey_id", time="timestamp", touchpoint="touchpoint", channel="channel",
@@ -20,15 +19,8 @@ KEY = ["journey", "conversion", "position"]
 
 @pytest.fixture(scope="module")
 def log(tmp_path_factory):
-    events, _ = simulate_journeys(6000, tier="noisy_or", random_state=4)
-    events = events.sample(frac=1, random_state=1).reset_index(drop=True)  # journeys scattered
-    d = tmp_path_factory.mktemp("log")
-    events.to_parquet(d / "events.parquet", row_group_size=5000)
-    events.to_csv(d / "events.csv.gz", index=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        j = at.Journeys.from_events(events, **COLS)
-    return d, events, j
+    return simulated_log_files(tmp_path_factory.mktemp("log"), 6000, 4, 1, 5000,
+                               "events.csv.gz", COLS)
 
 
 @pytest.mark.parametrize("name", ["events.parquet", "events.csv.gz"])

@@ -5,18 +5,16 @@ implement ``_touch_weights`` and optionally ``_fit``, register with ``at.registe
 registered for the tests of this module only; the registry is restored afterwards.
 """
 
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import attribution as at
-from attribution.evaluation.simulate import simulate_journeys
 from attribution.inference.bootstrap import resample_weights
 from attribution.models import AttributionModel, _registry
 from attribution.scale.batch import score_file
-from tests.conftest import make_journeys
+from tests.conftest import make_journeys, simulated_log_files
 
 pytestmark = pytest.mark.filterwarnings("ignore::attribution.AttributionWarning")
 COLS = dict(journey="journey_id", time="timestamp", touchpoint="touchpoint", channel="channel",
@@ -106,15 +104,8 @@ def registered():
 
 @pytest.fixture(scope="module")
 def log(tmp_path_factory):
-    events, _ = simulate_journeys(1200, tier="noisy_or", random_state=5)
-    events = events.sample(frac=1, random_state=3).reset_index(drop=True)  # journeys scattered
-    d = tmp_path_factory.mktemp("protocol")
-    events.to_parquet(d / "events.parquet", row_group_size=1000)
-    events.to_csv(d / "events.csv", index=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", at.DroppedDataWarning)
-        j = at.Journeys.from_events(events, **COLS)
-    return d, events, j
+    return simulated_log_files(tmp_path_factory.mktemp("protocol"), 1200, 5, 3, 1000,
+                               "events.csv", COLS)
 
 
 def test_registered_and_hand_computed():
