@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from attribution.journeys import Journeys
+from attribution.journeys.export import missing_times, time_column
 from attribution.journeys.stats import merge, union_labels
 from attribution.journeys.validation import (
     ColumnTypeError,
@@ -255,8 +256,7 @@ class AttributionModel(BaseEstimator):
         out["channel"] = pd.Categorical.from_codes(j.channel_of[codes],
                                                    j.channel_names.astype(str))
         if j.times is not None:
-            t = j.times[keep]
-            out["time"] = t.view("datetime64[ns]") if j.time_kind == "datetime" else t
+            out["time"] = time_column(j, j.times[keep])
         out["credit"] = tc[keep]
         out["value_credit"] = tv[keep]
         frame = pd.DataFrame(out)
@@ -367,7 +367,7 @@ class AttributionModel(BaseEstimator):
                 frame[col] = frame[col].cat.set_categories(cats)
                 extra[col] = pd.Categorical(label, categories=cats)
         if "time" in frame:
-            extra["time"] = pd.NaT if j.time_kind == "datetime" else -1
+            extra["time"] = missing_times(j, int(need.sum()))
         extra["credit"] = rc[need]
         extra["value_credit"] = rv[need]
         return pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)

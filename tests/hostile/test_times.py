@@ -297,3 +297,35 @@ def test_time_helpers(fn, cls, part):
 def test_time_format_on_numbers():
     raises(at.ParameterError, "time_format='%Y'", "column 'ts'", "numbers", "drop time_format",
            fn=lambda: build(log(EPOCHS), time_unit="s", time_format="%Y"))
+
+
+@pytest.mark.parametrize("model", ["linear", "markov", "time_decay"])
+def test_transform_keeps_the_time_zone_of_the_input(model):
+    """Per-touch output shows times in the input's zone (mixed offsets: UTC), the same instants
+    as the input; a remainder row (Markov's (unallocated)) has NaT of that type."""
+    paris = pd.Series(DATES).dt.tz_localize("Europe/Paris")
+    mixed = ["2024-03-31T01:00:00+01:00", "2024-03-31T03:30:00+02:00",
+             "2024-03-31T04:00:00+02:00", "2024-03-31T01:00:00+01:00",
+             "2024-03-31T05:00:00+02:00"]
+    params = {"half_life": "7D"} if model == "time_decay" else {}
+    for times, zone in ((paris, "Europe/Paris"), (mixed, "UTC")):
+        df = log(times)
+        j = build(df)
+        out = at.get_model(model, **params).fit(j).transform(j)
+        assert str(out["time"].dtype) == f"datetime64[ns, {zone}]"
+        touches = out[out["position"] >= 0]
+        expect = pd.to_datetime(pd.Series(times), utc=True)[[0, 1, 3]]
+        assert touches["time"].dt.tz_convert("UTC").tolist() == expect.tolist()
+        assert out.loc[out["position"] < 0, "time"].isna().all()
+
+
+def test_markov_remainder_rows_have_zone_aware_nat():
+    """a > b and c convert once each (test_markov's hand-computed case): 1/3 of a conversion
+    cannot be put on touches and goes to an (unallocated) row, whose time is NaT in UTC."""
+    df = log(pd.Series(DATES).dt.tz_localize("UTC"), tp=["a", "b", None, "c", None])
+    j = build(df)
+    with pytest.warns(at.AttributionWarning, match="unallocated"):
+        out = at.MarkovChain().fit(j).transform(j)
+    assert str(out["time"].dtype) == "datetime64[ns, UTC]"
+    rest = out[out["position"] < 0]
+    assert rest["credit"].sum() == pytest.approx(1 / 3) and rest["time"].isna().all()
