@@ -1,21 +1,27 @@
 """The ``attribution`` command: fit models on event logs or path tables from CSV or Parquet.
 
-Bad input exits with code 2 and one line on stderr (``--debug`` shows the traceback).
+Bad input exits with code 2 and one line on stderr (``--debug`` shows the traceback); the
+line names the flag, column or file and the fix. SIGINT (Ctrl-C) and SIGTERM stop a command
+cleanly: temporary files and worker processes are removed, no partial output is left, one
+line on stderr and exit code 130 (SIGINT) or 143 (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import warnings
+from pathlib import Path
 
 import pandas as pd
 
-from attribution.journeys.validation import AttributionError, DroppedDataWarning, InputError
+from attribution.cli_args import CLIError, as_flags, interruptible
+from attribution.cli_args import build_parser as _build_parser
+from attribution.journeys.validation import AttributionError, DroppedDataWarning
 
-
-class CLIError(InputError):
-    """A problem with the command line or the files it names."""
+__all__ = ["CLIError", "build_parser", "load_journeys", "main"]
 
 
 def _value(text: str):
@@ -37,7 +43,7 @@ def _params(pairs) -> dict:
     return out
 
 
-def _emit(df: pd.DataFrame, out: str | None) -> None:
+def _emit(args, df: pd.DataFrame, out: str | None) -> None:
     """Write ``df`` to ``out`` (CSV or Parquet, :func:`attribution.scale.io.write_table`), or
     print it when ``out`` is None.
     """
@@ -45,6 +51,7 @@ def _emit(df: pd.DataFrame, out: str | None) -> None:
         from attribution.scale import io
 
         io.write_table(df, out)
+        args.written.append(out)
         return
     with pd.option_context("display.max_rows", 500, "display.width", 200):
         print(df.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
@@ -80,21 +87,32 @@ def load_journeys(args):
                            f"has {', '.join(map(str, df.columns))}. Name the columns with --path "
                            f"or --journey, or pass --format")
     if fmt == "paths":
+        given = [f for f, v in _event_options(args).items() if v is not None]
+        if given:
+            raise CLIError(f"{', '.join(given)} apply to event logs, but {args.input!r} is "
+                           f"read as a path table (column {args.path!r}); drop "
+                           f"{'them' if len(given) > 1 else 'it'}, or pass --format events")
         return Journeys.from_paths(df, path=args.path, conversions=args.conversions,
                                    nulls=args.nulls, value=args.path_value, sep=args.sep)
-    if args.time in df.columns and not pd.api.types.is_datetime64_any_dtype(df[args.time]) \
-            and not pd.api.types.is_integer_dtype(df[args.time]):
-        try:
-            df[args.time] = pd.to_datetime(df[args.time])
-        except (ValueError, TypeError) as exc:
-            raise CLIError(f"column {args.time!r} (time) could not be read as dates: "
-                           f"{str(exc).splitlines()[0].split('. ')[0]}; write them as ISO "
-                           "dates (2024-01-31 12:00:00)") from exc
     channel = args.channel if args.channel in df.columns or args.channel != "channel" else None
-    return Journeys.from_events(df, journey=args.journey, time=args.time,
-                                touchpoint=args.touchpoint, channel=channel,
-                                conversion=args.conversion, value=args.value,
-                                lookback=args.lookback, max_touches=args.max_touches)
+    return Journeys.from_events(df, **_events(args, channel))
+
+
+def _event_options(args) -> dict:
+    """The event log options that have no default, by flag."""
+    return {"--value": args.value, "--lookback": args.lookback,
+            "--max-touches": args.max_touches, "--time-unit": args.time_unit,
+            "--time-format": args.time_format, "--tz": args.tz}
+
+
+def _events(args, channel) -> dict:
+    """The arguments of :meth:`Journeys.from_events` the flags give (the times are read by
+    the library: strings with one format, numbers with ``--time-unit``).
+    """
+    return dict(journey=args.journey, time=args.time, touchpoint=args.touchpoint,
+                channel=channel, conversion=args.conversion, value=args.value,
+                lookback=args.lookback, max_touches=args.max_touches,
+                time_unit=args.time_unit, time_format=args.time_format, tz=args.tz)
 
 
 def _fit(args) -> int:
@@ -117,7 +135,7 @@ def _fit(args) -> int:
             if args.level:
                 est.set_params(level=args.level)
             ci = bootstrap(est, j, n_boot=args.n_boot, alpha=args.alpha, n_jobs=args.n_jobs,
-                           random_state=args.seed, progress=not args.quiet)
+                           random_state=args.seed, progress=_progress(args))
             frames.append(ci.assign(model=name))
         frame = pd.concat(frames, ignore_index=True)
         frame = frame[["model", *[c for c in frame.columns if c != "model"]]]
@@ -125,7 +143,7 @@ def _fit(args) -> int:
         frame = compare(estimators, j, level=args.level)
     if len(models) == 1:
         frame = frame.drop(columns="model")
-    _emit(frame, args.output)
+    _emit(args, frame, args.output)
     return 0
 
 
@@ -142,23 +160,19 @@ def _score(args) -> int:
     _check_outputs(args, args.output)
     cols = io.columns_of(args.input)
     channel = args.channel if args.channel in cols or args.channel != "channel" else None
-    events = dict(journey=args.journey, time=args.time, touchpoint=args.touchpoint,
-                  channel=channel, conversion=args.conversion,
-                  value=args.value, lookback=_lookback(args.lookback),
-                  max_touches=args.max_touches)
     summary = score_file(model, args.input, args.output, chunk_rows=args.chunk_rows,
-                         n_jobs=args.n_jobs, progress=not args.quiet, **events)
+                         n_jobs=args.n_jobs, progress=_progress(args), **_events(args, channel))
+    args.written.append(args.output)
     print(summary)
     return 0
 
 
-def _lookback(text):
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
+def _progress(args) -> bool:
+    """Progress bars on stderr: on a terminal, unless ``--quiet`` (a log file gets none, and an
+    error stays one line).
+    """
+    isatty = getattr(sys.stderr, "isatty", None)
+    return not args.quiet and bool(isatty and isatty())
 
 
 def _compare(args) -> int:
@@ -167,44 +181,97 @@ def _compare(args) -> int:
 
     models = args.model or available_models()
     _check_outputs(args, args.output, args.plot)
+    _check_plot(args)
+    truth = _read_truth(args.truth) if args.truth else None
     j = load_journeys(args)
     if j.times is None and "time_decay" in models and not args.model:
         models = [m for m in models if m != "time_decay"]  # needs timestamps
     frame = compare(models, j, level=args.level)
     wide = frame.pivot(index="entity", columns="model", values="share")[models]
-    if args.truth:
-        from attribution.evaluation.simulate import Truth
-
-        truth = Truth.read_json(args.truth)
-        true = truth.channel_shapley if (args.level or j.level) == "channel" else truth.shapley
+    if truth is not None:
+        level = args.level or j.level
+        true = truth.channel_shapley if level == "channel" else truth.shapley
+        if not true.index.isin(wide.index).any():
+            raise CLIError(f"--truth {args.truth!r} names none of the {level}s of "
+                           f"{args.input!r}; pass the truth written with this event log")
         wide["TRUTH"] = (true / true.sum()).reindex(wide.index).fillna(0.0)
-    if args.output:
-        _emit(wide.reset_index(), args.output)
-    else:
-        with pd.option_context("display.width", 200, "display.max_columns", 50):
-            print((100 * wide).round(1).to_string())
+    with contextlib.ExitStack() as stack:  # the plot appears only if the table is written
+        if args.plot:
+            _draw(frame, stack.enter_context(_atomic(args.plot)), args.plot)
+        if args.output:
+            _emit(args, wide.reset_index(), args.output)
+        else:
+            with pd.option_context("display.width", 200, "display.max_columns", 50):
+                print((100 * wide).round(1).to_string())
     if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from attribution.plotting import plot_compare
-
-        ax = plot_compare(frame)
-        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+        args.written.append(args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+def _atomic(path):
+    from attribution.scale import io
+
+    return io.atomic_path(path)
+
+
+def _check_plot(args) -> None:
+    """Before any work: ``--plot`` names an image format matplotlib writes."""
+    if args.plot is None:
+        return
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if Path(args.plot).suffix.lower().lstrip(".") not in kinds:
+        raise CLIError(f"--plot {args.plot!r}: cannot tell the image format from its name; "
+                       f"name it .png, .pdf or .svg (or .{', .'.join(sorted(kinds))})")
+    if args.output and Path(args.output).resolve() == Path(args.plot).resolve():
+        raise CLIError(f"--plot and --output both name {args.plot!r}; give them two files")
+
+
+def _draw(frame, tmp, name) -> None:
+    """The comparison figure of ``frame``, saved to ``tmp`` in the format of ``name``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from attribution.plotting import plot_compare
+
+    ax = plot_compare(frame)
+    ax.figure.savefig(tmp, format=Path(name).suffix.lower().lstrip("."), dpi=120,
+                      bbox_inches="tight")
+    plt.close(ax.figure)
+
+
+def _read_truth(path):
+    """The truth JSON of ``compare --truth``, read before any work."""
+    from attribution.evaluation.simulate import Truth
+
+    fix = "pass the truth JSON written by `attribution simulate --truth`"
+    if not Path(path).is_file():
+        what = "is a directory" if Path(path).is_dir() else "does not exist"
+        raise CLIError(f"--truth {path!r} {what}; {fix}")
+    try:
+        return Truth.read_json(path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        why = f"no {exc} entry" if isinstance(exc, KeyError) else " ".join(str(exc).split())
+        raise CLIError(f"--truth {path!r} is not a truth file ({why[:200]}); {fix}") from exc
 
 
 def _simulate(args) -> int:
     from attribution.evaluation.simulate import simulate_journeys
 
     _check_outputs(args, args.output)
-    target = None if args.target_top20 in (None, "flat") else float(args.target_top20)
-    events, truth = simulate_journeys(args.journeys, tier=args.tier, target_top20=target,
-                                      mean_length=args.mean_length,
-                                      random_state=args.seed)
-    _emit(events, args.output)
-    truth.to_json(args.truth)
+    if Path(args.truth).resolve() == Path(args.output).resolve() or Path(args.truth).is_dir():
+        raise CLIError(f"--truth {args.truth!r} must be a .json file apart from --output")
+    events, truth = simulate_journeys(args.journeys, tier=args.tier,
+                                      target_top20=args.target_top20,
+                                      mean_length=args.mean_length, random_state=args.seed)
+    with _atomic(args.truth) as tmp:  # the truth appears only if the events are written
+        truth.to_json(tmp)
+        _emit(args, events, args.output)
+    args.written.append(args.truth)
     print(f"wrote {len(events):,} events ({int(events['converted'].sum()):,} conversions) to "
           f"{args.output} and the truth (true top-20% share {truth.top20:.3f}) to {args.truth}")
     return 0
@@ -249,130 +316,74 @@ def _models(args) -> int:
 def _bench(args) -> int:
     from attribution.evaluation import harness
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise CLIError(f"--out {args.out!r} is a file; name a folder for the report")
     spec = dict(harness.QUICK_GRID if args.quick else harness.FULL_GRID)
     if args.journeys:
         spec["n_journeys"] = (args.journeys,)
-    results = harness.run_grid(spec, n_jobs=args.n_jobs, progress=not args.quiet)
+    results = harness.run_grid(spec, n_jobs=args.n_jobs, progress=_progress(args))
     paths = harness.report(results, args.out)
     print(harness.summarise(results).round(3).to_string())
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
 
-def _shared_parents():
-    """The option groups shared by commands: path table columns, event log columns."""
-    paths = argparse.ArgumentParser(add_help=False)
-    g = paths.add_argument_group("path table columns")
-    g.add_argument("--format", choices=["auto", "events", "paths"], default="auto")
-    g.add_argument("--path", default="path")
-    g.add_argument("--conversions", default="total_conversions")
-    g.add_argument("--nulls", default="total_null")
-    g.add_argument("--path-value", default=None, help="value column of a path table")
-    g.add_argument("--sep", default=">")
-    events = argparse.ArgumentParser(add_help=False)
-    e = events.add_argument_group("event log columns")
-    e.add_argument("--journey", default="user_id")
-    e.add_argument("--time", default="timestamp")
-    e.add_argument("--touchpoint", default="touchpoint")
-    e.add_argument("--channel", default="channel")
-    e.add_argument("--conversion", default="converted")
-    e.add_argument("--value", default=None)
-    e.add_argument("--lookback", default=None, help="e.g. 30D")
-    e.add_argument("--max-touches", type=int, default=None)
-    return paths, events
-
-
-def _add_fit_and_score(sub, paths, events):
-    fit = sub.add_parser("fit", parents=[paths, events],
-                         help="credit table by touchpoint or channel")
-    fit.add_argument("input", help="CSV or Parquet: an event log or a path table")
-    fit.add_argument("--model", "-m", action="append",
-                     help="model name (repeat to compare); see `attribution models`")
-    fit.add_argument("--param", "-p", action="append", help="model parameter key=value")
-    fit.add_argument("--level", choices=["touchpoint", "channel"], default=None)
-    fit.add_argument("--output", "-o", help="write .csv or .parquet instead of a table on stdout")
-    fit.add_argument("--n-boot", type=int, default=0,
-                     help="bootstrap replicates: adds *_lower, *_upper and *_se columns")
-    fit.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level")
-    fit.add_argument("--seed", type=int, default=None, help="random state of the bootstrap")
-    fit.add_argument("--n-jobs", type=int, default=None, help="bootstrap processes")
-    fit.set_defaults(func=_fit)
-
-    score = sub.add_parser("score", parents=[events],
-                           help="credit of every touch of every converting journey, streamed")
-    score.add_argument("input", help="event log: CSV, Parquet file or Parquet directory")
-    score.add_argument("--model", "-m", default="markov")
-    score.add_argument("--param", "-p", action="append", help="model parameter key=value")
-    score.add_argument("--level", choices=["touchpoint", "channel"], default=None)
-    score.add_argument("--output", "-o", help=".parquet or .csv[.gz] output (required)")
-    score.add_argument("--chunk-rows", type=int, default=2_000_000,
-                       help="rows read at a time and per partition (bounds memory)")
-    score.add_argument("--n-jobs", type=int, default=None, help="parallel partitions")
-    score.set_defaults(func=_score)
-
-
-def _add_others(sub, paths, events):
-    cmp_ = sub.add_parser("compare", parents=[paths, events], help="models side by side")
-    cmp_.add_argument("input", help="CSV or Parquet: an event log or a path table")
-    cmp_.add_argument("--model", "-m", action="append", help="model (repeat); default: all")
-    cmp_.add_argument("--level", choices=["touchpoint", "channel"], default="channel")
-    cmp_.add_argument("--truth", help="truth JSON from `attribution simulate` (adds TRUTH)")
-    cmp_.add_argument("--output", "-o", help="write the share table as .csv or .parquet")
-    cmp_.add_argument("--plot", help="write a comparison PNG")
-    cmp_.set_defaults(func=_compare)
-
-    sim = sub.add_parser("simulate", help="event log + ground truth from the simulator")
-    sim.add_argument("--journeys", type=int, default=100_000)
-    sim.add_argument("--tier", default="noisy_or",
-                     choices=["additive", "noisy_or", "logit", "confounded", "upstream"])
-    sim.add_argument("--target-top20", default="0.8", help="true top-20%% share, or 'flat'")
-    sim.add_argument("--mean-length", type=float, default=4.0)
-    sim.add_argument("--seed", type=int, default=None)
-    sim.add_argument("--output", "-o", required=True, help="events .parquet or .csv")
-    sim.add_argument("--truth", required=True, help="truth .json")
-    sim.set_defaults(func=_simulate)
-
-    demo = sub.add_parser("demo", help="fit five models on the bundled sample")
-    demo.set_defaults(func=_demo)
-    bench = sub.add_parser("bench", help="benchmark harness on simulated ground truth")
-    bench.add_argument("what", choices=["concentration"])
-    bench.add_argument("--quick", action="store_true", help="the small grid (CI runs it)")
-    bench.add_argument("--out", default="benchmarks/results", help="output folder")
-    bench.add_argument("--n-jobs", type=int, default=None)
-    bench.add_argument("--journeys", type=int, default=None, help="journeys per scenario")
-    bench.set_defaults(func=_bench)
-    models = sub.add_parser("models", help="list the registered models")
-    models.set_defaults(func=_models)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``attribution`` command."""
-    ap = argparse.ArgumentParser(prog="attribution", description=__doc__.splitlines()[0])
-    ap.add_argument("--debug", action="store_true", help="show tracebacks")
-    ap.add_argument("--quiet", action="store_true", help="no warnings and no progress bars")
-    sub = ap.add_subparsers(dest="command", required=True)
-    paths, events = _shared_parents()
-    _add_fit_and_score(sub, paths, events)
-    _add_others(sub, paths, events)
-    return ap
+    """The argument parser of the ``attribution`` command; its errors raise :class:`CLIError`."""
+    handlers = dict(fit=_fit, score=_score, compare=_compare, simulate=_simulate, demo=_demo,
+                    bench=_bench, models=_models)
+    return _build_parser(handlers, __doc__.splitlines()[0])
 
 
 def main(argv=None) -> int:
-    """Entry point; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Entry point; returns the exit code: 0, 2 for bad input (one line on stderr), 130 or 143
+    when stopped by SIGINT or SIGTERM.
+    """
     try:
-        with warnings.catch_warnings():
-            if args.quiet:
-                warnings.simplefilter("ignore", DroppedDataWarning)
-            else:
-                warnings.simplefilter("always", DroppedDataWarning)
-                warnings.showwarning = _short_warning
-            return args.func(args)
-    except (AttributionError, OSError) as exc:
-        if args.debug:
-            raise
-        print(f"attribution: error: {exc}", file=sys.stderr)
-        return 2
+        args = build_parser().parse_args(argv)
+    except CLIError as exc:
+        return _fail(exc)
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    args.written = []
+    with interruptible() as caught:
+        try:
+            with warnings.catch_warnings():
+                if args.quiet:  # no warnings at all (the package's, its libraries')
+                    warnings.simplefilter("ignore")
+                else:
+                    warnings.simplefilter("always", DroppedDataWarning)
+                    warnings.showwarning = _short_warning
+                code = args.func(args)
+        except BaseException as exc:
+            caught.armed = False
+            if caught.signum is None and isinstance(exc, KeyboardInterrupt):
+                caught.signum = signal.SIGINT
+            if caught.signum is not None:  # what unwound is the signal's doing
+                if args.debug:
+                    import traceback
+
+                    traceback.print_exc()
+                return _interrupted(caught.signum, args)
+            if args.debug or not isinstance(exc, (AttributionError, OSError)):
+                raise
+            return _fail(exc)
+        caught.armed = False
+    return code if caught.signum is None else _interrupted(caught.signum, args)
+
+
+def _interrupted(signum, args) -> int:
+    written = ", ".join(map(repr, args.written))
+    print(f"attribution: interrupted ({signal.Signals(signum).name}); "
+          + (f"wrote {written} before" if written else "no output written"), file=sys.stderr)
+    return 128 + int(signum)
+
+
+def _fail(exc) -> int:
+    """One line on stderr; the library's argument names become the flags that set them."""
+    message = " ".join(str(exc).split())
+    print(f"attribution: error: {as_flags(message)}", file=sys.stderr)
+    return 2
 
 
 def _short_warning(message, category, filename, lineno, file=None, line=None):

@@ -30,7 +30,8 @@ def test_fit_events_to_parquet_and_compare(tmp_path, sample_events):
     assert code == 0
     df = pd.read_parquet(out)
     assert set(df["model"]) == {"first", "last"}
-    assert df.groupby("model")["conversions"].sum().tolist() == pytest.approx([569, 569])
+    total = sample_events["converted"].sum()  # each model credits every conversion once
+    assert df.groupby("model")["conversions"].sum().tolist() == pytest.approx([total, total])
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -67,10 +68,11 @@ def test_bad_input_file_content(tmp_path, capsys):
     assert "must be numeric" in capsys.readouterr().err
 
 
-def test_demo_and_models(capsys):
+def test_demo_and_models(capsys, sample_events):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "time_decay" in out and "(total)" in out and "569.0" in out and "TRUTH" in out
+    total = f"{sample_events['converted'].sum():.1f}"  # the (total) row: every conversion
+    assert "time_decay" in out and "(total)" in out and total in out and "TRUTH" in out
     assert main(["models"]) == 0
     assert "PositionBased" in capsys.readouterr().out
 
@@ -129,3 +131,115 @@ def test_bad_outputs_are_refused_before_any_work(command, tmp_path, sample_event
     assert len(err) == 1 and err[0].startswith("attribution: error:")
     assert "overwritten" in err[0] or "format" in err[0] or "directory" in err[0]
     assert src.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["events.csv"]
+
+
+# ---------------------------------------------------------------- time flags (issue 13)
+@pytest.fixture(scope="module")
+def time_logs(tmp_path_factory):
+    """The sample's first 3,000 persons with their times as ISO strings, epoch seconds, and
+    minutes written ISO and day-first.
+    """
+    from attribution.datasets import load_sample
+
+    d = tmp_path_factory.mktemp("time_logs")
+    ev = load_sample().events
+    ev = ev[ev["user_id"] < 3000]
+    ev.to_csv(d / "iso.csv", index=False)
+    seconds = ev["timestamp"].astype("datetime64[s]").astype("int64")
+    ev.assign(timestamp=seconds).to_csv(d / "epoch.csv", index=False)
+    minute = ev["timestamp"].dt.floor("min")
+    ev.assign(timestamp=minute.dt.strftime("%Y-%m-%d %H:%M")).to_csv(d / "minutes.csv",
+                                                                     index=False)
+    ev.assign(timestamp=minute.dt.strftime("%d/%m/%Y %H:%M")).to_csv(d / "dayfirst.csv",
+                                                                     index=False)
+    return d
+
+
+TIME_DECAY = ["--quiet", "-m", "time_decay", "-p", "half_life=2D", "--lookback", "7D"]
+
+
+def _run(command, src, extra, out):
+    assert main([command, str(src), *TIME_DECAY, *extra, "-o", str(out)]) == 0
+    df = pd.read_csv(out)
+    return df.drop(columns=[c for c in ("time",) if c in df.columns])
+
+
+@pytest.mark.parametrize("command", ["fit", "score"])
+def test_epoch_seconds_with_time_unit_s_equal_iso_datetimes(command, time_logs, tmp_path):
+    """Time decay and the lookback read durations: seconds read as seconds give the same
+    credit, to the last digit, as the same instants written as dates.
+    """
+    iso = _run(command, time_logs / "iso.csv", [], tmp_path / "iso.csv")
+    epoch = _run(command, time_logs / "epoch.csv", ["--time-unit", "s"], tmp_path / "ep.csv")
+    pd.testing.assert_frame_equal(epoch, iso)
+    assert len(iso) > 20 and iso["credit" if command == "score" else "conversions"].sum() > 100
+    ms = _run(command, time_logs / "epoch.csv", ["--time-unit", "ms"], tmp_path / "ms.csv")
+    assert not ms.equals(iso)  # the unit is read, not ignored: 1000x shorter gaps
+
+
+@pytest.mark.parametrize("command", ["fit", "score"])
+def test_day_first_strings_with_time_format_equal_iso(command, time_logs, tmp_path):
+    iso = _run(command, time_logs / "minutes.csv", [], tmp_path / "iso.csv")
+    dayfirst = _run(command, time_logs / "dayfirst.csv", ["--time-format", "%d/%m/%Y %H:%M"],
+                    tmp_path / "dayfirst.csv")
+    pd.testing.assert_frame_equal(dayfirst, iso)
+
+
+MIXED_OFFSETS = """user_id,timestamp,touchpoint,converted
+1,2024-10-27 02:40:00+02:00,a,0
+1,2024-10-27 02:10:00+01:00,b,0
+1,2024-10-27 03:00:00+01:00,,1
+2,2024-10-27 02:50:00+02:00,a,0
+2,2024-10-27 02:20:00+01:00,c,0
+2,2024-10-27 03:30:00+01:00,,1
+"""
+
+
+def test_mixed_offsets_are_ordered_as_utc_instants(tmp_path, capsys):
+    """Over the end of summer time, 02:40+02:00 (00:40 UTC) comes before 02:10+01:00 (01:10
+    UTC): the first touch is 'a' in both journeys, not the first wall-clock time.
+    """
+    src = tmp_path / "mixed.csv"
+    src.write_text(MIXED_OFFSETS)
+    assert main(["fit", str(src), "-m", "first", "-o", str(tmp_path / "fit.csv")]) == 0
+    fit = pd.read_csv(tmp_path / "fit.csv").set_index("entity")["conversions"]
+    assert fit.to_dict() == {"a": 2.0, "b": 0.0, "c": 0.0}
+    assert main(["--quiet", "score", str(src), "-m", "first", "-o",
+                 str(tmp_path / "s.csv")]) == 0
+    scores = pd.read_csv(tmp_path / "s.csv")
+    first = scores[scores["credit"] == 1.0]
+    assert first["touchpoint"].tolist() == ["a", "a"]
+    assert pd.to_datetime(first["time"], utc=True).tolist() == [
+        pd.Timestamp("2024-10-27 00:40", tz="UTC"), pd.Timestamp("2024-10-27 00:50", tz="UTC")]
+
+
+STEPS = """user_id,timestamp,touchpoint,converted
+1,0,a,0
+1,5,b,0
+1,6,c,0
+1,7,,1
+2,1,a,0
+2,2,c,0
+2,3,,1
+3,0,b,0
+3,10,a,0
+"""
+
+
+def test_step_times_and_a_lookback_in_steps_in_fit_and_score(tmp_path):
+    """--lookback 3 --time-unit step keeps the touches 3 steps or less before the conversion
+    (person 1 loses 'a' at step 0), in fit and in score alike.
+    """
+    src = tmp_path / "steps.csv"
+    src.write_text(STEPS)
+    flags = ["--quiet", "-m", "linear", "--time-unit", "step", "--lookback", "3"]
+    assert main(["fit", str(src), *flags, "-o", str(tmp_path / "fit.csv")]) == 0
+    fit = pd.read_csv(tmp_path / "fit.csv").set_index("entity")["conversions"]
+    assert fit.to_dict() == {"a": 0.5, "b": 0.5, "c": 1.0}
+    assert main(["score", str(src), *flags, "-o", str(tmp_path / "s.csv")]) == 0
+    scores = pd.read_csv(tmp_path / "s.csv")
+    assert scores.groupby("touchpoint")["credit"].sum().to_dict() == fit.to_dict()
+    assert scores["time"].tolist() == [5, 6, 1, 2]  # steps stay steps
+    assert main(["fit", str(src), *flags[:-2], "-o", str(tmp_path / "all.csv")]) == 0
+    every = pd.read_csv(tmp_path / "all.csv").set_index("entity")["conversions"]
+    assert every["a"] == pytest.approx(1 / 3 + 1 / 2)  # without the lookback: a, b, c share
