@@ -17,7 +17,7 @@ def test_sample_is_events_plus_truth(sample):
     assert list(events.columns) == ["user_id", "timestamp", "touchpoint", "channel", "stage",
                                     "converted", "revenue"]
     assert events["user_id"].nunique() == 10_000
-    assert int(events["converted"].sum()) == 569
+    assert int(events["converted"].sum()) == 688
     assert pd.api.types.is_datetime64_any_dtype(events["timestamp"])
     touches = events[events["converted"] == 0]
     assert set(touches["touchpoint"]) <= set(truth.shapley.index)
@@ -57,7 +57,7 @@ def test_truth_json_round_trip(sample, tmp_path):
 
 def test_sample_as_journeys(sample):
     j, truth = load_sample(as_journeys=True)
-    assert j.n_journeys == 10_000 and j.conversions.sum() == 569
+    assert j.n_journeys == 10_000 and j.conversions.sum() == 688
     # a person's journey is their touch rows in time order (pandas, independently)
     events = sample.events.sort_values("timestamp", kind="stable")
     converters = events.loc[events["converted"] == 1, "user_id"]

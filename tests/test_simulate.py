@@ -2,11 +2,12 @@ import json
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import attribution as at
 from attribution import metrics
-from attribution.evaluation.simulate import TIERS, default_catalogue, simulate_journeys
+from attribution.evaluation.simulate import TIERS, default_catalogue, make_world, simulate_journeys
 
 
 def exposure_probability(freq, mean_length):
@@ -56,10 +57,113 @@ def test_clones_equal_within_monte_carlo_error(additive):
     assert clones.max() - clones.min() <= 4 * np.sqrt(2) * sd
 
 
-@pytest.mark.parametrize("target", [0.5, 0.8, 0.9])
-def test_target_top20_met_in_additive_tier(target):
-    _, truth = simulate_journeys(20_000, target_top20=target, random_state=2)
-    assert truth.top20 == pytest.approx(target, abs=0.02)
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("target", [0.6, 0.8, 0.9])
+def test_world_meets_its_target_against_expected_exposure(tier, target):
+    world = make_world(tier=tier, target_top20=target, targeting=0.3, random_state=2)
+    # independently of metrics.top_share: the 5 largest of 21 weights over their sum
+    w = np.sort(world.theta * world.expected_exposure)[::-1]
+    assert w[:5].sum() / w.sum() == pytest.approx(target, abs=1e-9)
+    assert world.top20 == pytest.approx(target, abs=1e-9)
+    # Zipf over the ranks of the causal types; clones copy display_ad; the placebo has none
+    lifts = world.lifts
+    causal = world.rank > 0
+    np.testing.assert_allclose(world.theta[causal],
+                               0.25 * world.rank[causal] ** -world.beta, rtol=1e-12)
+    assert sorted(world.rank[causal]) == list(range(1, 19)) and world.beta > 0
+    assert (lifts.filter(like="clone") == lifts["display_ad"]).all()
+    assert lifts["placebo_banner1"] == 0
+
+
+def test_sampled_truth_converges_to_the_target():
+    """Additive tier, journeys of the world's reference length (4, the default): the world's
+    expected exposure is what journeys meet, so the sampled truth's top-20% share converges
+    to target_top20 itself as journeys grow."""
+    err = {n: [abs(simulate_journeys(n, random_state=s)[1].top20 - 0.8) for s in range(3)]
+           for n in (2_000, 100_000)}
+    assert max(err[100_000]) < 0.003
+    assert np.mean(err[2_000]) > 3 * np.mean(err[100_000])
+    # other lengths bend it (the world stays): one touch per journey meets type k with its
+    # touch probability, and the limit is the share under that exposure, not the target
+    # (0.818 in this seed's world)
+    _, truth = simulate_journeys(200_000, mean_length=1, random_state=4)
+    w = np.sort(truth.theta.to_numpy() * truth.world.touch_probability)[::-1]
+    expected = w[:5].sum() / w.sum()
+    assert abs(expected - 0.8) > 0.01
+    assert truth.top20 == pytest.approx(expected, abs=0.003)
+
+
+@pytest.mark.parametrize("tier", ["noisy_or", "confounded", "upstream"])
+def test_world_is_a_function_of_the_seed_alone(tier):
+    """The world (catalogue, ranks, Zipf exponent, lifts, drivers, expected exposure) is the
+    same to the bit whatever the number of journeys and their mean length."""
+    kw = dict(tier=tier, targeting=0.5, random_state=11)
+    _, small = simulate_journeys(2_000, mean_length=3, **kw)
+    _, large = simulate_journeys(50_000, mean_length=6, truth_journeys=5_000, **kw)
+    assert small.world == large.world == make_world(**kw)
+    np.testing.assert_array_equal(small.theta.to_numpy(), large.theta.to_numpy())
+    assert small.world.drivers == large.world.drivers
+    # the sampled truth differs (other journeys), the world part of it does not
+    assert not np.array_equal(small.shapley.to_numpy(), large.shapley.to_numpy())
+    other = make_world(tier=tier, targeting=0.5, random_state=12)
+    assert other != small.world
+    assert not np.array_equal(other.rank, small.world.rank)
+    assert not np.array_equal(other.theta, small.world.theta)
+    # ranks come first from the world's stream: the same in every tier of a seed
+    np.testing.assert_array_equal(make_world(tier="additive", random_state=11).rank,
+                                  small.world.rank)
+
+
+@pytest.mark.parametrize(("tier", "targeting"),
+                         [("confounded", 0.5), ("confounded", 1.6), ("upstream", 0.0)])
+def test_expected_exposure_is_what_journeys_meet(tier, targeting):
+    """The world's expected exposure (computed: length distribution, targeting integrated
+    over intent, induced touches) is the share of journeys of the reference length (the
+    default mean_length) that meet each type."""
+    n = 100_000
+    events, truth = simulate_journeys(n, tier=tier, targeting=targeting, target_top20=0.9,
+                                      truth_journeys=500, random_state=4)
+    touches = events.dropna(subset=["touchpoint"]).drop_duplicates(["journey_id", "touchpoint"])
+    seen = touches["touchpoint"].value_counts().reindex(truth.world.names, fill_value=0) / n
+    p = truth.world.expected_exposure
+    assert (np.abs(seen.to_numpy() - p) <= 4 * np.sqrt(p * (1 - p) / n)).all()
+    # the targeted (confounded) or induced (upstream) types are met more than by frequency
+    plain = exposure_probability(truth.world.touch_probability, 4.0)
+    moved = truth.world.targeted if tier == "confounded" else [e for _, e in truth.world.links]
+    assert (p[moved] > plain[moved] + 0.02).all()
+
+
+def _intent_and_exposure(events):
+    """Per journey: intent, conversions, share of touches that are targeted types."""
+    g = events.groupby("journey_id")
+    touches = events[events["converted"] == 0]
+    targeted = touches["touchpoint"].isin(["search_ad", "display_ad", "product_page"])
+    share = targeted.groupby(touches["journey_id"]).mean()
+    return g["intent"], g["converted"].sum(), share
+
+
+def test_confounded_tier_emits_the_intent_that_confounds():
+    kw = dict(tier="confounded", truth_journeys=2_000, random_state=5)
+    events, truth = simulate_journeys(20_000, targeting=0.5, **kw)
+    assert list(events.columns)[-1] == "intent" and events["intent"].notna().all()
+    intent, converted, share = _intent_and_exposure(events)
+    assert (intent.nunique() == 1).all()  # constant within a journey, conversion row included
+    z = intent.first()
+    assert z.std() == pytest.approx(1, abs=0.03)  # N(0, 1)
+    # higher intent converts more AND meets more of the targeted touchpoints
+    assert np.corrcoef(z, converted)[0, 1] > 0.04
+    assert np.corrcoef(z, share.reindex(z.index))[0, 1] > 0.15
+    # without targeting intent still drives conversion but no longer exposure
+    plain, _ = simulate_journeys(20_000, targeting=0.0, **kw)
+    z0, _, share0 = _intent_and_exposure(plain)
+    assert abs(np.corrcoef(z0.first(), share0.reindex(z0.first().index))[0, 1]) < 0.03
+    # the hidden variant: the same journeys and truth, without the column
+    hidden, truth_h = simulate_journeys(20_000, targeting=0.5, observe_intent=False, **kw)
+    assert "intent" not in hidden.columns
+    pd.testing.assert_frame_equal(hidden, events.drop(columns="intent"))
+    pd.testing.assert_series_equal(truth_h.shapley, truth.shapley)
+    # the other tiers have no intent column
+    assert "intent" not in simulate_journeys(500, tier="additive", random_state=5)[0].columns
 
 
 def test_unreachable_target_is_a_clear_error():
@@ -93,6 +197,17 @@ def test_same_seed_same_data():
     np.testing.assert_array_equal(a[1].shapley, b[1].shapley)
 
 
+def test_seed_as_int_seed_sequence_generator_or_none():
+    a = simulate_journeys(300, tier="confounded", random_state=7)
+    b = simulate_journeys(300, tier="confounded", random_state=np.random.SeedSequence(7))
+    assert a[0].equals(b[0]) and a[1].world == b[1].world
+    g = [simulate_journeys(300, random_state=np.random.default_rng(1)) for _ in range(2)]
+    assert g[0][0].equals(g[1][0]) and g[0][1].world == g[1][1].world
+    assert not g[0][0].equals(a[0])
+    fresh = simulate_journeys(300)[1].world  # fresh entropy: still a world that meets its target
+    assert fresh.top20 == pytest.approx(0.8, abs=1e-9)
+
+
 def test_bundled_sample_is_reproduced_bit_for_bit(tmp_path):
     """scripts/make_sample.py's call still makes attribution/datasets/sample_*: the simulator's
     draws, event layout and truth are pinned.
@@ -113,6 +228,9 @@ def test_bundled_sample_is_reproduced_bit_for_bit(tmp_path):
     got = json.loads((tmp_path / "truth.json").read_text())
     want = json.loads((root / "sample_truth.json").read_text())
     assert _approx_equal(got, want)
+    # the bundled lifts are the world of the seed, whatever the number of journeys
+    world = make_world(tier="noisy_or", target_top20=0.8, random_state=2026)
+    assert [t["theta"] for t in want["touchpoints"]] == world.theta.tolist()
 
 
 def _approx_equal(a, b) -> bool:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attribution.evaluation.world import World, all_types
+from attribution.evaluation.population import Population, all_types
+from attribution.evaluation.world import World
 from attribution.metrics import concentration, lorenz, top_share
 from attribution.shapley import shapley
 
@@ -32,6 +33,8 @@ class Truth:
     theta: pd.Series
     tier: str
     catalogue: pd.DataFrame = field(repr=False)
+    # the simulated world (lifts, ranks, drivers); not written by to_json, so None when read
+    world: World | None = field(default=None, repr=False, compare=False)
 
     @property
     def top20(self) -> float:
@@ -80,15 +83,13 @@ class Truth:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
-def true_credit(world: World, catalogue: pd.DataFrame, m: int, n: int) -> Truth:
+def true_credit(pop: Population, m: int, n: int) -> Truth:
     """Removal and Shapley truth on the first ``m`` journeys, scaled to ``n`` journeys.
 
     Parameters
     ----------
-    world : World
-        The simulated journeys' exposures and outcome tier.
-    catalogue : pandas.DataFrame
-        The touchpoint types (touchpoint, channel, stage, frequency, role), in type order.
+    pop : Population
+        The simulated journeys' exposures, in their world (tier, lifts, catalogue).
     m : int
         Journeys the truth is computed on (the first ones).
     n : int
@@ -98,37 +99,38 @@ def true_credit(world: World, catalogue: pd.DataFrame, m: int, n: int) -> Truth:
     -------
     Truth
     """
+    world, catalogue = pop.world, pop.world.catalogue
     k = len(catalogue)
     rows = slice(0, m)
     scale = n / m
     on = all_types(k)
-    p_all = world.prob(world.exposure(on, rows), rows)
+    p_all = pop.prob(pop.exposure(on, rows), rows)
     removal = np.zeros(k)
     for i in range(k):  # one re-simulation per type, same journeys and draws
         off = on & ~(np.uint64(1) << np.uint64(i))
-        removal[i] = (p_all - world.prob(world.exposure(off, rows), rows)).sum() * scale
-    p_none = world.prob(world.exposure(np.uint64(0), rows), rows)
+        removal[i] = (p_all - pop.prob(pop.exposure(off, rows), rows)).sum() * scale
+    p_none = pop.prob(pop.exposure(np.uint64(0), rows), rows)
     names = pd.Index(catalogue["touchpoint"], name="touchpoint")
-    shap = pd.Series(_shapley_over_types(world, m, k) * scale, index=names)
+    shap = pd.Series(_shapley_over_types(pop, m, k) * scale, index=names)
     return Truth(removal=pd.Series(removal, index=names), shapley=shap,
                  channel_shapley=shap.groupby(catalogue["channel"].to_numpy()).sum(),
                  baseline=float(p_none.sum() * scale), conversions=float(p_all.sum() * scale),
-                 theta=pd.Series(world.theta, index=names), tier=world.tier,
-                 catalogue=catalogue)
+                 theta=pd.Series(np.array(world.theta), index=names), tier=world.tier,
+                 catalogue=catalogue.copy(), world=world)
 
 
-def _shapley_over_types(world: World, m: int, k: int) -> np.ndarray:
+def _shapley_over_types(pop: Population, m: int, k: int) -> np.ndarray:
     """The Shapley value of each type summed over the first ``m`` journeys.
 
     Each journey's game involves only the types it can be exposed to; journeys with the same
     exposures play the same game (one game each in the confounded tier, whose baseline
     differs per journey), so each game is solved once and weighted by its journeys.
     """
-    base, induced = world.base[:m], world.induced[:m]
+    base, induced = pop.base[:m], pop.induced[:m]
     relevant = base | induced
-    for c, e in world.links:  # a cause matters where it induced a touch
+    for c, e in pop.world.links:  # a cause matters where it induced a touch
         relevant |= ((induced >> np.uint64(e)) & np.uint64(1)) << np.uint64(c)
-    if world.tier == "confounded":
+    if pop.world.tier == "confounded":
         pattern, reps = np.arange(m), m
     else:
         key = base | (induced << np.uint64(k)) if 2 * k <= 64 else np.stack([base, induced], 1)
@@ -143,7 +145,7 @@ def _shapley_over_types(world: World, m: int, k: int) -> np.ndarray:
 
     def game(coalitions):
         r = rep_row[(coalitions >> np.uint64(k)).astype(np.int64)]
-        return world.prob(world.exposure(coalitions & low, r), r)
+        return pop.prob(pop.exposure(coalitions & low, r), r)
 
     phi, _, _, _ = shapley(relevant[rep_row], game, k, max_exact=14, tags=tags)
     return (weight[:, None] * phi).sum(axis=0)
