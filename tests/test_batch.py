@@ -6,8 +6,9 @@ import pytest
 import attribution as at
 from attribution.cli import main
 from attribution.journeys.validation import InputError, MissingColumnError
-from attribution.scale import io
+from attribution.scale import io, merge, spill
 from attribution.scale.batch import fit_file, partition, score_file
+from attribution.scale.sink import TableSink
 from tests._tol import rtol
 from tests.conftest import simulated_log_files
 
@@ -28,7 +29,7 @@ def test_partitions_never_split_a_journey(log, tmp_path, name):
     d, events, _ = log
     parts = partition(d / name, tmp_path, "journey_id", chunk_rows=4000)
     assert len(parts) == int(np.ceil(len(events) / 4000))
-    frames = [io.read_spill(p).to_pandas() for p in parts]
+    frames = [spill.read_spill(p).to_pandas() for p in parts]
     seen = [set(f["journey_id"].astype(str)) for f in frames]
     assert sum(len(s) for s in seen) == events["journey_id"].nunique()  # disjoint, complete
     assert sum(len(f) for f in frames) == len(events)
@@ -92,6 +93,7 @@ def test_crash_leaves_no_partial_output(log, tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     written = []
+    monkeypatch.setattr(merge, "WRITE_ROWS", 500)  # the output written in several tables
 
     def crash_after_one(self, frame):  # the disk fills up after the first part is written
         if written:
@@ -99,8 +101,8 @@ def test_crash_leaves_no_partial_output(log, tmp_path, monkeypatch):
         written.append(len(frame))
         write(self, frame)
 
-    write = io.TableSink.write
-    monkeypatch.setattr(io.TableSink, "write", crash_after_one)
+    write = TableSink.write
+    monkeypatch.setattr(TableSink, "write", crash_after_one)
     work = tmp_path / "work"
     with pytest.raises(RuntimeError, match="disk full"):
         score_file(at.Linear(), d / "events.parquet", out, chunk_rows=5000, workdir=work,

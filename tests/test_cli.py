@@ -185,6 +185,16 @@ def test_day_first_strings_with_time_format_equal_iso(command, time_logs, tmp_pa
     pd.testing.assert_frame_equal(dayfirst, iso)
 
 
+@pytest.mark.parametrize("command", ["fit", "score"])
+def test_time_format_iso8601_on_iso_strings(command, time_logs, tmp_path):
+    """An explicit --time-format ISO8601 on a CSV of ISO strings reads them (score once read
+    them as datetimes first and refused the format)."""
+    iso = _run(command, time_logs / "minutes.csv", [], tmp_path / "iso.csv")
+    told = _run(command, time_logs / "minutes.csv", ["--time-format", "ISO8601"],
+                tmp_path / "told.csv")
+    pd.testing.assert_frame_equal(told, iso)
+
+
 MIXED_OFFSETS = """user_id,timestamp,touchpoint,converted
 1,2024-10-27 02:40:00+02:00,a,0
 1,2024-10-27 02:10:00+01:00,b,0

@@ -68,3 +68,52 @@ def test_errors(dataset):
         adask.fit(at.Linear(), pd.DataFrame({"a": [1]}), **COLS)
     with pytest.raises(at.InputError, match="'who'"):
         adask.fit(at.Linear(), dd.read_parquet(path), **{**COLS, "journey": "who"})
+
+
+def _timed_events(case):
+    """A small log whose time column is of one kind: tz-aware datetimes, epoch seconds,
+    steps, or day-first strings whose first partition tells the format (later partitions hold
+    only dates that also read month-first)."""
+    from tests.test_batch_invariance import make_events
+
+    ev = make_events(120, 5).sort_values("journey_id", kind="stable").reset_index(drop=True)
+    t = ev["timestamp"]
+    if case == "aware":
+        return ev.assign(timestamp=t.dt.tz_localize("Europe/Paris")), {}, "Europe/Paris"
+    if case == "epoch":
+        return ev.assign(timestamp=t.astype("int64") // 10**9), dict(time_unit="s"), "UTC"
+    if case == "steps":
+        return ev.assign(timestamp=t.rank(method="dense").astype("int64")), \
+            dict(time_unit="step"), None
+    early = ev["journey_id"] < 40  # the first partition: days past the 12th
+    day = np.where(early, 13 + t.dt.day % 15, 1 + t.dt.day % 12)
+    t = pd.to_datetime(dict(year=2024, month=t.dt.month, day=day, hour=t.dt.hour,
+                            minute=t.dt.minute))
+    return ev.assign(timestamp=t.dt.strftime("%d/%m/%Y %H:%M")), {}, "dayfirst"
+
+
+@pytest.mark.parametrize("case", ["aware", "epoch", "steps", "dayfirst"])
+def test_times_one_format_one_zone(client, case, tmp_path):
+    """The output's time dtype is the meta's (one zone for every partition; integers for
+    steps); strings are read with the format of the first partition in every partition."""
+    ev, kw, zone = _timed_events(case)
+    ev.index = ev["journey_id"].to_numpy()  # partitions by journey: no shuffle
+    ddf = dd.from_pandas(ev, npartitions=3, sort=True)
+    assert ddf.npartitions == 3
+    m = adask.fit(at.Linear(), ddf, shuffle=False, **COLS, **kw)
+    scores = adask.score(m, ddf, shuffle=False, **COLS, **kw)
+    got = scores.compute().sort_values(KEY).reset_index(drop=True)
+    assert got["time"].dtype == scores.dtypes["time"]
+    scores.to_parquet(tmp_path / "s")  # every partition fits the meta's schema
+    ref_kw = dict(time_format="%d/%m/%Y %H:%M") if zone == "dayfirst" else kw
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        j = at.Journeys.from_events(ev.reset_index(drop=True), **COLS, **ref_kw)
+    want = at.Linear().fit(j).transform(j).sort_values(KEY).reset_index(drop=True)
+    assert got["journey"].tolist() == want["journey"].tolist()
+    want_t = want["time"]  # in the input's zone, as in memory
+    assert str(got["time"].dtype) == str(want_t.dtype)
+    if zone not in (None, "dayfirst"):
+        assert str(got["time"].dt.tz) == zone
+    assert (got["time"].isna() == want_t.isna()).all()
+    assert (got["time"].dropna() == want_t.dropna()).all()

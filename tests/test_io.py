@@ -7,6 +7,7 @@ import pytest
 
 import attribution as at
 from attribution.scale import io
+from attribution.scale.sink import TableSink
 
 
 @pytest.fixture
@@ -114,9 +115,34 @@ def test_parquet_directory(frame, tmp_path):
     extra.to_parquet(d / "part-2.parquet")
     got = pa.concat_tables(list(io.TableStream(d, ["user", "n"])))
     assert len(got) == len(frame) + 5 and got.schema.field("n").type == pa.int64()
-    frame.iloc[:5].drop(columns="n").to_parquet(d / "part-3.parquet")  # a column missing
-    with pytest.raises(io.FileReadError, match="same columns and types"):
-        list(io.TableStream(d, ["user", "n"]))
+    frame.iloc[:5].astype({"n": "float64"}).to_parquet(d / "part-3.parquet")  # int, float
+    got = pa.concat_tables(list(io.TableStream(d, ["user", "n"])))
+    assert got.schema.field("n").type == pa.float64() and got["n"].to_pylist()[:3] == [0, 1, 0]
+
+
+@pytest.mark.parametrize("bad, error, what", [
+    (lambda f: f.drop(columns="n"), at.MissingColumnError, "column 'n' is missing from"),
+    (lambda f: f.astype({"n": str}), io.FileReadError, "but int64 in"),
+    (lambda f: f.assign(when=f["when"].dt.tz_localize("UTC")), io.FileReadError,
+     "tz=UTC] in"),
+])
+def test_parquet_directory_checks_every_file_before_reading(frame, tmp_path, monkeypatch, bad,
+                                                            error, what):
+    """A file of a dataset without a column, or with a type that fits no other file's, is
+    an error naming that file and the column, before any row of any file is read."""
+    d = tmp_path / "events"
+    d.mkdir()
+    for i in range(3):
+        frame.iloc[i * 1000:(i + 1) * 1000].to_parquet(d / f"part-{i}.parquet")
+    bad(frame.iloc[:5]).to_parquet(d / "part-9.parquet")  # the last file read
+    read = []
+    monkeypatch.setattr(io.pq.ParquetFile, "iter_batches", lambda *a, **k: read.append(1))
+    with pytest.raises(error) as err:
+        io.TableStream(d, ["user", "when", "n"])
+    msg = str(err.value)
+    assert isinstance(err.value, at.InputError) and "\n" not in msg and not read
+    assert what in msg and "part-9.parquet" in msg and "same columns and types" in msg
+    io.TableStream(d, ["user", "tp"])  # the columns not read may differ
 
 
 def test_missing_and_unreadable_files(tmp_path):
@@ -152,16 +178,16 @@ def test_output_may_not_overwrite_an_input(tmp_path):
 def test_sink_is_atomic(tmp_path, name):
     parts = [pd.DataFrame({"j": [1, 2], "c": pd.Categorical(["a", "b"])}),
              pd.DataFrame({"j": [3], "c": pd.Categorical(["z"])})]
-    with pytest.raises(RuntimeError), io.TableSink(tmp_path / name) as sink:
+    with pytest.raises(RuntimeError), TableSink(tmp_path / name) as sink:
         sink.write(parts[0])
         raise RuntimeError("crash")
     assert not list(tmp_path.iterdir())
-    with io.TableSink(tmp_path / name) as sink:
+    with TableSink(tmp_path / name) as sink:
         for p in [parts[0].iloc[:0], *parts]:
             sink.write(p)
     assert sink.rows == 3 and [p.name for p in tmp_path.iterdir()] == [name]
     back = io.read_table(tmp_path / name)
     assert back["j"].tolist() == [1, 2, 3] and back["c"].astype(str).tolist() == ["a", "b", "z"]
-    with io.TableSink(tmp_path / name) as sink:  # only empty frames: the columns alone
+    with TableSink(tmp_path / name) as sink:  # only empty frames: the columns alone
         sink.write(parts[0].iloc[:0])
     assert list(io.read_table(tmp_path / name).columns) == ["j", "c"]

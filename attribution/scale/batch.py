@@ -3,16 +3,21 @@ once, fit, score.
 
 1. **Partition.** The event columns of the input are read once, a piece at a time
    (:class:`~attribution.scale.io.TableStream`: Parquet row groups, or CSV blocks with one
-   schema and the journey key as text). Each row goes to one of P spill files (Arrow IPC) by
-   a hash of its journey key, so a person's events land in one partition, in input order.
+   schema, labels as text). Each row goes to one of P spill files (Arrow IPC,
+   :mod:`~attribution.scale.spill`) by a hash of its journey key, so a person's events land in
+   one partition, in input order. Date strings are read with one format, inferred once from
+   the first block (:mod:`~attribution.scale.event_times`).
 2. **Sessionise once, fit.** Each partition is sessionised (:meth:`Journeys.from_events`),
    in up to ``n_jobs`` processes (this one and workers), and reduced to the model's statistic
    (``model.partition_statistic``); its converting journeys, all that scoring needs, are
    kept in the work folder. The model is fitted on all the statistics
    (``model.fit_partitions``).
-3. **Score.** The kept journeys of every partition are scored (``model.scorer()``) and
-   appended to the output through a temporary file renamed at the end
-   (:class:`~attribution.scale.io.TableSink`), so a crash never leaves a partial output.
+3. **Score.** The kept journeys of every partition are scored (``model.scorer()``), sorted
+   into a run, and the runs merged (:mod:`~attribution.scale.merge`) into the output, in the
+   order of journey, conversion and position, through a temporary file renamed at the end
+   (:class:`~attribution.scale.sink.TableSink`), so a crash never leaves a partial output. The
+   output is the same file whatever ``chunk_rows``, ``n_jobs`` and the order of the input's
+   rows; times are shown in the input's zone (:func:`event_times.output_zone`).
 
 Memory holds about ``chunk_rows`` rows of events: P is chosen so that the partitions
 sessionised at once hold that many. Every touch of every converting journey appears exactly
@@ -33,10 +38,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from joblib import effective_n_jobs
 from joblib.externals.loky import ProcessPoolExecutor
 
@@ -47,12 +50,14 @@ from attribution.journeys.validation import (
     MissingColumnError,
     warn_dropped,
 )
-from attribution.scale import io
+from attribution.scale import event_times, io, merge, spill
+from attribution.scale.sink import TableSink
 
 EVENT_KEYS = ("journey", "time", "touchpoint", "channel", "conversion", "value", "stage")
-#: how a CSV column of each role is typed in every block (io.TableStream)
-_KINDS = {"journey": "text", "time": "time", "conversion": "number", "value": "number"}
-#: rows partitioned at a time: small pieces keep the reader's memory small
+#: how a CSV column of each role is typed in every block (io.TableStream): labels as text
+_KINDS = {"journey": "text", "time": "time", "touchpoint": "text", "channel": "text",
+          "stage": "text", "conversion": "number", "value": "number"}
+#: rows partitioned at a time, whatever chunk_rows (the first block gives the time format)
 _READ_ROWS = 1 << 18
 #: rows that make a worker process worth its start (about a second of work)
 _ROWS_PER_WORKER = 2_000_000
@@ -79,69 +84,37 @@ class ScoreSummary:
                 f"{self.seconds:.1f} s -> {self.output}")
 
 
-def _hash_keys(keys: pa.Array) -> np.ndarray:
-    """A 64-bit hash of every journey key of one Arrow array; equal keys hash equally in every
-    chunk. Integers are mixed with splitmix64, other keys hashed once per distinct value.
-    """
-    if pa.types.is_dictionary(keys.type):
-        return _hash_keys(keys.dictionary)[keys.indices.to_numpy(zero_copy_only=False)]
-    if pa.types.is_integer(keys.type):
-        x = keys.to_numpy(zero_copy_only=False).astype(np.uint64)
-        for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-            x ^= x >> np.uint64(shift)
-            x *= np.uint64(mult)
-        return x ^ (x >> np.uint64(31))
-    codes = pc.dictionary_encode(keys)
-    distinct = pd.util.hash_array(codes.dictionary.to_numpy(zero_copy_only=False))
-    return distinct[codes.indices.to_numpy(zero_copy_only=False)]
-
-
-def _split(batch: pa.RecordBatch, journey: str, n_parts: int, first_row: int):
-    """(partition, rows) pairs of one record batch: its rows grouped by partition, in input
-    order (one take per batch: cheaper than on a table of several chunks).
-    """
-    keys = batch.column(journey)
-    if keys.null_count:
-        row = first_row + int(np.flatnonzero(pc.is_null(keys).to_numpy(zero_copy_only=False))[0])
-        raise InputError(f"column {journey!r} (journey) has a missing value (row {row} of the "
-                         "input); every event needs its journey key")
-    part = _hash_keys(keys) % np.uint64(n_parts)
-    part = part.astype(np.uint16 if n_parts <= 1 << 16 else np.int64)
-    order = np.argsort(part, kind="stable")
-    bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
-    batch = batch.take(order)
-    return [(int(p), batch.slice(bounds[p], bounds[p + 1] - bounds[p]))
-            for p in np.flatnonzero(np.diff(bounds))]
-
-
 def partition(source, workdir, journey: str, chunk_rows: int = 2_000_000, columns=None,
-              progress: bool = False, kinds=None, parallel=None) -> list[Path]:
-    """Split ``source`` into spill files (Arrow IPC streams, :func:`io.read_spill`) by a hash
-    of the journey key, reading it once (module doc, step 1); ``columns`` (default all) are
-    kept, ``kinds`` type CSV columns (:class:`io.TableStream`; the journey key is text).
+              progress: bool = False, kinds=None, parallel=None, first=None) -> list[Path]:
+    """Split ``source`` into spill files (Arrow IPC streams, :func:`spill.read_spill`) by a
+    hash of the journey key, reading it once (module doc, step 1); ``columns`` (default all)
+    are kept, ``kinds`` type CSV columns (:class:`io.TableStream`; the journey key is text).
     ``parallel(rows)`` is told the rows before reading and returns how many partitions will
     be in memory at once (default 1): a partition has about ``chunk_rows`` rows over that.
+    ``first(table)`` is called with the first block read. Open files stay bounded
+    (:class:`spill.SpillWriter`).
     """
     columns = None if columns is None else list(dict.fromkeys([journey, *columns]))
-    stream = io.TableStream(source, columns, min(chunk_rows, _READ_ROWS),
-                            {journey: "text", **(kinds or {})})
+    stream = io.TableStream(source, columns, _READ_ROWS, {journey: "text", **(kinds or {})})
     if journey not in stream.names:
         raise MissingColumnError(f"column {journey!r} (journey) is missing from "
                                  f"{str(source)!r}; it has {', '.join(stream.names)}")
     at_once = 1 if parallel is None else parallel(stream.rows_estimate())
     n_parts = at_once * max(1, math.ceil(stream.rows_estimate() / chunk_rows))  # even shares
-    spill, bar = io.SpillWriter(workdir), _bar(progress, stream.rows_estimate(), "partition",
-                                               "rows")
+    spills = spill.SpillWriter(workdir, max(chunk_rows, _READ_ROWS))
+    bar = _bar(progress, stream.rows_estimate(), "partition", "rows")
     try:
         for table in stream:
-            first = stream.rows_read - len(table)
+            row = stream.rows_read - len(table)
+            if row == 0 and first is not None:
+                first(table)
             for batch in table.to_batches():
-                for p, rows in _split(batch, journey, n_parts, first):
-                    spill.write(p, rows)
-                first += len(batch)
+                for p, rows in spill.split(batch, journey, n_parts, row):
+                    spills.write(p, rows)
+                row += len(batch)
             bar.update(len(table))
     finally:
-        parts = spill.close()
+        parts = spills.close()
         bar.close()
     _release()
     return parts
@@ -150,21 +123,13 @@ def partition(source, workdir, journey: str, chunk_rows: int = 2_000_000, column
 def journeys_of_frame(df: pd.DataFrame, events: dict, level):
     """Journeys of one partition's events, or the number of its rows when they make no
     journey (the caller reports them as dropped). Drops inside are summed by the caller from
-    the journeys' reports, not warned per partition.
+    the journeys' reports, not warned per partition. ``events`` hold one ``time_format`` for
+    every partition (:mod:`event_times`): nothing is guessed per partition.
     """
     from attribution.journeys import Journeys
 
     if len(df) == 0:
         return 0
-    t = events["time"]
-    if t in df.columns and not (pd.api.types.is_datetime64_any_dtype(df[t])
-                                or pd.api.types.is_integer_dtype(df[t])):
-        try:
-            df[t] = pd.to_datetime(df[t])
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"column {t!r} (time) could not be read as dates: "
-                             f"{str(exc).splitlines()[0].split('. ')[0]}; write them as ISO dates "
-                             "(2024-01-31 12:00:00)") from exc
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DroppedDataWarning)
         try:
@@ -216,7 +181,9 @@ class _Workers:
     joblib's). The workers start before reading, so that they import the library while this
     process reads, and are shut down once the partitions are sessionised, so that the fit has
     their memory. A worker takes about a second to start: there is one process per
-    ``_ROWS_PER_WORKER`` rows at most.
+    ``_ROWS_PER_WORKER`` rows at most. On an error or an interruption they are killed and
+    waited for. They start with SIGINT blocked (inherited): a Ctrl-C, sent to the whole
+    process group, stops this process alone, which kills them.
     """
 
     def __init__(self, n_jobs):
@@ -224,14 +191,28 @@ class _Workers:
 
     def start(self, rows: int) -> int:
         """Start the workers for ``rows`` rows; returns the number of processes."""
+        import signal
+        from multiprocessing import resource_tracker
+
+        from joblib.externals.loky.backend import resource_tracker as loky_tracker
+
         self.n = max(1, min(effective_n_jobs(self.n_jobs), rows // _ROWS_PER_WORKER))
         if self.n > 1:  # one thread per core for each process's numpy and Arrow
             threads = str(max(1, (os.cpu_count() or 1) // self.n))
             env = {k: threads for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                         "MKL_NUM_THREADS")}
-            self._pool = ProcessPoolExecutor(max_workers=self.n - 1, env=env)
-            for _ in range(self.n - 1):
-                self._pool.submit(_ready)
+            posix = hasattr(signal, "pthread_sigmask")
+            if posix:  # the trackers unblock SIGINT as they start: they start first
+                loky_tracker.ensure_running()
+                resource_tracker.ensure_running()
+                old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                self._pool = ProcessPoolExecutor(max_workers=self.n - 1, env=env)
+                for _ in range(self.n - 1):  # the workers start here
+                    self._pool.submit(_ready)
+            finally:
+                if posix:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, old)
         return self.n
 
     def map(self, fn, args: list):
@@ -247,7 +228,11 @@ class _Workers:
 
     def __exit__(self, *exc):
         if self._pool is not None:  # on success the workers exit while the fit starts
-            self._pool.shutdown(wait=exc[0] is not None, kill_workers=exc[0] is not None)
+            try:
+                self._pool.shutdown(wait=exc[0] is not None, kill_workers=exc[0] is not None)
+            except BaseException:  # interrupted meanwhile: kill them, and wait
+                self._pool.shutdown(wait=True, kill_workers=True)
+                raise
 
 
 def _sessionise(part: Path, events, level, model, keep: bool):
@@ -262,23 +247,35 @@ def _sessionise_once(part: Path, events, level, model, keep: bool):
     and with ``keep`` its converting journeys pickled next to it (at least one journey, so
     that scoring knows the output's columns).
     """
-    df = io.read_spill(part).to_pandas(split_blocks=True, self_destruct=True)
+    df = spill.read_spill(part).to_pandas(split_blocks=True, self_destruct=True)
     part.unlink()
     j = journeys_of_frame(df, events, level)
     del df
     stat, n, report = partition_statistic(j, model)
-    out = dict(stat=stat, n=n, report=report, saved=None, touches=0, conversions=0.0)
+    out = dict(stat=stat, n=n, report=report, saved=None, touches=0, conversions=0.0,
+               zone=None)
     if n:
-        out.update(touches=j.n_touches, conversions=float(j.conversions.sum()))
+        out.update(touches=j.n_touches, conversions=math.fsum(j.conversions),
+                   zone=j.time_zone)
     if n and keep:
         out["saved"] = part.with_suffix(".journeys.pkl")
         kept = j.converting()
-        io.save_pickle(kept if kept.n_journeys else j.select([0]), out["saved"])
+        spill.save_pickle(kept if kept.n_journeys else j.select([0]), out["saved"])
     return out
 
 
 def _score_saved(path: Path, scorer) -> pd.DataFrame:
-    return scorer(io.load_pickle(path))
+    return scorer(spill.load_pickle(path))
+
+
+def _score_sorted(sink, saved, scorer, zone, wd, chunk_rows, progress):
+    """Step 3 of the module doc (:func:`merge.write_sorted`); returns the credit and value
+    written.
+    """
+    block = max(1 << 10, min(chunk_rows, _READ_ROWS << 3) // merge.FAN_IN)
+    scored = ((p.with_suffix(".run"), _score_saved(p, scorer))
+              for p in _bar_iter(saved, progress, len(saved), "score"))
+    return merge.write_sorted(scored, sink.write, wd, block, zone)
 
 
 def _prepare(model, source, wd, events, chunk_rows, n_jobs, progress, fit, keep):
@@ -289,9 +286,16 @@ def _prepare(model, source, wd, events, chunk_rows, n_jobs, progress, fit, keep)
                          "journey='user_id')")
     roles = {r: events[r] for r in EVENT_KEYS if events.get(r)}
     kinds = {name: _KINDS[r] for r, name in roles.items() if r in _KINDS}
+    if events.get("time_format"):  # the user's format reads a CSV's strings, as in memory
+        kinds[events["time"]] = "text"
+    events = dict(events)
+
+    def first(table):  # one time format for every partition
+        events.update(event_times.first_block_format(table, events))
+
     with _Workers(n_jobs) as workers:
         parts = partition(source, wd, events["journey"], chunk_rows, list(roles.values()),
-                          progress, kinds, workers.start)
+                          progress, kinds, workers.start, first)
         if not parts:
             raise EmptyInputError(f"the input {str(source)!r} has no rows")
         level = getattr(model, "level", None) if fit else model.level_
@@ -322,7 +326,9 @@ def score_file(model, source, output, *, chunk_rows=2_000_000, n_jobs=None, fit=
     """Fit (unless ``fit=False`` and the model is fitted) and score an event log file.
 
     Writes one row per touch of every converting journey (``model.transform``) to ``output``
-    (.parquet or .csv[.gz]) through a temporary file that is renamed at the end.
+    (.parquet or .csv[.gz]) through a temporary file that is renamed at the end, sorted by
+    journey, conversion and position (keys compare as their type: CSV journey keys are text,
+    "10" before "9"), the same file for any ``chunk_rows`` and ``n_jobs``.
     ``events`` are :meth:`Journeys.from_events` arguments. Returns a :class:`ScoreSummary`.
     """
     t0 = time.perf_counter()
@@ -337,16 +343,12 @@ def score_file(model, source, output, *, chunk_rows=2_000_000, n_jobs=None, fit=
         saved = [o["saved"] for o in outs if o["saved"] is not None]
         if not saved:
             raise EmptyInputError("no journey to score in any partition")
-        credit = value = 0.0
-        with io.TableSink(output) as sink:  # here: scoring converting journeys is light
-            for path in _bar_iter(saved, progress, len(saved), "score"):
-                frame = _score_saved(path, scorer)
-                credit += float(frame["credit"].sum())
-                value += float(frame["value_credit"].sum())
-                sink.write(frame)
+        zone = event_times.output_zone(o["zone"] for o in outs if o["n"])
+        with TableSink(output) as sink:  # here: scoring converting journeys is light
+            credit, value = _score_sorted(sink, saved, scorer, zone, wd, chunk_rows, progress)
     return ScoreSummary(
         journeys=sum(o["n"] for o in outs), touches=sum(o["touches"] for o in outs),
-        conversions=sum(o["conversions"] for o in outs), conversions_attributed=credit,
+        conversions=math.fsum(o["conversions"] for o in outs), conversions_attributed=credit,
         value_attributed=value, rows_written=sink.rows, partitions=len(parts),
         seconds=time.perf_counter() - t0, output=str(output))
 

@@ -6,7 +6,8 @@
 :class:`TableStream` reads one once, in chunks (Parquet a row group at a time, file by file;
 CSV through pyarrow's streaming reader, one schema for the whole file). Outputs go through a
 temporary file renamed at the end (:func:`atomic_path`, :func:`write_table`,
-:class:`TableSink`) and may not overwrite an input (:func:`check_output`). Errors are
+:class:`~attribution.scale.sink.TableSink`) and may not overwrite an input
+(:func:`check_output`). Errors are
 :class:`~attribution.InputError` on one line naming the file and the fix.
 """
 
@@ -17,7 +18,6 @@ import io
 import lzma
 import math
 import os
-import pickle
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +29,13 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from attribution.journeys.validation import EmptyInputError, InputError, MissingColumnError
+from attribution.journeys.validation import InputError, MissingColumnError
+from attribution.scale.spill import (  # noqa: F401 - spill files were io's
+    SpillWriter,
+    load_pickle,
+    read_spill,
+    save_pickle,
+)
 
 _COMPRESSION = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd",
                 ".zstd": "zstd"}
@@ -149,8 +155,52 @@ def _dataset(path, fmt: FileFormat):
         raise _unreadable(path, fmt, exc) from exc
 
 
+def _common_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    """The type both ``a`` and ``b`` are read as (int and float as float, ...); raises
+    ``pa.ArrowTypeError`` when there is none.
+    """
+    if a.equals(b):
+        return a  # (dictionary-encoded columns stay so)
+    a, b = (t.value_type if pa.types.is_dictionary(t) else t for t in (a, b))
+    return pa.unify_schemas([pa.schema([("x", a)]), pa.schema([("x", b)])],
+                            promote_options="permissive").field("x").type
+
+
+def _parquet_schema(path, dataset, columns) -> pa.Schema:
+    """The schema every file of a Parquet dataset is read with, from the metadata of each file
+    before any row is read: a file without one of ``columns`` (default: the first file's), or
+    with a type that does not fit the others, is an error naming the file and the column.
+    """
+    names, fields, first = columns or dataset.schema.names, {}, {}
+    for file in dataset.files:
+        try:
+            schema = pq.read_schema(file)
+        except _READ_ERRORS as exc:
+            raise _unreadable(file, FileFormat("parquet"), exc) from exc
+        for c in names:
+            if c not in schema.names:
+                raise MissingColumnError(
+                    f"column {c!r} is missing from {_name(file)} (a file of {_name(path)}), "
+                    f"which has {', '.join(schema.names)}; {_STREAM_FIX['parquet']}")
+            t = schema.field(c).type
+            try:
+                fields[c] = _common_type(fields.get(c, t), t)
+            except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+                raise FileReadError(
+                    f"column {c!r} is {t} in {_name(file)} but {first[c][1]} in "
+                    f"{_name(first[c][0])} (files of {_name(path)}); "
+                    f"{_STREAM_FIX['parquet']}") from exc
+            first.setdefault(c, (file, t))
+    return pa.schema([(c, fields[c]) for c in names])
+
+
 def columns_of(path) -> list[str]:
-    """Column names of a table file, from the Parquet metadata or the CSV header."""
+    """Column names of a table file, from the Parquet metadata (of a dataset's first file) or
+    the CSV header.
+    """
+    fmt = _existing(path)
+    if fmt.kind == "parquet":
+        return list(_dataset(path, fmt).schema.names)
     return TableStream(path).names
 
 
@@ -176,14 +226,15 @@ def read_table(path) -> pd.DataFrame:
 
 def _stream_type(t: pa.DataType, kind: str | None) -> pa.DataType:
     """A CSV column's type in every block: inferred from the first block, but "text" is
-    always a string, a "number" a float, a "time" in ns (later rows may have fractions).
+    always a string, a "number" a float, a "time" in ns (later rows may have fractions); times
+    with offsets stay strings, whose offsets give the times their zone (pyarrow makes them UTC).
     """
     if kind == "text":
         return pa.string()
     if kind == "number" and (pa.types.is_integer(t) or pa.types.is_null(t)):
         return pa.float64()
     if kind == "time" and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
-        return pa.timestamp("ns", getattr(t, "tz", None))
+        return pa.string() if getattr(t, "tz", None) else pa.timestamp("ns")
     return pa.string() if pa.types.is_null(t) else t
 
 
@@ -192,7 +243,8 @@ class TableStream:
 
     ``columns`` (default all) must exist (else :class:`MissingColumnError`). ``kinds`` maps a
     column to "text", "number" or "time": its type in every CSV block (:func:`_stream_type`;
-    Parquet keeps its types). :meth:`rows_estimate` is the file's rows (exact for Parquet).
+    Parquet keeps its types, checked in every file first: :func:`_parquet_schema`).
+    :meth:`rows_estimate` is the file's rows (exact for Parquet).
     """
 
     def __init__(self, path, columns=None, chunk_rows: int = 2_000_000, kinds=None):
@@ -209,8 +261,12 @@ class TableStream:
             raise MissingColumnError(f"column {missing[0]!r} is missing from {_name(path)}; it "
                                      f"has {', '.join(map(str, self.names))}")
         self.columns = columns
-        self._types = {c: _stream_type(schema.field(c).type, (kinds or {}).get(c))
-                       for c in columns}
+        if self._dataset is not None:  # every file checked before any row is read
+            self._types = dict(zip(columns, _parquet_schema(path, self._dataset, columns).types,
+                                   strict=True))
+        else:
+            self._types = {c: _stream_type(schema.field(c).type, (kinds or {}).get(c))
+                           for c in columns}
         self.rows_read, self._done = 0, False
 
     def rows_estimate(self) -> int:
@@ -221,8 +277,8 @@ class TableStream:
 
     def _batches(self):
         if self.format.kind == "parquet":  # file by file, a row group at a time: a dataset
-            schema = pa.schema([self._dataset.schema.field(c) for c in self.columns])  # scan
-            for file in self._dataset.files:  # reads ahead, taking memory
+            schema = pa.schema([(c, self._types[c]) for c in self.columns])  # scan reads
+            for file in self._dataset.files:  # ahead, taking memory
                 for b in pq.ParquetFile(file, pre_buffer=False).iter_batches(
                         min(self.chunk_rows, 1 << 18), columns=self.columns):
                     yield b if b.schema.equals(schema) else b.select(schema.names).cast(schema)
@@ -277,7 +333,7 @@ def atomic_path(dest):
         tmp.unlink(missing_ok=True)
 
 
-def _text_output(path, fmt: FileFormat):
+def text_output(path, fmt: FileFormat):
     """A text stream writing (and compressing) ``path`` as a CSV of ``fmt``."""
     if fmt.compression == "xz":
         raw = lzma.open(path, "wb")
@@ -295,103 +351,5 @@ def write_table(df: pd.DataFrame, dest) -> None:
         if fmt.kind == "parquet":
             df.to_parquet(tmp, index=False)
             return
-        with _text_output(tmp, fmt) as text:
+        with text_output(tmp, fmt) as text:
             df.to_csv(text, index=False, sep=fmt.delimiter)
-
-
-class TableSink:
-    """Frames appended one at a time to one CSV or Parquet output, which appears (renamed from
-    a temporary file next to it) only when the ``with`` block ends without error.
-
-    Frames with rows are written as they come; an empty frame is kept only to give an output
-    with no rows its columns. ``rows`` counts the rows written.
-    """
-
-    def __init__(self, dest):
-        self.dest = Path(dest)
-        self.format = detect_format(dest, "output")
-        self.rows = 0
-        self._writer = self._schema = self._empty = None
-
-    def __enter__(self):
-        self._atomic = atomic_path(self.dest)
-        self._tmp = self._atomic.__enter__()
-        return self
-
-    def write(self, frame: pd.DataFrame) -> None:
-        """Append ``frame`` (same columns and types as the frames before it)."""
-        if len(frame):
-            self._append(frame)
-        elif self._empty is None:
-            self._empty = frame
-
-    def _append(self, frame: pd.DataFrame) -> None:
-        if self.format.kind == "csv":
-            header = self._writer is None
-            if header:
-                self._writer = _text_output(self._tmp, self.format)
-            frame.to_csv(self._writer, index=False, header=header, sep=self.format.delimiter)
-        else:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self._writer is None:
-                self._schema = pa.schema([  # categories differ between frames: their values
-                    pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
-                    for f in table.schema])
-                self._writer = pq.ParquetWriter(self._tmp, self._schema)
-            self._writer.write_table(table.cast(self._schema))
-        self.rows += len(frame)
-
-    def __exit__(self, *exc):
-        try:
-            if exc[0] is None and self._writer is None:
-                if self._empty is None:
-                    raise EmptyInputError(f"nothing to write to {_name(self.dest)}")
-                self._append(self._empty)  # no rows anywhere: the columns alone
-            if self._writer is not None:
-                self._writer, writer = None, self._writer
-                writer.close()
-        except BaseException as err:
-            if self._writer is not None:
-                self._writer.close()
-            self._atomic.__exit__(type(err), err, err.__traceback__)
-            raise
-        return self._atomic.__exit__(*exc)
-
-
-class SpillWriter:
-    """Tables appended to numbered Arrow IPC stream files in ``folder``, uncompressed: they
-    are written and read back once (LZ4 takes a third of the disk, and more time).
-    """
-
-    def __init__(self, folder):
-        self.folder, self._writers = Path(folder), {}
-
-    def write(self, key: int, table) -> None:
-        """Append ``table`` (or a record batch) to part ``key``."""
-        if key not in self._writers:
-            path = self.folder / f"part-{key:05d}.arrow"
-            self._writers[key] = pa.ipc.new_stream(str(path), table.schema)
-        self._writers[key].write(table)
-
-    def close(self) -> list[Path]:
-        """Close every file; returns the paths of the parts written, in key order."""
-        for w in self._writers.values():
-            w.close()
-        return [self.folder / f"part-{k:05d}.arrow" for k in sorted(self._writers)]
-
-
-def read_spill(path) -> pa.Table:
-    """A part written by :class:`SpillWriter` (memory-mapped)."""
-    return pa.ipc.open_stream(pa.memory_map(str(path))).read_all()
-
-
-def save_pickle(obj, path) -> None:
-    """Pickle ``obj`` (e.g. a partition's journeys) to ``path``."""
-    with open(path, "wb") as f:
-        pickle.dump(obj, f, protocol=5)
-
-
-def load_pickle(path):
-    """What :func:`save_pickle` wrote to ``path``."""
-    with open(path, "rb") as f:
-        return pickle.load(f)  # noqa: S301 - our own temporary file
