@@ -68,19 +68,13 @@ def distinct_pairs(tj: np.ndarray, codes: np.ndarray, k: int, return_counts: boo
     return jj, code, np.diff(np.flatnonzero(keep), append=len(key))
 
 
-def group_identical_paths(offsets: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group journeys with identical code sequences.
-
-    Returns ``(group, first)``: the group of every journey (groups numbered in order of first
-    appearance) and the index of the first journey of each group.  Grouping hashes each path with
-    two independent polynomial hashes plus its length, then checks every member touch-by-touch
-    against its group's first journey, so the result is exact; on a hash collision it falls back
-    to grouping by the path's bytes.
+def path_hashes(offsets: np.ndarray, codes: np.ndarray):
+    """``(lengths, h1, h2)`` of every journey's code sequence: its length and two independent
+    polynomial hashes. Equal paths have equal triples; :func:`group_identical_paths` checks
+    members touch by touch, so a collision never merges different paths.
     """
     n = len(offsets) - 1
     lengths = np.diff(offsets)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     pos = touch_position(offsets)
     maxlen = int(lengths.max()) if n else 0
     x = codes.astype(np.uint64) + np.uint64(1)
@@ -96,6 +90,23 @@ def group_identical_paths(offsets: np.ndarray, codes: np.ndarray) -> tuple[np.nd
             h2[nonempty] = np.add.reduceat(x ^ p2[pos], starts) * _P1 + np.add.reduceat(
                 x * p2[pos], starts
             )
+    return lengths, h1, h2
+
+
+def group_identical_paths(offsets: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group journeys with identical code sequences.
+
+    Returns ``(group, first)``: the group of every journey (groups numbered in order of first
+    appearance) and the index of the first journey of each group.  Grouping hashes each path with
+    two independent polynomial hashes plus its length, then checks every member touch-by-touch
+    against its group's first journey, so the result is exact; on a hash collision it falls back
+    to grouping by the path's bytes.
+    """
+    n = len(offsets) - 1
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lengths, h1, h2 = path_hashes(offsets, codes)
+    pos = touch_position(offsets)
     order = np.lexsort((h2, h1, lengths))
     s_len, s1, s2 = lengths[order], h1[order], h2[order]
     new = np.ones(n, dtype=bool)

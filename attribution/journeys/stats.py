@@ -14,16 +14,30 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from attribution.journeys import paths as _paths
 from attribution.journeys.validation import EmptyInputError, InputError
 
 
-def union_labels(labels_per_part):
-    """Union of the parts' labels in order of first appearance, and each part's code map."""
-    union = pd.Index([])
-    for labels in labels_per_part:
-        union = union.append(pd.Index(labels).difference(union, sort=False))
-    maps = [union.get_indexer(pd.Index(labels)).astype(np.int32) for labels in labels_per_part]
-    return union.to_numpy(dtype=object), maps
+def union_labels(labels_per_part, sort: bool = False):
+    """Union of the parts' labels in order of first appearance (sorted with ``sort``), and
+    each part's code map. Linear in the labels of all parts (one hash table).
+    """
+    arrays = [np.asarray(labels, dtype=object) for labels in labels_per_part]
+    union = pd.unique(np.concatenate(arrays)) if arrays else np.array([], dtype=object)
+    if sort:
+        union = np.sort(union)
+    index = pd.Index(union, dtype=object)
+    maps = [index.get_indexer(a).astype(np.int32) for a in arrays]
+    return np.asarray(union, dtype=object), maps
+
+
+def _all_sorted(labels_per_part) -> bool:
+    """Whether every part's labels are in sorted order (as from_events codes them)."""
+    try:
+        return all(bool((np.asarray(a[1:]) > np.asarray(a[:-1])).all())
+                   for a in labels_per_part)
+    except TypeError:  # labels that do not compare
+        return False
 
 
 def concat(parts: Sequence, cls=None):
@@ -46,8 +60,9 @@ def concat(parts: Sequence, cls=None):
     if len(levels) > 1:
         raise InputError(f"the parts are coded at different levels {sorted(levels)}; bring them "
                          "to one level with .at_level('channel') first")
-    names, maps = union_labels([p.names for p in parts])
-    channel_names, ch_maps = union_labels([p.channel_names for p in parts])
+    names, maps = union_labels([p.names for p in parts], _all_sorted([p.names for p in parts]))
+    channel_names, ch_maps = union_labels([p.channel_names for p in parts],
+                                          _all_sorted([p.channel_names for p in parts]))
     channel_of = np.full(len(names), -1, dtype=np.int32)
     for p, m, cm in zip(parts, maps, ch_maps, strict=True):
         mapped = cm[p.channel_of]
@@ -93,9 +108,16 @@ def concat(parts: Sequence, cls=None):
 
 def merge(parts: Sequence):
     """The merged statistic: distinct paths of all parts with summed weights
-    (``concat(parts).aggregate()``).
+    (``concat(parts).aggregate()``), in an order of their content (length, then hashes), so
+    that the same journeys split into parts in any way give the same arrays, bit for bit.
     """
-    return concat(parts).aggregate()
+    merged = concat(parts).aggregate()
+    lengths, h1, h2 = _paths.path_hashes(merged.offsets, merged.codes)
+    order = np.lexsort((h2, h1, lengths))
+    if (order == np.arange(len(order))).all():
+        return merged
+    n = len(order)
+    return merged.select(order).replace(path_groups=(np.arange(n), np.arange(n)))
 
 
 def _sum_reports(parts) -> list[dict]:
