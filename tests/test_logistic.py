@@ -18,7 +18,7 @@ def quiet(model, j):
 
 def test_pattern_fit_equals_per_journey_fit():
     j = drivers_data(4000, seed=5)
-    m = quiet(at.Logistic(C=0.5), j)
+    m = quiet(at.Logistic(C=0.5, link="logit"), j)
     x = np.zeros((j.n_journeys, 10))
     jj, code = j.distinct()
     x[jj, code] = 1
@@ -39,8 +39,8 @@ def test_logistic_finds_the_drivers_and_baseline_adds_up():
 
 def test_bagging_keeps_coefficients_and_is_deterministic():
     j = drivers_data(30_000, seed=6)
-    full = quiet(at.Logistic(), j).coef_
-    bag = dict(n_estimators=12, max_samples=0.8, max_features=0.5, random_state=3)
+    full = quiet(at.Logistic(link="logit"), j).coef_
+    bag = dict(link="logit", n_estimators=12, max_samples=0.8, max_features=0.5, random_state=3)
     b1 = quiet(at.Logistic(**bag, n_jobs=1), j)
     b2 = quiet(at.Logistic(**bag, n_jobs=2), j)
     np.testing.assert_array_equal(b1.coef_.to_numpy(), b2.coef_.to_numpy())
@@ -51,7 +51,7 @@ def test_bagging_keeps_coefficients_and_is_deterministic():
 
 def test_inference_summary_matches_the_fit():
     j = drivers_data(20_000, seed=7)
-    m = quiet(at.Logistic(inference=True, C=1e6), j)
+    m = quiet(at.Logistic(inference=True, C=1e6, link="logit"), j)
     params = m.inference_.params
     np.testing.assert_allclose(params[1:], m.coef_.to_numpy(), atol=1e-3)
     text = str(m.summary())
@@ -88,7 +88,7 @@ def test_credit_is_shapley_of_the_fitted_probabilities(credit):
     # a: 2 of 10 convert; b: 3 of 6; a > b: 4 of 5; b > a > b: 1 of 4
     j = make_journeys([[0], [1], [0, 1], [1, 0, 1]], [2, 3, 4, 1], [8, 3, 1, 3],
                       value=[20.0, 30.0, 40.0, 10.0], names=["a", "b"])
-    m = quiet(at.Logistic(credit=credit), j)
+    m = quiet(at.Logistic(credit=credit, link="logit"), j)
 
     def p(*present):
         z = m.intercept_ + sum(m.coef_[e] for e in present)

@@ -61,6 +61,14 @@ CONFIGS.update({
     "logistic-count": ("logistic", dict(features="count")),
     "logistic-log1p-incremental": ("logistic", dict(features="log1p", credit="incremental")),
     "logistic-sampled": ("logistic", dict(**SAMPLED)),
+    "logistic-logit": ("logistic", dict(link="logit")),
+    "logistic-noisy_or-incremental": ("logistic", dict(link="noisy_or", credit="incremental")),
+    "logistic-identity": ("logistic", dict(link="identity")),
+    "logistic-noisy_or-count": ("logistic", dict(link="noisy_or", features="count")),
+    "shapley-model-noisy_or": ("shapley", dict(value="model", link="noisy_or")),
+    "shapley-model-identity-incremental": ("shapley", dict(value="model", link="identity",
+                                                           credit="incremental")),
+    "shapley-rate-logit": ("shapley", dict(value="rate", link="logit")),
     "first-channel": ("first", dict(level="channel")),
     "linear-channel": ("linear", dict(level="channel")),
     "time_decay-channel": ("time_decay", dict(by="position", level="channel")),
@@ -152,6 +160,7 @@ def test_configs_cover_every_model_and_mode():
     assert names == set(MODELS)
     params = [p for _, p in CONFIGS.values()]
     for key, values in (("credit", {"incremental"}), ("value", {"rate", "model"}),
+                        ("link", {"logit", "noisy_or", "identity"}),
                         ("order", {2, 3}), ("collapse_repeats", {False}),
                         ("level", {"channel"}), ("n_estimators", {3}), ("max_exact", {2})):
         assert values <= {p[key] for p in params if key in p}, key

@@ -105,7 +105,7 @@ def test_ordered_books_credit_by_first_position():
 def test_clip_and_unattributed_are_reported():
     j = drivers_data(20_000, seed=4)
     with pytest.warns(at.AttributionWarning) as rec:
-        m = at.Shapley(value="model").fit(j)
+        m = at.Shapley(value="model", link="logit").fit(j)
     text = " ".join(str(w.message) for w in rec)
     assert "negative Shapley" in text and "(unattributed)" in text
     # unattributed: the conversions of the journeys whose v(set) - v(empty) <= 1e-9
@@ -118,7 +118,7 @@ def test_clip_and_unattributed_are_reported():
     assert m.result_.extra["(unattributed)"][1] == pytest.approx(j.value[bad].sum())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", at.AttributionWarning)
-        clipped = at.Shapley(value="model", clip=True).fit(j)
+        clipped = at.Shapley(value="model", link="logit", clip=True).fit(j)
     assert (clipped.credit_ >= 0).all()
     assert clipped.result_.to_frame()["conversions"].sum() == pytest.approx(
         j.conversions.sum())

@@ -27,6 +27,8 @@ from attribution.inference.checks import (
     short,
     vector,
 )
+from attribution.journeys.validation import AttributionError
+from attribution.models import BinomialModel
 from attribution.result import AttributionResult
 
 SKLEARN_OK = "sklearn.linear_model"
@@ -275,9 +277,10 @@ def _sklearn(obj, where, depth):
     name = d["cls"]
     cls = (getattr(importlib.import_module(SKLEARN_OK), name, None)
            if isinstance(name, str) and not name.startswith("_") else None)
+    cls = BinomialModel if name == "BinomialModel" else cls
     if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
         fail(where, f"names unknown estimator {short(name)}; only {SKLEARN_OK} estimators "
-                    "are read")
+                    "and BinomialModel are read")
     params = decode(d["params"], f"{where}.params", depth)
     defaults = cls().get_params(deep=False)
     if not isinstance(params, dict) or not set(params) <= set(defaults):
@@ -304,6 +307,11 @@ def _sklearn(obj, where, depth):
                      "numbers")
         setattr(est, key, value)
     _check_linear(est, where)
+    if isinstance(est, BinomialModel):
+        try:
+            est.check_state()
+        except (AttributionError, AttributeError, TypeError, ValueError) as exc:
+            fail(where, f"is not a valid fitted BinomialModel: {exc}")
     return est
 
 

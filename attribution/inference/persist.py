@@ -3,10 +3,12 @@
 The document holds the model's registry name, its parameters and every fitted attribute
 (names ending in ``_``): numbers, strings, numpy arrays (dtype kept), pandas Series and
 DataFrames, the :class:`AttributionResult` with its bootstrap replicates. A fitted
-scikit-learn *linear* classifier (``sklearn.linear_model``, e.g. the default value model of
-``Shapley(value="model")``) is stored as its parameters and coefficients. A statsmodels
-inference result is stored as its summary text. Any other object raises an error naming the
-attribute: such a model can still be saved with ``joblib.dump`` (pickle).
+scikit-learn *linear* classifier (``sklearn.linear_model``) and the binomial value model of
+``Shapley(value="model")`` (:class:`~attribution.models.BinomialModel`, any link) are stored
+as their parameters and coefficients. A statsmodels inference result is stored as its
+summary text. Any other object raises :class:`UnwritableModelError` (an :class:`InputError`)
+naming the parameter or attribute: such a model can still be saved with ``joblib.dump``
+(pickle).
 
 Loading never runs code named by the file and trusts nothing in it: the document is checked
 against the schema of :mod:`attribution.inference.schema` (format and version, a registered
@@ -28,11 +30,21 @@ from attribution.inference.bootstrap import BootstrapReplicates
 from attribution.inference.decode import SKLEARN_OK, StoredSummary, array_dtype
 from attribution.inference.schema import FORMAT, VERSION, read_document
 from attribution.journeys.validation import InputError, ParameterError
+from attribution.models import BinomialModel
 from attribution.result import AttributionResult
 
-__all__ = ["FORMAT", "VERSION", "StoredSummary", "load_json", "to_json"]
+__all__ = ["FORMAT", "VERSION", "StoredSummary", "UnwritableModelError", "load_json",
+           "to_json"]
 #: longest excerpt of a source shown in an error message
 _SHOWN = 80
+
+
+class UnwritableModelError(ParameterError, InputError):
+    """The model holds something JSON cannot represent (an estimator outside
+    ``sklearn.linear_model`` and :class:`BinomialModel`, an array of an unlisted dtype ...):
+    an :class:`InputError` to :func:`to_json` and a :class:`ParameterError` (the setting that
+    put it there), naming the parameter or attribute.
+    """
 
 
 def _encode(obj, where: str):
@@ -69,27 +81,28 @@ def _encode(obj, where: str):
     if isinstance(obj, StoredSummary) or type(obj).__module__.startswith("statsmodels"):
         return {"__summary__": str(obj.summary())}
     cls = type(obj)
-    if cls.__module__.startswith(SKLEARN_OK):
+    if cls.__module__.startswith(SKLEARN_OK) or cls is BinomialModel:
         state = {k: _encode(v, f"{where}.{k}") for k, v in vars(obj).items()
                  if k.endswith("_") and not k.startswith("_")}
         return {"__sklearn__": dict(cls=cls.__name__,
                                     params=_encode(obj.get_params(deep=False), where),
                                     fitted=state)}
-    raise ParameterError(
+    raise UnwritableModelError(
         f"{where} is a {cls.__module__}.{cls.__name__}, which cannot be written as JSON (only "
-        f"arrays, pandas objects and {SKLEARN_OK} estimators can); save this model with "
-        "joblib.dump instead")
+        f"arrays, pandas objects, {SKLEARN_OK} estimators and BinomialModel can); save this "
+        "model with joblib.dump instead")
 
 
 def _encode_array(obj: np.ndarray, where: str) -> dict:
     kind = array_dtype(obj)
     if kind is None:
-        raise ParameterError(f"{where} is an array of dtype {obj.dtype}, which cannot be "
-                             "written as JSON; save this model with joblib.dump instead")
+        raise UnwritableModelError(f"{where} is an array of dtype {obj.dtype}, which cannot "
+                                   "be written as JSON; save this model with joblib.dump "
+                                   "instead")
     if kind == "object":
         if obj.ndim != 1:
-            raise ParameterError(f"{where} is a {obj.ndim}-D object array; only 1-D object "
-                                 "arrays (of names) can be written as JSON")
+            raise UnwritableModelError(f"{where} is a {obj.ndim}-D object array; only 1-D "
+                                       "object arrays (of names) can be written as JSON")
         return {"__ndarray__": [_encode(x, where) for x in obj.tolist()], "dtype": "object"}
     return {"__ndarray__": [_encode(x, where) for x in obj.ravel().tolist()],
             "dtype": kind, "shape": list(obj.shape)}

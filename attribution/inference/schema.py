@@ -56,7 +56,7 @@ from attribution.inference.decode import (
     decode,
 )
 from attribution.journeys.validation import AttributionError, InputError
-from attribution.models import available_models, model_class
+from attribution.models import BinomialModel, available_models, model_class
 from attribution.result import AttributionResult
 
 __all__ = ["FORMAT", "SKLEARN_OK", "VERSION", "StoredSummary", "array_dtype", "fitted_names",
@@ -290,6 +290,17 @@ def _logistic(attrs: dict, k: int, params: dict) -> None:
         if key in attrs:
             _per_entity(attrs, key, k)
     number(attrs["intercept_"], "attribute 'intercept_'")
+    link, est = attrs.get("link_"), attrs.get("estimator_")
+    if params.get("estimator") is not None:
+        _value_model(est, k, "Logistic(estimator=...)")
+    elif "link_" in attrs and link not in BinomialModel.LINKS:
+        fail("attribute 'link_'", f"is {short(link)}, not one of {BinomialModel.LINKS}")
+    if link in ("noisy_or", "identity"):
+        coef = attrs["coef_"].to_numpy()
+        b, low = attrs["intercept_"], 0.0 if link == "noisy_or" else -1.0
+        if not (0 <= b <= 1 and ((coef >= low) & (coef <= 1) | np.isnan(coef)).all()):
+            fail("attribute 'coef_'", f"holds parameters outside the bounds of link {link!r}")
+    _link_scores(attrs)
     inference = attrs.get("inference_")
     if inference is not None and not isinstance(inference, StoredSummary):
         fail("attribute 'inference_'", f"is a {type(inference).__name__}, not a summary")
@@ -306,18 +317,33 @@ def _shao_li(attrs: dict, k: int, params: dict) -> None:
             fail(f"attribute {key!r}", "holds probabilities outside [0, 1]")
 
 
+def _value_model(est, k: int, owner: str) -> None:
+    if est is None:
+        fail("attribute 'estimator_'", f"is null, but {owner} needs its model")
+    if not (hasattr(est, "predict_proba") and hasattr(est, "coef_")):
+        fail("attribute 'estimator_'", "is not a fitted classifier with predict_proba")
+    if getattr(est, "n_features_in_", k) != k:
+        fail("attribute 'estimator_'", f"was fitted on {est.n_features_in_} features, "
+                                       f"expected one per entity of names_ ({k})")
+
+
+def _link_scores(attrs: dict) -> None:
+    table = attrs.get("link_scores_")
+    if table is not None and not (isinstance(table, pd.DataFrame)
+                                  and list(table.columns) == ["link", "log_loss", "selected"]
+                                  and set(table["link"]) <= set(BinomialModel.LINKS)):
+        fail("attribute 'link_scores_'", "must be null or a frame with columns link, "
+                                         "log_loss and selected, one row per link")
+
+
 def _shapley(attrs: dict, k: int, params: dict) -> None:
     game = params.get("value")
     if game != "count":  # the value model of the game, used by transform
         _required(attrs, ("estimator_",), f"Shapley(value={game!r})")
-    est = attrs.get("estimator_")
-    if est is None and game != "count":
-        fail("attribute 'estimator_'", f"is null, but Shapley(value={game!r}) needs its model")
-    if est is not None and not (hasattr(est, "predict_proba") and hasattr(est, "coef_")):
-        fail("attribute 'estimator_'", "is not a fitted classifier with predict_proba")
-    if est is not None and getattr(est, "n_features_in_", k) != k:
-        fail("attribute 'estimator_'", f"was fitted on {est.n_features_in_} features, "
-                                       f"expected one per entity of names_ ({k})")
+        _value_model(attrs.get("estimator_"), k, f"Shapley(value={game!r})")
+    elif attrs.get("estimator_") is not None:
+        _value_model(attrs["estimator_"], k, "Shapley")
+    _link_scores(attrs)
     if "credit_se_" in attrs:
         _per_entity(attrs, "credit_se_", k)
     if game == "rate":

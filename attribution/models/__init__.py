@@ -10,9 +10,10 @@ from attribution.models._registry import (
     model_class,
     register,
 )
+from attribution.models._value_model import BinomialModel
 
-__all__ = ["AttributionModel", "Scorer", "available_models", "check_journeys", "get_model",
-           "model_class", "register"]
+__all__ = ["AttributionModel", "BinomialModel", "Scorer", "available_models", "check_journeys",
+           "get_model", "model_class", "register"]
 
 
 def __getattr__(attr):

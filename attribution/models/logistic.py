@@ -8,12 +8,14 @@ from math import ceil
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.linear_model import LogisticRegression
+from sklearn.base import clone
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models import _checks
+from attribution.models import _checks, _links, _value_model
 from attribution.models._base import AttributionModel
+from attribution.models._links import CHOICES, fit_link, glm_inference, one_class
 from attribution.models._registry import register
+from attribution.models._value_model import fit_value_model
 from attribution.models.shapley import (
     check_credit_params,
     in_pieces,
@@ -57,12 +59,12 @@ def _thin(w, fraction, rng):
         w - whole)
 
 
-def _fit_bag(x, conv, nulls, C, max_samples, max_features, seed, full):
+def _fit_bag(x, conv, nulls, link, C, max_samples, max_features, seed, full):
     with one_blas_thread():  # also in a worker process: the same bits for any n_jobs
-        return _fit_one_bag(x, conv, nulls, C, max_samples, max_features, seed, full)
+        return _fit_one_bag(x, conv, nulls, link, C, max_samples, max_features, seed, full)
 
 
-def _fit_one_bag(x, conv, nulls, C, max_samples, max_features, seed, full):
+def _fit_one_bag(x, conv, nulls, link, C, max_samples, max_features, seed, full):
     rng = np.random.default_rng(seed)
     k = x.shape[1]
     if full:
@@ -70,49 +72,56 @@ def _fit_one_bag(x, conv, nulls, C, max_samples, max_features, seed, full):
     else:
         cw, nw = _thin(conv, max_samples, rng), _thin(nulls, max_samples, rng)
         feats = np.sort(rng.choice(k, size=max(1, ceil(max_features * k)), replace=False))
-    xx = np.vstack([x[:, feats], x[:, feats]])
-    y = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
-    w = np.concatenate([cw, nw])
-    keep = w > 0
     coef = np.full(k, np.nan)
-    if len(np.unique(y[keep])) < 2:
+    fitted = fit_link(link, x[:, feats], cw, nw, C)
+    if fitted is None:
         return coef, np.nan
-    # few features, many rows: Newton steps with a Cholesky solve converge in a handful of
-    # iterations to machine-level precision
-    lr = LogisticRegression(C=C, solver="newton-cholesky", max_iter=100, tol=1e-8)
-    with warnings.catch_warnings():
-        # at machine precision the line search cannot improve and falls back to lbfgs
-        warnings.filterwarnings("ignore", message="Line search of Newton solver")
-        lr.fit(xx[keep], y[keep], sample_weight=w[keep])
-    coef[feats] = lr.coef_[0]
-    return coef, float(lr.intercept_[0])
+    coef[feats] = fitted[1]
+    return coef, fitted[0]
 
 
 @register("logistic")
 class Logistic(AttributionModel):
     r"""Logistic-regression attribution (Shao & Li, KDD 2011), credit by Shapley on p-hat.
 
-    An L2-penalised logistic regression of conversion on journey features (exposure
-    indicators, touch counts or log1p counts) is fitted on the table of unique feature
-    patterns with conversions as positive and nulls as negative sample weights: identical to a
-    fit on the individual journeys, far cheaper. Bagging (Shao & Li): ``n_estimators`` fits on
-    ``max_samples`` of the journeys and ``max_features`` of the entities each; an entity left
-    out of a bag is missing for that bag, not zero, so ``coef_`` is the mean over the bags that
-    saw it and ``coef_std_`` their spread (Shao & Li's "variability").
+    A binomial regression of conversion on journey features (exposure indicators, touch
+    counts or log1p counts) is fitted on the table of unique feature patterns with
+    conversions as positive and nulls as negative sample weights: identical to a fit on the
+    individual journeys, far cheaper. ``link`` sets the value model's family
+    (MODELS.md, Logistic): ``"logit"``, L2 logistic regression (Shao & Li);
+    ``"noisy_or"``, p = 1 - (1 - b) prod_k (1 - theta_k)^{x_k} (independent causes);
+    ``"identity"``, p = b + sum_k theta_k x_k clipped to [0, 1] (additive effects);
+    ``"auto"`` (default) picks the one with the lowest 5-fold held-out log-loss (each
+    pattern's journeys dealt evenly over the folds) and reports the scores in
+    ``link_scores_``. ``C`` is the inverse L2 strength of every link, on the entity
+    coefficients at the scale where the link is linear (log-odds; u = -log(1 - theta) for
+    noisy-OR; theta for identity), never on the intercept. Bagging (Shao & Li):
+    ``n_estimators`` fits on ``max_samples`` of the journeys and ``max_features`` of the
+    entities each; an entity left out of a bag is missing for that bag, not zero, so
+    ``coef_`` is the mean over the bags that saw it and ``coef_std_`` their spread (Shao &
+    Li's "variability"). The link is chosen once, on all journeys, before the bags.
 
-    Coefficients are log-odds, not credit. Credit is the Shapley value of each journey's
-    entities in the game v(S) = p-hat(x_S) (the journey's features restricted to S), through
-    the shared Shapley kernel, with ``credit="total"`` or ``"incremental"`` as in
-    :class:`Shapley`. ``inference=True`` adds a statsmodels GLM Binomial fit with frequency
-    weights on the same pattern table (unpenalised maximum likelihood):
-    ``inference_.summary()`` gives coefficients, standard errors and intervals. Other
-    packages' logistic models compared: docs/models.md.
+    Coefficients are not credit. Credit is the Shapley value of each journey's entities in
+    the game v(S) = p-hat(x_S) (the journey's features restricted to S), through the shared
+    Shapley kernel, with ``credit="total"`` or ``"incremental"`` as in :class:`Shapley`.
+    ``estimator`` replaces the value model by any scikit-learn classifier with
+    ``predict_proba`` (no link selection, no bagging, no inference). ``inference=True``
+    adds a statsmodels GLM Binomial fit with frequency weights on the same pattern table
+    (unpenalised maximum likelihood, links Logit, LogC = log(1 - p) for noisy-OR, Identity;
+    noisy-OR and identity within their bounds, standard errors from the observed
+    information there): ``inference_.summary()``
+    gives coefficients on the link's linear scale (log-odds; log(1 - b), log(1 - theta_k);
+    b, theta_k), standard errors and intervals. Other packages' logistic models compared:
+    docs/models.md.
 
     Parameters
     ----------
     features : {"exposure", "count", "log1p"}
     C : float
-        Inverse L2 penalty strength (scikit-learn convention).
+        Inverse L2 penalty strength (scikit-learn convention), for every link.
+    link : {"auto", "logit", "noisy_or", "identity"}
+    estimator : scikit-learn classifier, optional
+        Fitted instead of the binomial model; ``link`` must then be ``"auto"``.
     n_estimators : int
     max_samples, max_features : float in (0, 1]
     inference : bool
@@ -126,27 +135,38 @@ class Logistic(AttributionModel):
         evaluation, and the game is evaluated in fixed pieces).
     random_state : int, numpy Generator or None
         Seeds the bags and the permutations of sampled Shapley values; None draws a seed at
-        fit, kept in ``seed_`` so that ``transform`` reuses the same permutations.
+        fit, kept in ``seed_`` so that ``transform`` reuses the same permutations. The folds
+        of ``link="auto"`` are dealt, not drawn: the same for every ``random_state``.
     level : {None, "touchpoint", "channel"}
 
     Attributes
     ----------
+    link_ : str
+        The link fitted ("logit", "noisy_or" or "identity"; None with ``estimator``).
+    link_scores_ : pandas.DataFrame or None
+        With ``link="auto"``: columns link, log_loss (held-out, per journey), selected.
     coef_, coef_std_, n_bags_seen_ : pandas.Series
-        Mean and standard deviation of each entity's coefficient over the bags that drew it,
-        and how many did. An entity no bag drew has ``coef_`` NaN; it counts as 0 in the
-        predictions (it gets no credit), with a warning.
+        Mean and standard deviation of each entity's coefficient over the bags that drew it
+        (log-odds for logit, theta for noisy-OR and identity), and how many did. An entity
+        no bag drew has ``coef_`` NaN; it counts as 0 in the predictions (it gets no
+        credit), with a warning.
     intercept_ : float
+        The log-odds of no touch (logit) or the baseline b (noisy-OR, identity).
+    estimator_ : fitted ``estimator`` or None
     seed_ : int
         The seed of the fit (``random_state`` when it is an integer).
     credit_se_ : pandas.Series
     inference_ : statsmodels result or None
     """
 
-    def __init__(self, features="exposure", C=1.0, n_estimators=1, max_samples=1.0,
-                 max_features=1.0, inference=False, credit="total", max_exact=12,
-                 n_permutations=200, clip=False, n_jobs=None, random_state=None, level=None):
+    def __init__(self, features="exposure", C=1.0, link="auto", estimator=None,
+                 n_estimators=1, max_samples=1.0, max_features=1.0, inference=False,
+                 credit="total", max_exact=12, n_permutations=200, clip=False, n_jobs=None,
+                 random_state=None, level=None):
         self.features = features
         self.C = C
+        self.link = link
+        self.estimator = estimator
         self.n_estimators = n_estimators
         self.max_samples = max_samples
         self.max_features = max_features
@@ -162,18 +182,34 @@ class Logistic(AttributionModel):
     def _check_params(self):
         super()._check_params()
         _checks.choice("features", self.features, FEATURES)
+        _checks.choice("link", self.link, CHOICES)
         check_credit_params(self)
         _checks.integer("n_estimators", self.n_estimators, 1)
         for name in ("max_samples", "max_features"):
             _checks.real(name, getattr(self, name), 0, 1, low_open=True)
         _checks.real("C", self.C, 0, low_open=True)
         _checks.boolean("inference", self.inference)
+        if self.estimator is None:
+            return
+        if not hasattr(self.estimator, "predict_proba"):
+            raise ParameterError("estimator must be a scikit-learn classifier with "
+                                 f"predict_proba, got {_checks.shown(self.estimator)}")
+        clash = [f"{name}={getattr(self, name)!r}" for name, default in (
+            ("link", "auto"), ("n_estimators", 1), ("max_samples", 1.0), ("max_features", 1.0),
+            ("inference", False)) if getattr(self, name) != default]
+        if clash:
+            raise ParameterError(f"estimator replaces the binomial model: {', '.join(clash)} "
+                                 "cannot be used with it (the link is not selected, nothing "
+                                 "is bagged or tested)")
 
     def _predict(self, x):
-        # a row sum, not a matrix product: each row's bits do not depend on the other rows
+        est = getattr(self, "estimator_", None)
+        if est is not None:
+            return est.predict_proba(x)[:, 1] if len(x) else np.zeros(0)
+        # row sums, not a matrix product: each row's bits do not depend on the other rows
         # or on BLAS threads
-        z = (x * np.nan_to_num(self.coef_.to_numpy())).sum(axis=1)
-        return 1.0 / (1.0 + np.exp(-(self.intercept_ + z)))
+        return _links.probability(getattr(self, "link_", "logit"), self.intercept_,
+                           self.coef_.to_numpy(), x)
 
     def _game(self, x, masks, k):
         """Value function: v(S) = p-hat(features restricted to S). With exposure features the
@@ -215,16 +251,59 @@ class Logistic(AttributionModel):
         x, masks, inv = feature_patterns(j, self.features)
         conv = np.bincount(inv, j.conversions, minlength=len(masks))
         nulls = np.bincount(inv, j.nulls, minlength=len(masks))
-        full = self.n_estimators == 1 and self.max_samples == 1 and self.max_features == 1
         self.seed_ = _checks.seed_of(self.random_state)
+        names = pd.Index(j.names.astype(str), name=j.level)
+        self.link_, self.link_scores_, self.estimator_ = None, None, None
+        if self.estimator is not None:
+            self._fit_estimator(x, conv, nulls, names)
+        else:
+            self._fit_bags(x, conv, nulls, names, j.level)
+        self.inference_ = (glm_inference(self.link_, x, conv, nulls, names)
+                           if self.inference else None)
+        shares, base, bad, se = self._shares(x, masks, k)
+        credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
+        self.credit_se_ = pd.Series(credit_se, index=names)
+        diag = {"features": self.features, "patterns": len(masks), "bags": self.n_estimators,
+                "credit": self.credit, "link": self.link_ or "estimator"}
+        return dict(conversions=credit, value=vcredit, extra=extra, diagnostics=diag)
+
+    def _one_outcome(self):
+        warnings.warn("the journeys have only one outcome (all convert or none): the "
+                      "logistic model cannot be fitted and all credit is 0",
+                      AttributionWarning, stacklevel=5)
+
+    def _fit_estimator(self, x, conv, nulls, names):
+        with one_blas_thread():
+            self.estimator_ = fit_value_model(clone(self.estimator), x, conv, nulls)
+        est = self.estimator_
+        linear = est is not None and np.shape(getattr(est, "coef_", None)) in (
+            (len(names),), (1, len(names)))
+        coef = np.ravel(est.coef_) if linear else np.full(len(names), np.nan)
+        self.coef_ = pd.Series(coef.astype(np.float64), index=names)
+        self.coef_std_ = pd.Series(np.zeros(len(names)), index=names)
+        self.n_bags_seen_ = pd.Series(np.ones(len(names), dtype=np.int64), index=names)
+        self.intercept_ = float(np.ravel(est.intercept_)[0]) if linear else 0.0
+        if est is None:
+            self._one_outcome()
+            self.link_, self.intercept_ = "logit", 0.0
+            self.coef_[:] = 0.0
+
+    def _fit_bags(self, x, conv, nulls, names, level):
+        link = "logit" if self.link == "auto" else self.link
+        if self.link == "auto" and not one_class(conv, nulls):
+            with one_blas_thread():
+                # folds dealt, not drawn: refits from seed_ agree with the fit
+                self.link_scores_ = _value_model.link_scores(x, conv, nulls, self.C, 0)
+            link = _value_model.chosen(self.link_scores_)
+        self.link_ = link
+        full = self.n_estimators == 1 and self.max_samples == 1 and self.max_features == 1
         seeds = np.random.SeedSequence(self.seed_).spawn(self.n_estimators)
-        args = (x, conv, nulls, self.C, self.max_samples, self.max_features)
+        args = (x, conv, nulls, link, self.C, self.max_samples, self.max_features)
         if self.n_estimators == 1:  # one fit: no worker to start
             bags = [_fit_bag(*args, seeds[0], full)]
         else:
             bags = Parallel(n_jobs=self.n_jobs)(delayed(_fit_bag)(*args, s, full) for s in seeds)
         coefs = np.array([b[0] for b in bags])
-        names = pd.Index(j.names.astype(str), name=j.level)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: never selected
             self.coef_ = pd.Series(np.nanmean(coefs, axis=0), index=names)
@@ -234,37 +313,16 @@ class Logistic(AttributionModel):
         self.intercept_ = float(intercepts[fitted].mean()) if fitted.any() else np.nan
         self.n_bags_seen_ = pd.Series((~np.isnan(coefs)).sum(axis=0), index=names)
         if not np.isfinite(self.intercept_):
-            warnings.warn("the journeys have only one outcome (all convert or none): the "
-                          "logistic model cannot be fitted and all credit is 0",
-                          AttributionWarning, stacklevel=4)
+            self._one_outcome()
             self.intercept_ = 0.0
             self.coef_[:] = 0.0
         never = self.n_bags_seen_.index[self.n_bags_seen_.to_numpy() == 0]
         if len(never) and fitted.any():  # (no bag fitted at all: warned above)
-            warnings.warn(f"{len(never)} {j.level}(s) were drawn by no bag "
+            warnings.warn(f"{len(never)} {level}(s) were drawn by no bag "
                           f"(max_features={self.max_features}, n_estimators="
                           f"{self.n_estimators}): {_checks.names_list(never)}; their coefficient "
                           "is unknown (coef_ NaN), counts as 0 and they get no credit",
-                          AttributionWarning, stacklevel=4)
-        self.inference_ = self._inference(x, conv, nulls, names) if self.inference else None
-        shares, base, bad, se = self._shares(x, masks, k)
-        credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
-        self.credit_se_ = pd.Series(credit_se, index=names)
-        diag = {"features": self.features, "patterns": len(masks), "bags": self.n_estimators,
-                "credit": self.credit}
-        return dict(conversions=credit, value=vcredit, extra=extra, diagnostics=diag)
-
-    def _inference(self, x, conv, nulls, names):
-        import statsmodels.api as sm
-
-        xx = sm.add_constant(np.vstack([x, x]), has_constant="add")
-        y = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
-        w = np.concatenate([conv, nulls])
-        keep = w > 0
-        model = sm.GLM(y[keep], xx[keep], family=sm.families.Binomial(), freq_weights=w[keep])
-        res = model.fit()
-        res.model.exog_names[:] = ["const", *names]
-        return res
+                          AttributionWarning, stacklevel=5)
 
     def summary(self):
         """The statsmodels summary of the GLM (needs ``inference=True``)."""

@@ -8,15 +8,15 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
 from threadpoolctl import ThreadpoolController
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
 from attribution.models import _checks
 from attribution.models._allocate import pair_weights
 from attribution.models._base import AttributionModel
+from attribution.models._links import CHOICES
 from attribution.models._registry import register
+from attribution.models._value_model import BinomialModel, fit_value_model
 from attribution.shapley import MAX_PLAYERS, bits_of, shapley
 
 GAMES = ("count", "rate", "model")
@@ -72,18 +72,6 @@ def unique_sorted(x: np.ndarray):
     inv = np.empty(len(x), dtype=np.int64)
     inv[order] = np.cumsum(new) - 1
     return xs[new], inv
-
-
-def pattern_fit(estimator, sets, conv, nulls, k):
-    """Fit a classifier on the table of unique exposure patterns with frequency weights."""
-    x = bits_of(sets, k).astype(np.float64)
-    xx = np.vstack([x, x])
-    y = np.concatenate([np.ones(len(sets)), np.zeros(len(sets))])
-    w = np.concatenate([conv, nulls])
-    keep = w > 0
-    if len(np.unique(y[keep])) < 2:
-        return None  # one class only: no model to fit
-    return clone(estimator).fit(xx[keep], y[keep], sample_weight=w[keep])
 
 
 def check_credit_params(model):
@@ -177,10 +165,12 @@ class Shapley(AttributionModel):
     - ``"rate"`` (Dalessandro et al. 2012): v(S) = conversion rate of the journeys whose set is
       exactly S, Beta-smoothed toward the pooled rate with ``prior`` pseudo-journeys;
       v(empty) = 0 (no journey lacks a tracked touch). Subsets never observed get the estimate
-      of an L2 logistic regression on exposure indicators; a warning gives their share.
-    - ``"model"``: v(S) = p(conversion | exposed to exactly S) from ``estimator`` (any
-      scikit-learn classifier with ``predict_proba``; default L2 logistic regression) fitted
-      on the exposure patterns with conversions and nulls as weights.
+      of the value model of ``"model"``; a warning gives their share.
+    - ``"model"``: v(S) = p(conversion | exposed to exactly S) from the value model fitted
+      on the exposure patterns with conversions and nulls as weights: by default the
+      binomial model of :class:`Logistic` with ``link`` ("auto": logit, noisy-OR or
+      identity by 5-fold held-out log-loss, ``link_scores_``) and inverse L2 strength
+      ``C``; or ``estimator``, any scikit-learn classifier with ``predict_proba``.
 
     For each unique set T, phi_i(T) is exact over the subsets of T (up to ``max_exact``
     players), else estimated from ``n_permutations`` antithetic permutations with standard
@@ -200,7 +190,12 @@ class Shapley(AttributionModel):
     ordered : bool
     credit : {"total", "incremental"}
     estimator : scikit-learn classifier, optional
-        For ``value="model"`` (and the unobserved subsets of ``"rate"``).
+        For ``value="model"`` (and the unobserved subsets of ``"rate"``), instead of the
+        binomial model; ``link`` must then be ``"auto"`` (no link is selected).
+    link : {"auto", "logit", "noisy_or", "identity"}
+        Family of the binomial value model (MODELS.md, Logistic).
+    C : float
+        Its inverse L2 strength (on the entity coefficients).
     prior : float
         Pseudo-journeys of the Beta smoothing of ``"rate"``.
     max_exact : int
@@ -216,18 +211,28 @@ class Shapley(AttributionModel):
         reuses the permutations of the fit.
     level : {None, "touchpoint", "channel"}
 
+    Attributes
+    ----------
+    estimator_ : the fitted value model (None for ``"count"`` or with one outcome only)
+    link_ : str or None
+        The link of the binomial value model (None for ``"count"`` or with ``estimator``).
+    link_scores_ : pandas.DataFrame or None
+        With ``link="auto"``: columns link, log_loss (held-out, per journey), selected.
+
     References
     ----------
     Zhao, Mahboobi & Bagheri, arXiv 1804.05327 (2018); Dalessandro et al., ADKDD 2012.
     """
 
-    def __init__(self, value="count", ordered=False, credit="total", estimator=None, prior=1.0,
-                 max_exact=12, n_permutations=200, clip=False, n_jobs=None, random_state=None,
-                 level=None):
+    def __init__(self, value="count", ordered=False, credit="total", estimator=None, link="auto",
+                 C=1.0, prior=1.0, max_exact=12, n_permutations=200, clip=False, n_jobs=None,
+                 random_state=None, level=None):
         self.value = value
         self.ordered = ordered
         self.credit = credit
         self.estimator = estimator
+        self.link = link
+        self.C = C
         self.prior = prior
         self.max_exact = max_exact
         self.n_permutations = n_permutations
@@ -242,14 +247,24 @@ class Shapley(AttributionModel):
         check_credit_params(self)
         _checks.boolean("ordered", self.ordered)
         _checks.real("prior", self.prior, 0)
+        _checks.choice("link", self.link, CHOICES)
+        _checks.real("C", self.C, 0, low_open=True)
         if self.estimator is not None and not hasattr(self.estimator, "predict_proba"):
             raise ParameterError("estimator must be a scikit-learn classifier with "
                                  f"predict_proba, got {_checks.shown(self.estimator)}")
+        if self.estimator is not None and self.link != "auto":
+            raise ParameterError(f"estimator replaces the binomial model: link={self.link!r} "
+                                 "cannot be used with it (leave link='auto')")
 
     # -- the game ------------------------------------------------------------------------
     def _build_game(self, sets, conv, nulls, k):
-        est = self.estimator if self.estimator is not None else LogisticRegression(C=1.0)
-        self.estimator_ = pattern_fit(est, sets, conv, nulls, k) if self.value != "count" else None
+        est = self.estimator if self.estimator is not None else BinomialModel(
+            link=self.link, C=self.C)  # folds dealt, the same for any random_state
+        self.estimator_ = (fit_value_model(est, bits_of(sets, k).astype(np.float64), conv, nulls)
+                           if self.value != "count" else None)
+        binomial = isinstance(self.estimator_, BinomialModel)
+        self.link_ = self.estimator_.link_ if binomial else None
+        self.link_scores_ = self.estimator_.link_scores() if binomial else None
         if self.value == "rate":
             seen = conv + nulls > 0
             p0 = conv.sum() / max(conv.sum() + nulls.sum(), 1e-300)
@@ -329,7 +344,7 @@ class Shapley(AttributionModel):
             diag["unobserved coalitions"] = round(share, 4)
             if share > 0:
                 warnings.warn(f"{share:.1%} of the coalitions the rate game needs were never "
-                              "observed; their rate comes from a logistic model",
+                              "observed; their rate comes from the value model",
                               AttributionWarning, stacklevel=4)
         if self.ordered:
             self.position_credit_ = self._position_credit(j, shares[inv])

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 import attribution as at
 from attribution.journeys.validation import InputError
@@ -18,7 +19,9 @@ J = make_journeys([[0, 1, 2], [1], [0, 2], [2, 1], [1, 0]], [2, 1, 0, 1, 1], [0,
                   value=[12.0, 3.0, 0.0, 4.0, 2.0], names=["a", "b", "c"])
 MODELS = {"linear": lambda: at.Linear(), "position": lambda: at.PositionBased(),
           "shao_li": lambda: at.ShaoLiProbabilistic(),
-          "shapley": lambda: at.Shapley(value="model", random_state=0),
+          # a scikit-learn value model: the cases below edit a LogisticRegression
+          "shapley": lambda: at.Shapley(value="model", estimator=LogisticRegression(),
+                                        random_state=0),
           "markov": lambda: at.MarkovChain(),
           "logistic": lambda: at.Logistic(random_state=0)}
 

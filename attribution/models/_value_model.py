@@ -1,0 +1,229 @@
+"""The binomial value model as a scikit-learn classifier (:class:`BinomialModel`) and the
+selection of its link (kernel: :mod:`._links`).
+
+``"auto"`` scores each link by ``N_FOLDS``-fold held-out log-loss with folds over journeys:
+each pattern's conversions and nulls are dealt over the folds as evenly as whole journeys
+allow (:func:`fold_counts`, a stratified split; the Markov order selection splits
+multinomially instead), the remainder starting at a fold drawn from the seed, the pattern's
+size and counts, never from the entity codes: relabelling the entities deals the same folds
+(an integer ``random_state`` of :class:`BinomialModel` seeds it, None deals with seed 0;
+Logistic and Shapley always deal with 0, so a fit does not depend on its ``random_state``
+through the folds, and refitting with ``seed_`` reproduces it).
+The link with the lowest loss wins; within a relative 1e-9 of it, the first of ``LINKS``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+
+from attribution.models import _checks
+from attribution.models._links import CHOICES, LINKS, fit_link, one_class, probability
+
+N_FOLDS = 5
+#: the held-out log-loss clips predictions to [LOSS_EPS, 1 - LOSS_EPS] (as the Markov order)
+LOSS_EPS = 1e-12
+
+
+def held_out_log_loss(p, conv, nulls):
+    """Mean negative log-likelihood per journey of predictions ``p`` (clipped as Markov's)."""
+    p = np.clip(p, LOSS_EPS, 1 - LOSS_EPS)
+    total = float(np.sum(conv) + np.sum(nulls))
+    return -float(conv @ np.log(p) + nulls @ np.log1p(-p)) / max(total, 1e-300)
+
+
+def _mix(h):
+    """splitmix64's finaliser (Steele et al. 2014) on uint64 arrays."""
+    with np.errstate(over="ignore"):
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return h ^ (h >> np.uint64(31))
+
+
+def fold_counts(x, conv, nulls, n_folds, seed):
+    """Each pattern's conversions and nulls dealt over ``n_folds`` folds: (n_folds, n) each.
+
+    Every fold gets floor(count / n_folds) whole journeys; the remaining whole journeys go
+    one to a fold from a start fold, the nulls continuing where the conversions stopped, and
+    a fractional remainder to the next fold. The start is a hash of ``seed``, the pattern's
+    feature sum and its counts: the same for a pattern whatever the entity codes.
+    """
+    key = np.stack([np.round(x.sum(axis=1) * 1e6), np.floor(conv), np.floor(nulls)], axis=1)
+    with np.errstate(over="ignore"):
+        h = np.full(len(x), np.uint64(seed % (1 << 63)) + np.uint64(0x9E3779B97F4A7C15))
+        for col in key.T:
+            h = _mix(h ^ col.astype(np.int64).astype(np.uint64))
+    start = (h % np.uint64(n_folds)).astype(np.int64)
+    folds = np.arange(n_folds)[:, None]
+    out = []
+    for counts in (conv, nulls):
+        whole = np.floor(counts)
+        rest = whole % n_folds
+        got = np.floor(whole / n_folds) + ((folds - start) % n_folds < rest)
+        got = got + (counts - whole) * ((folds - start) % n_folds == rest % n_folds)
+        out.append(got)
+        start = (start + rest.astype(np.int64)) % n_folds
+    return out
+
+
+def fold_seed(random_state) -> int:
+    """The seed of the folds: ``random_state`` when it is an integer, else 0, so that a fit
+    with ``random_state=None`` deals the same folds every time (the deal is balanced; the seed
+    only moves where each pattern's remainder starts).
+    """
+    return int(random_state) if isinstance(random_state, (int, np.integer)) else 0
+
+
+def link_scores(x, conv, nulls, C, seed, links=LINKS, n_folds=N_FOLDS) -> pd.DataFrame:
+    """Held-out log-loss of each link (module docstring): columns link, log_loss, selected
+    (the lowest; within a relative 1e-9 of it, the first listed).
+    """
+    conv, nulls = np.asarray(conv, np.float64), np.asarray(nulls, np.float64)
+    conv_f, null_f = fold_counts(x, conv, nulls, n_folds, fold_seed(seed))
+    rows = []
+    for link in links:
+        loss = 0.0
+        for f in range(n_folds):
+            fitted = fit_link(link, x, conv - conv_f[f], nulls - null_f[f], C)
+            p = (np.full(len(x), 0.5) if fitted is None
+                 else probability(link, fitted[0], fitted[1], x))
+            loss += held_out_log_loss(p, conv_f[f], null_f[f]) * (conv_f[f].sum()
+                                                                   + null_f[f].sum())
+        rows.append(dict(link=link, log_loss=loss / max(float(np.sum(conv) + np.sum(nulls)),
+                                                         1e-300)))
+    table = pd.DataFrame(rows)
+    loss = table["log_loss"].to_numpy()
+    table["selected"] = False
+    table.loc[int(np.argmax(loss <= loss.min() + 1e-9 * abs(loss.min()))), "selected"] = True
+    return table
+
+
+def chosen(table: pd.DataFrame) -> str:
+    """The link selected in a :func:`link_scores` table."""
+    return str(table.loc[table["selected"].to_numpy(), "link"].iloc[0])
+
+
+class BinomialModel(ClassifierMixin, BaseEstimator):
+    """A scikit-learn binary classifier: binomial regression with ``link`` (module
+    docstring), the value model of :class:`Logistic` and :class:`Shapley`.
+
+    Parameters
+    ----------
+    link : {"auto", "logit", "noisy_or", "identity"}
+    C : float
+        Inverse L2 strength on the entity coefficients (linear scale of the link).
+    n_folds : int
+        Folds of the held-out log-loss of ``link="auto"``.
+    random_state : int or None
+        Seeds the deal of the journeys over the folds (None: 0).
+
+    Attributes
+    ----------
+    link_ : str
+        The link fitted (the selected one with ``"auto"``).
+    intercept_ : float
+        Log-odds of no feature (logit) or baseline b (noisy-OR, identity).
+    coef_ : ndarray
+        Log-odds (logit) or theta (noisy-OR, identity) per feature.
+    cv_log_loss_ : ndarray or None
+        Held-out log-loss of each of ``LINKS`` (``"auto"`` only).
+    """
+
+    #: the links a fit can choose
+    LINKS = LINKS
+
+    def __init__(self, link="auto", C=1.0, n_folds=N_FOLDS, random_state=None):
+        self.link = link
+        self.C = C
+        self.n_folds = n_folds
+        self.random_state = random_state
+
+    def check_params(self):
+        """Validate the parameters (ParameterError)."""
+        _checks.choice("link", self.link, CHOICES)
+        _checks.real("C", self.C, 0, low_open=True)
+        _checks.integer("n_folds", self.n_folds, 2)
+        _checks.random_state(self.random_state)
+
+    def check_state(self):
+        """Validate the fitted state (ValueError), e.g. of a model read from a file."""
+        self.check_params()
+        coef = np.asarray(self.coef_)
+        if self.link_ not in LINKS:
+            raise ValueError(f"link_ {_checks.shown(self.link_)} is not one of {LINKS}")
+        if not np.isfinite(self.intercept_) or not np.isfinite(coef).all():
+            raise ValueError("holds non-finite parameters")
+        low = {"logit": -np.inf, "noisy_or": 0.0, "identity": -1.0}[self.link_]
+        if self.link_ != "logit" and not (0 <= self.intercept_ <= 1 and (coef >= low).all()
+                                          and (coef <= 1).all()):
+            raise ValueError(f"holds parameters outside the bounds of link {self.link_!r}")
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on rows ``X`` with outcomes ``y`` (two classes) and weights: the rows are
+        grouped into unique patterns first, so weights equal replicated rows.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+        classes = np.unique(y)
+        if len(classes) != 2:
+            raise ValueError(f"BinomialModel needs two classes, got {len(classes)}")
+        patterns, inv = np.unique(X, axis=0, return_inverse=True)
+        pos = (y == classes[1]).astype(np.float64)
+        inv = inv.ravel()
+        self.fit_patterns(patterns, np.bincount(inv, w * pos, minlength=len(patterns)),
+                          np.bincount(inv, w * (1 - pos), minlength=len(patterns)))
+        self.classes_ = classes
+        return self
+
+    def fit_patterns(self, x, conv, nulls):
+        """Fit on unique patterns ``x`` with their conversions and nulls."""
+        self.check_params()
+        x = np.asarray(x, dtype=np.float64)
+        conv, nulls = np.asarray(conv, np.float64), np.asarray(nulls, np.float64)
+        link, self.cv_log_loss_ = self.link, None
+        if link == "auto":
+            table = link_scores(x, conv, nulls, self.C, self.random_state, n_folds=self.n_folds)
+            link, self.cv_log_loss_ = chosen(table), table["log_loss"].to_numpy()
+        fitted = fit_link(link, x, conv, nulls, self.C)
+        if fitted is None:
+            raise ValueError("BinomialModel needs both conversions and nulls")
+        self.link_ = link
+        self.intercept_, self.coef_ = fitted
+        self.n_features_in_ = x.shape[1]
+        self.classes_ = np.array([0.0, 1.0])
+        return self
+
+    def link_scores(self) -> pd.DataFrame | None:
+        """The held-out log-loss table of ``link="auto"`` (columns link, log_loss, selected)."""
+        if getattr(self, "cv_log_loss_", None) is None:
+            return None
+        return pd.DataFrame({"link": list(LINKS), "log_loss": self.cv_log_loss_,
+                             "selected": [lk == self.link_ for lk in LINKS]})
+
+    def predict_proba(self, X):
+        """Columns p(class 0), p(class 1)."""
+        p = probability(self.link_, self.intercept_, self.coef_,
+                        np.asarray(X, dtype=np.float64))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        """The more probable class."""
+        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
+
+
+def fit_value_model(estimator, x, conv, nulls):
+    """A clone of ``estimator`` fitted on patterns ``x`` with conversions as positive and
+    nulls as negative weights (a :class:`BinomialModel` directly on the patterns; any other
+    classifier on the rows of both outcomes), or None when only one outcome occurs.
+    """
+    keep = (conv + nulls) > 0
+    if one_class(conv[keep], nulls[keep]):
+        return None
+    if isinstance(estimator, BinomialModel):
+        return clone(estimator).fit_patterns(x[keep], conv[keep], nulls[keep])
+    xx = np.vstack([x, x])
+    y = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
+    w = np.concatenate([conv, nulls])
+    return clone(estimator).fit(xx[w > 0], y[w > 0], sample_weight=w[w > 0])
