@@ -17,7 +17,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 import attribution as at
 from attribution.journeys.validation import InputError, ParameterError
 from attribution.models import BinomialModel
-from attribution.models._links import _objective, glm_inference, probability
+from attribution.models._links import _objective, fit_link, glm_inference, probability
 from attribution.models._value_model import fold_counts
 from tests.conftest import make_journeys
 
@@ -322,3 +322,14 @@ def test_logistic_with_a_linear_estimator_round_trips():
     back = at.load_json(at.to_json(m))
     assert isinstance(back.estimator_, LogisticRegression)
     np.testing.assert_array_equal(back.transform(j)["credit"], m.transform(j)["credit"])
+
+
+def test_a_fit_with_every_parameter_at_its_bound():
+    """Found by hypothesis (a fold of a tiny Logistic fit): the identity optimum puts the
+    baseline at 0 and both effects at their bounds, so no parameter is free to move; the fit
+    stops there instead of failing on an empty step."""
+    x = np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    b, theta = fit_link("identity", x, np.array([1.0, 2.0, 0.0]), np.array([0.0, 0.0, 2.0]), 1.0)
+    p = probability("identity", b, theta, x)
+    assert b == pytest.approx(0.0, abs=1e-9) and np.all((p >= 0) & (p <= 1))
+    assert p[0] == pytest.approx(1.0, abs=1e-6)  # the exposed journeys all convert

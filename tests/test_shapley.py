@@ -68,7 +68,7 @@ def test_shares_equal_kernel_values_over_the_model_game():
     j = drivers_data(5000, seed=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", at.AttributionWarning)
-        m = at.Shapley(value="model").fit(j)
+        m = at.Shapley(value="model", credit="total").fit(j)
     sets, inv = unique_sorted(journey_sets(j))
     k = 10
     v = lambda masks: m.estimator_.predict_proba(bits_of(masks, k).astype(float))[:, 1]  # noqa
@@ -105,7 +105,7 @@ def test_ordered_books_credit_by_first_position():
 def test_clip_and_unattributed_are_reported():
     j = drivers_data(20_000, seed=4)
     with pytest.warns(at.AttributionWarning) as rec:
-        m = at.Shapley(value="model", link="logit").fit(j)
+        m = at.Shapley(value="model", link="logit", credit="total").fit(j)
     text = " ".join(str(w.message) for w in rec)
     assert "negative Shapley" in text and "(unattributed)" in text
     # unattributed: the conversions of the journeys whose v(set) - v(empty) <= 1e-9
@@ -118,7 +118,7 @@ def test_clip_and_unattributed_are_reported():
     assert m.result_.extra["(unattributed)"][1] == pytest.approx(j.value[bad].sum())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", at.AttributionWarning)
-        clipped = at.Shapley(value="model", link="logit", clip=True).fit(j)
+        clipped = at.Shapley(value="model", link="logit", clip=True, credit="total").fit(j)
     assert (clipped.credit_ >= 0).all()
     assert clipped.result_.to_frame()["conversions"].sum() == pytest.approx(
         j.conversions.sum())
@@ -146,24 +146,68 @@ def test_n_jobs_gives_the_same_bits():
                                           (1.0, (1.5 / 5, 2.5 / 5, 3.5 / 5))])
 @pytest.mark.parametrize("credit", ["total", "incremental"])
 def test_rate_game_hand_computed(prior, rates, credit):
-    # a: 1 of 4 convert, b: 2 of 4, a > b: 3 of 4; v(empty) = 0 so both credits agree
+    # a: 1 of 4 convert, b: 2 of 4, a > b: 3 of 4; v(empty) is the value model's p(0)
     j = make_journeys([[0], [1], [0, 1]], [1, 2, 3], [3, 2, 1], value=[10.0, 20.0, 30.0],
                       names=["a", "b"])
     va, vb, vab = rates
-    phi_a = 0.5 * (va + (vab - vb))
-    phi_b = 0.5 * (vb + (vab - va))
-    m = at.Shapley(value="rate", credit=credit, prior=prior).fit(j)
-    assert m.credit_["a"] == pytest.approx(1 + 3 * phi_a / vab, abs=1e-12)
-    assert m.credit_["b"] == pytest.approx(2 + 3 * phi_b / vab, abs=1e-12)
-    assert m.value_credit_["a"] == pytest.approx(10 + 30 * phi_a / vab, abs=1e-12)
-    assert m.result_.extra.get("(baseline)", (0.0, 0.0)) == (0.0, 0.0)
+    # logit, almost unpenalised: p(0) = 0.1 (log-odds -2.2 + 1.1 a + 2.2 b fit the raw rates)
+    m = at.Shapley(value="rate", credit=credit, prior=prior, link="logit", C=1e8).fit(j)
+    v0 = m.estimator_.predict_proba(np.zeros((1, 2)))[0, 1]
+    assert v0 == pytest.approx(0.1, abs=1e-4) and m.credit_mode_ == credit
+    phi_a = 0.5 * ((va - v0) + (vab - vb))
+    phi_b = 0.5 * ((vb - v0) + (vab - va))
+    if credit == "total":
+        a, b, a_val = 1 + 3 * phi_a / (vab - v0), 2 + 3 * phi_b / (vab - v0), 10 + 30 * phi_a / (
+            vab - v0)
+        base = (0.0, 0.0)
+    else:
+        a, b = 1 * (va - v0) / va + 3 * phi_a / vab, 2 * (vb - v0) / vb + 3 * phi_b / vab
+        a_val = 10 * (va - v0) / va + 30 * phi_a / vab
+        base = (1 * v0 / va + 2 * v0 / vb + 3 * v0 / vab,
+                10 * v0 / va + 20 * v0 / vb + 30 * v0 / vab)
+    assert m.credit_["a"] == pytest.approx(a, abs=1e-12)
+    assert m.credit_["b"] == pytest.approx(b, abs=1e-12)
+    assert m.value_credit_["a"] == pytest.approx(a_val, abs=1e-12)
+    assert m.result_.extra.get("(baseline)", (0.0, 0.0)) == pytest.approx(base, abs=1e-12)
+
+
+def test_rate_game_empty_set_from_the_value_models_intercept():
+    # rates a 3/10, b 4/10, a > b 6/10: the identity link fits them exactly with intercept
+    # 0.1 (theta_a 0.2, theta_b 0.3), so v(empty) = 0.1 although no journey is untouched
+    j = make_journeys([[0], [1], [0, 1]], [3, 4, 6], [7, 6, 4], names=["a", "b"])
+    inc = at.Shapley(value="rate", link="identity", C=1e8, prior=0.0).fit(j)
+    assert inc.estimator_.intercept_ == pytest.approx(0.1, abs=1e-6)
+    assert inc.credit_mode_ == "incremental"  # the default where the game has a baseline
+    # {a}: 3 * 0.2/0.3 = 2; {b}: 4 * 0.3/0.4 = 3; {a, b}: phi = (0.2, 0.3), 6 * phi / 0.6
+    assert inc.credit_.to_dict() == pytest.approx({"a": 4.0, "b": 6.0}, abs=1e-6)
+    assert inc.result_.extra["(baseline)"][0] == pytest.approx(3.0, abs=1e-6)  # 1 + 1 + 1
+    tot = at.Shapley(value="rate", link="identity", C=1e8, prior=0.0, credit="total").fit(j)
+    assert tot.credit_.to_dict() == pytest.approx({"a": 3 + 2.4, "b": 4 + 3.6}, abs=1e-6)
+    assert "(baseline)" not in tot.result_.extra
+
+
+def test_credit_default_is_incremental_only_where_the_game_has_a_baseline():
+    j = make_journeys([[0], [1], [0, 1]], [3, 4, 6], [7, 6, 4], names=["a", "b"])
+    count = at.Shapley().fit(j)
+    assert count.credit_mode_ == "total" and count.credit_.sum() == pytest.approx(13.0)
+    model = at.Shapley(value="model").fit(j)
+    assert model.credit_mode_ == "incremental"
+    assert model.result_.extra["(baseline)"][0] > 0
+    assert model.credit_.sum() + model.result_.extra["(baseline)"][0] == pytest.approx(13.0)
 
 
 def test_rate_game_with_every_coalition_observed():
     """One channel: the game needs no estimate for an unseen coalition (used to crash)."""
     j = make_journeys([[0], [0, 0]], [1, 2], [1, 0], value=[5.0, 1.0], names=["a"])
-    m = at.Shapley(value="rate").fit(j)
-    assert m.credit_.to_dict() == {"a": 3.0} and m.value_credit_.to_dict() == {"a": 6.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        m = at.Shapley(value="rate").fit(j)
+    # every journey touches a: a's effect and the intercept are not separable, the L2 penalty
+    # (never on the intercept) puts the pooled rate 3/4 in the intercept, so v(empty) =
+    # v({a}) and the incremental credit is all baseline
+    assert m.estimator_.predict_proba(np.zeros((1, 1)))[0, 1] == pytest.approx(0.75, abs=1e-6)
+    assert m.credit_.to_dict() == pytest.approx({"a": 0.0}, abs=1e-6)
+    assert m.result_.extra["(baseline)"] == pytest.approx((3.0, 6.0), abs=1e-6)
 
 
 @pytest.mark.parametrize("model", [at.Shapley(value="model", credit="incremental"),

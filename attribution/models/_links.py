@@ -126,6 +126,8 @@ def _polish(params, link, x, conv, nulls, scale, lo, hi, steps=50):
         h = (xt.T * _curvature(link, xt @ params, conv, nulls)) @ xt
         h[1:, 1:] += scale[1] * np.eye(len(params) - 1)
         free = ~(((params <= lo) & (g > 0)) | ((params >= hi) & (g < 0)))
+        if not free.any():  # every parameter held at its bound: the constrained optimum
+            break
         try:
             step = np.linalg.solve(h[np.ix_(free, free)] / scale[0], g[free])
         except np.linalg.LinAlgError:

@@ -213,6 +213,13 @@ class BinomialModel(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
 
 
+def thin(w, fraction, rng):
+    """Keep each of a row's journeys with probability ``fraction`` (binomial thinning)."""
+    whole = np.floor(w)
+    return rng.binomial(whole.astype(np.int64), fraction) + (rng.random(len(w)) < fraction) * (
+        w - whole)
+
+
 def fit_value_model(estimator, x, conv, nulls):
     """A clone of ``estimator`` fitted on patterns ``x`` with conversions as positive and
     nulls as negative weights (a :class:`BinomialModel` directly on the patterns; any other

@@ -15,9 +15,10 @@ from attribution.models import _checks, _links, _value_model
 from attribution.models._base import AttributionModel
 from attribution.models._links import CHOICES, fit_link, glm_inference, one_class
 from attribution.models._registry import register
-from attribution.models._value_model import fit_value_model
+from attribution.models._value_model import fit_value_model, thin
 from attribution.models.shapley import (
     check_credit_params,
+    credit_mode,
     in_pieces,
     journey_sets,
     labels_of,
@@ -52,13 +53,6 @@ def feature_patterns(j, features):
     return (np.log1p(x) if features == "log1p" else x), masks, inv.ravel()
 
 
-def _thin(w, fraction, rng):
-    """Keep each of a row's journeys with probability ``fraction`` (binomial thinning)."""
-    whole = np.floor(w)
-    return rng.binomial(whole.astype(np.int64), fraction) + (rng.random(len(w)) < fraction) * (
-        w - whole)
-
-
 def _fit_bag(x, conv, nulls, link, C, max_samples, max_features, seed, full):
     with one_blas_thread():  # also in a worker process: the same bits for any n_jobs
         return _fit_one_bag(x, conv, nulls, link, C, max_samples, max_features, seed, full)
@@ -70,7 +64,7 @@ def _fit_one_bag(x, conv, nulls, link, C, max_samples, max_features, seed, full)
     if full:
         cw, nw, feats = conv, nulls, np.arange(k)
     else:
-        cw, nw = _thin(conv, max_samples, rng), _thin(nulls, max_samples, rng)
+        cw, nw = thin(conv, max_samples, rng), thin(nulls, max_samples, rng)
         feats = np.sort(rng.choice(k, size=max(1, ceil(max_features * k)), replace=False))
     coef = np.full(k, np.nan)
     fitted = fit_link(link, x[:, feats], cw, nw, C)
@@ -103,7 +97,9 @@ class Logistic(AttributionModel):
 
     Coefficients are not credit. Credit is the Shapley value of each journey's entities in
     the game v(S) = p-hat(x_S) (the journey's features restricted to S), through the shared
-    Shapley kernel, with ``credit="total"`` or ``"incremental"`` as in :class:`Shapley`.
+    Shapley kernel, with ``credit="incremental"`` (p-hat(empty) to ``(baseline)``) or
+    ``"total"`` as in :class:`Shapley`; the default None is incremental, or total when only
+    one outcome occurs (no model, no baseline); the mode used is ``credit_mode_``.
     ``estimator`` replaces the value model by any scikit-learn classifier with
     ``predict_proba`` (no link selection, no bagging, no inference). ``inference=True``
     adds a statsmodels GLM Binomial fit with frequency weights on the same pattern table
@@ -125,7 +121,7 @@ class Logistic(AttributionModel):
     n_estimators : int
     max_samples, max_features : float in (0, 1]
     inference : bool
-    credit : {"total", "incremental"}
+    credit : {None, "incremental", "total"}
     max_exact, n_permutations : int
         Shapley kernel settings (see :class:`Shapley`).
     clip : bool
@@ -141,6 +137,7 @@ class Logistic(AttributionModel):
 
     Attributes
     ----------
+    credit_mode_ : {"incremental", "total"}
     link_ : str
         The link fitted ("logit", "noisy_or" or "identity"; None with ``estimator``).
     link_scores_ : pandas.DataFrame or None
@@ -161,7 +158,7 @@ class Logistic(AttributionModel):
 
     def __init__(self, features="exposure", C=1.0, link="auto", estimator=None,
                  n_estimators=1, max_samples=1.0, max_features=1.0, inference=False,
-                 credit="total", max_exact=12, n_permutations=200, clip=False, n_jobs=None,
+                 credit=None, max_exact=12, n_permutations=200, clip=False, n_jobs=None,
                  random_state=None, level=None):
         self.features = features
         self.C = C
@@ -241,7 +238,8 @@ class Logistic(AttributionModel):
             phi, se, v_set, v_empty = shapley(masks, in_pieces(v, self.n_jobs), k,
                                               self.max_exact, self.n_permutations, rng,
                                               tags=tags)
-        return shares_from_phi(phi, se, v_set, v_empty, self.credit, self.clip)
+        mode = getattr(self, "credit_mode_", None) or credit_mode(self.credit)
+        return shares_from_phi(phi, se, v_set, v_empty, mode, self.clip)
 
     def _fit(self, j):
         k = len(j.names)
@@ -260,11 +258,12 @@ class Logistic(AttributionModel):
             self._fit_bags(x, conv, nulls, names, j.level)
         self.inference_ = (glm_inference(self.link_, x, conv, nulls, names)
                            if self.inference else None)
+        self.credit_mode_ = credit_mode(self.credit, not one_class(conv, nulls))
         shares, base, bad, se = self._shares(x, masks, k)
         credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
         self.credit_se_ = pd.Series(credit_se, index=names)
         diag = {"features": self.features, "patterns": len(masks), "bags": self.n_estimators,
-                "credit": self.credit, "link": self.link_ or "estimator"}
+                "credit": self.credit_mode_, "link": self.link_ or "estimator"}
         return dict(conversions=credit, value=vcredit, extra=extra, diagnostics=diag)
 
     def _one_outcome(self):

@@ -78,12 +78,22 @@ def check_credit_params(model):
     """Validate the credit, Shapley-kernel and parallelism settings shared by Shapley and
     Logistic.
     """
-    _checks.choice("credit", model.credit, ("total", "incremental"))
+    if model.credit is not None:
+        _checks.choice("credit", model.credit, ("total", "incremental"))
     _checks.integer("max_exact", model.max_exact, 1, 20)
     _checks.integer("n_permutations", model.n_permutations, 2)
     _checks.boolean("clip", model.clip)
     _checks.n_jobs(model.n_jobs)
     _checks.random_state(model.random_state)
+
+
+def credit_mode(credit, has_baseline=True) -> str:
+    """The credit mode a ``credit`` parameter means: None is ``"incremental"`` where the game
+    has a baseline v(empty) and ``"total"`` where it has none.
+    """
+    if credit is None:
+        return "incremental" if has_baseline else "total"
+    return credit
 
 
 def shares_from_phi(phi, se, v_set, v_empty, credit, clip, stacklevel=6):
@@ -104,7 +114,7 @@ def shares_from_phi(phi, se, v_set, v_empty, credit, clip, stacklevel=6):
                       "negative Shapley values; they stay negative (clip=True sets them to "
                       "0, breaking additivity)", AttributionWarning, stacklevel=stacklevel)
         if clip:
-            pos = np.maximum(shares, 0.0)
+            pos, base = np.maximum(shares, 0.0), np.minimum(base, 1.0)  # shares + base = 1
             total = pos.sum(axis=1, keepdims=True)
             shares = np.where(total > 0, pos / np.where(total > 0, total, 1.0)
                               * (1 - base[:, None]), 0.0)
@@ -163,9 +173,11 @@ class Shapley(AttributionModel):
       phi_i = sum_{T containing i} R(T) / |T| (R(T): conversions with exact set T): this is
       **linear attribution over distinct channels**, computed directly.
     - ``"rate"`` (Dalessandro et al. 2012): v(S) = conversion rate of the journeys whose set is
-      exactly S, Beta-smoothed toward the pooled rate with ``prior`` pseudo-journeys;
-      v(empty) = 0 (no journey lacks a tracked touch). Subsets never observed get the estimate
-      of the value model of ``"model"``; a warning gives their share.
+      exactly S, Beta-smoothed toward the pooled rate with ``prior`` pseudo-journeys.
+      No journey lacks a tracked touch, so v(empty) is not observed: it is the value model's
+      prediction for the empty pattern (the all-zero row, as in ``"model"``; 0 when only one
+      outcome occurs). Subsets never observed get the estimate of the value model of
+      ``"model"``; a warning gives their share.
     - ``"model"``: v(S) = p(conversion | exposed to exactly S) from the value model fitted
       on the exposure patterns with conversions and nulls as weights: by default the
       binomial model of :class:`Logistic` with ``link`` ("auto": logit, noisy-OR or
@@ -177,8 +189,10 @@ class Shapley(AttributionModel):
     errors (``credit_se_``). Credit of journey j with set T:
     ``credit="total"``: c_j phi_i(T) / (v(T) - v(empty)), summing to c_j;
     ``credit="incremental"``: c_j phi_i(T) / v(T) to entities and c_j v(empty) / v(T) to the
-    ``(baseline)`` row. Negative phi stay negative (with a warning); ``clip=True`` sets them
-    to 0 and rescales the rest, which breaks the additivity of the game. A journey whose
+    ``(baseline)`` row. The default ``credit=None`` is incremental for the games with a
+    baseline (``"rate"``, ``"model"``) and total for ``"count"`` (v(empty) = 0); the mode used
+    is ``credit_mode_``. Negative phi stay negative (with a warning); ``clip=True`` sets them to
+    0 and rescales the rest, which breaks the additivity of the game. A journey whose
     denominator is <= 0 goes to ``(unattributed)`` and is counted. With ``ordered=True`` the
     credit is also booked by the position at which the entity first appears among the
     journey's distinct entities (``position_credit_``, Zhao et al. 2018). The games other
@@ -188,7 +202,8 @@ class Shapley(AttributionModel):
     ----------
     value : {"count", "rate", "model"}
     ordered : bool
-    credit : {"total", "incremental"}
+    credit : {None, "total", "incremental"}
+        None (default): incremental for ``"rate"`` and ``"model"``, total for ``"count"``.
     estimator : scikit-learn classifier, optional
         For ``value="model"`` (and the unobserved subsets of ``"rate"``), instead of the
         binomial model; ``link`` must then be ``"auto"`` (no link is selected).
@@ -213,6 +228,8 @@ class Shapley(AttributionModel):
 
     Attributes
     ----------
+    credit_mode_ : {"incremental", "total"}
+        The credit mode used.
     estimator_ : the fitted value model (None for ``"count"`` or with one outcome only)
     link_ : str or None
         The link of the binomial value model (None for ``"count"`` or with ``estimator``).
@@ -224,7 +241,7 @@ class Shapley(AttributionModel):
     Zhao, Mahboobi & Bagheri, arXiv 1804.05327 (2018); Dalessandro et al., ADKDD 2012.
     """
 
-    def __init__(self, value="count", ordered=False, credit="total", estimator=None, link="auto",
+    def __init__(self, value="count", ordered=False, credit=None, estimator=None, link="auto",
                  C=1.0, prior=1.0, max_exact=12, n_permutations=200, clip=False, n_jobs=None,
                  random_state=None, level=None):
         self.value = value
@@ -279,8 +296,9 @@ class Shapley(AttributionModel):
                 return np.zeros(len(masks))
             return self.estimator_.predict_proba(bits_of(masks, k).astype(np.float64))[:, 1]
 
+        v0 = float(predict(np.zeros(1, dtype=np.uint64))[0])  # the empty pattern's estimate
         if self.value == "model":
-            return predict, float(predict(np.zeros(1, dtype=np.uint64))[0])
+            return predict, v0
         table_sets, table_rates = self.rate_table_
         self._unobserved = [0, 0]
         lock = threading.Lock()  # pieces may run in threads: counts added one at a time
@@ -293,12 +311,13 @@ class Shapley(AttributionModel):
             out[hit] = table_rates[pos[hit]]
             miss = ~hit & (masks != 0)
             out[miss] = predict(masks[miss])
+            out[masks == 0] = v0
             with lock:
                 self._unobserved[0] += int(miss.sum())
                 self._unobserved[1] += int((masks != 0).sum())
-            return out  # v(empty) = 0
+            return out
 
-        return rate, 0.0
+        return rate, v0
 
     def _shares(self, sets, k):
         """Per unique set: each entity's share of the set's conversions, the baseline share,
@@ -315,8 +334,9 @@ class Shapley(AttributionModel):
         with one_blas_thread():
             phi, se, v_set, _ = shapley(sets, in_pieces(v, self.n_jobs), k, self.max_exact,
                                         self.n_permutations, rng)
-        # the game's v(empty) is v0 (the rate game defines it as 0; for model it is p(0))
-        return shares_from_phi(phi, se, v_set, np.full(len(sets), v0), self.credit, self.clip)
+        # the game's v(empty) is v0, the value model's estimate for the empty pattern
+        mode = credit_mode(self.credit, self.value != "count")
+        return shares_from_phi(phi, se, v_set, np.full(len(sets), v0), mode, self.clip)
 
     # -- fit / transform -----------------------------------------------------------------
     def _fit(self, j):
@@ -331,13 +351,14 @@ class Shapley(AttributionModel):
         self.seed_ = _checks.seed_of(self.random_state)
         with one_blas_thread():
             self._build_game(sets, conv, nulls, k)
+        self.credit_mode_ = credit_mode(self.credit, self.value != "count")
         shares, base, bad, se = self._shares(sets, k)
         credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
-        if self.credit == "incremental":
+        if self.credit_mode_ == "incremental":
             extra.setdefault("(baseline)", (0.0, 0.0))
         names = pd.Index(j.names.astype(str), name=j.level)
         self.credit_se_ = pd.Series(credit_se, index=names)
-        diag = {"game": self.value, "credit": self.credit, "unique sets": len(sets),
+        diag = {"game": self.value, "credit": self.credit_mode_, "unique sets": len(sets),
                 "sampled sets": int((bits_of(sets, k).sum(axis=1) > self.max_exact).sum())}
         if self.value == "rate" and self._unobserved[1]:
             share = self._unobserved[0] / self._unobserved[1]
