@@ -34,7 +34,7 @@ def column_content(values: pd.Series) -> str:
     return f"values of dtype {dt}"
 
 
-def infer_time_format(values: pd.Series, column: str) -> str | None:
+def _guess_format(values: pd.Series, column: str) -> str | None:
     """The one format to parse a column of time strings with, guessed from its first value.
 
     Batch scoring calls it once on the input and passes the result as ``time_format`` to every
@@ -65,7 +65,7 @@ def infer_time_format(values: pd.Series, column: str) -> str | None:
     if not valid.any():
         return None
     pos = int(np.argmax(valid))
-    first, label = values.iloc[pos], values.index[pos]
+    first, label = values.iloc[pos], _row_list(values.index[pos:pos + 1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas warns when the guess contradicts dayfirst
         month_first = guess_datetime_format(first)
@@ -74,7 +74,7 @@ def infer_time_format(values: pd.Series, column: str) -> str | None:
             or month_first.startswith("%Y"):  # year first: never year-day-month
         if month_first is None and day_first is None:
             raise InputError(
-                f"column {column!r} (time): cannot tell the date format of row {label!r} "
+                f"column {column!r} (time): cannot tell the date format of row {label} "
                 f"({first!r}); pass time_format= with its strftime codes, e.g. "
                 f"time_format='%d/%m/%Y %H:%M'")
         return month_first or day_first
@@ -83,9 +83,26 @@ def infer_time_format(values: pd.Series, column: str) -> str | None:
     if misses == [0, 0]:
         raise InputError(
             f"column {column!r} (time): every date reads both month-first and day-first, e.g. "
-            f"row {label!r} ({first!r}); pass time_format={day_first!r} or "
+            f"row {label} ({first!r}); pass time_format={day_first!r} or "
             f"time_format={month_first!r}")
     return month_first if misses[0] <= misses[1] else day_first
+
+
+def infer_time_format(values: pd.Series, column: str) -> str | None:
+    """The one format to parse a column of time strings with, guessed from its first value
+    (an :class:`InferredFormat`; None when the column holds no strings); the rules and
+    errors are those of :func:`_guess_format`.
+    """
+    fmt = _guess_format(values, column)
+    return None if fmt is None else InferredFormat(fmt)
+
+
+class InferredFormat(str):
+    """A time format guessed by :func:`infer_time_format` (not given by the user): passed on
+    as ``time_format``, messages about rows that do not fit it say it was guessed.
+    """
+
+    __slots__ = ()
 
 
 def parse_time_strings(values: pd.Series, column: str, fmt, expected: str) -> pd.Series:
@@ -99,7 +116,7 @@ def parse_time_strings(values: pd.Series, column: str, fmt, expected: str) -> pd
         _refuse_out_of_range(values, pos, fmt, column)
         more = f" (and {len(pos) - 1} more rows)" if len(pos) > 1 else ""
         raise InputError(
-            f"column {column!r} (time): row {values.index[pos[0]]!r} holds "
+            f"column {column!r} (time): row {_row_list(values.index[pos[:1]])} holds "
             f"{values.iloc[pos[0]]!r}{more}, which is not a date of {expected}; pass a "
             f"time_format that fits every row (strftime codes, or 'ISO8601'), or fix those rows")
     return out
@@ -109,7 +126,7 @@ def _to_datetime(values: pd.Series, fmt, column: str) -> pd.Series:
     """``pd.to_datetime`` with one format, NaT where a row is not a date of it; mixed offsets
     (a daylight-saving change) are converted to UTC.
     """
-    naive = None
+    naive, fmt = None, None if fmt is None else str(fmt)  # (pandas wants a str itself)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas 2 warns on mixed offsets
         try:

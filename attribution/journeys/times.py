@@ -35,6 +35,7 @@ import pandas as pd
 
 from attribution.journeys.time_strings import (
     RANGE,
+    InferredFormat,
     column_content,
     infer_time_format,
     parse_time_strings,
@@ -127,9 +128,10 @@ def time_values(values: pd.Series, column: str, *, time_unit=None, time_format=N
         raise ParameterError(f"time_unit={time_unit!r} is for time columns of numbers, but "
                              f"column {column!r} holds {what}; drop time_unit")
     if what == "strings":
-        given = f"time_format={time_format!r}" if time_format else None
+        given = (f"time_format={str(time_format)!r}"
+                 if time_format and not isinstance(time_format, InferredFormat) else None)
         time_format = time_format or infer_time_format(values, column)
-        expected = given or f"the format {time_format!r} guessed from the first value"
+        expected = given or f"the format {str(time_format)!r} guessed from the first value"
         values = parse_time_strings(values, column, time_format, expected)
     elif what == "datetime objects":
         values = parse_time_strings(values, column, None, "a datetime")

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from attribution.journeys import Journeys
+from attribution.journeys.validation import ParameterError
 from attribution.models._markov_solve import SparseSolver, check_work, progress_bar
 
 DENSE_MAX = 800  # transient states up to which a dense LU is used
@@ -80,7 +81,9 @@ def state_paths(j: Journeys, order: int) -> StatePaths:
     if order < 1:
         raise ValueError("order must be >= 1")
     if order * np.log2(base) >= 62:
-        raise ValueError(f"order {order} over {k} entities does not fit in 64-bit state keys")
+        top = int(np.ceil(62 / np.log2(base))) - 1
+        raise ParameterError(f"order={order} over {k} entities makes states that do not fit in "
+                             f"64-bit keys; use order <= {top} (or order='auto')")
     key = j.codes.astype(np.int64)
     key += 1
     offsets = j.offsets

@@ -54,7 +54,8 @@ from attribution.scale import event_times, io, merge, spill
 from attribution.scale.sink import TableSink
 
 EVENT_KEYS = ("journey", "time", "touchpoint", "channel", "conversion", "value", "stage")
-#: how a CSV column of each role is typed in every block (io.TableStream): labels as text
+#: how a CSV column of each role is typed in every block (io.TableStream): labels as text,
+#: date strings as text too (io._stream_type)
 _KINDS = {"journey": "text", "time": "time", "touchpoint": "text", "channel": "text",
           "stage": "text", "conversion": "number", "value": "number"}
 #: rows partitioned at a time, whatever chunk_rows (the first block gives the time format)
@@ -247,7 +248,7 @@ def _sessionise_once(part: Path, events, level, model, keep: bool):
     and with ``keep`` its converting journeys pickled next to it (at least one journey, so
     that scoring knows the output's columns).
     """
-    df = spill.read_spill(part).to_pandas(split_blocks=True, self_destruct=True)
+    df = spill.frame_of_spill(part)  # indexed by input rows: errors name the input's row
     part.unlink()
     j = journeys_of_frame(df, events, level)
     del df
@@ -275,7 +276,12 @@ def _score_sorted(sink, saved, scorer, zone, wd, chunk_rows, progress):
     block = max(1 << 10, min(chunk_rows, _READ_ROWS << 3) // merge.FAN_IN)
     scored = ((p.with_suffix(".run"), _score_saved(p, scorer))
               for p in _bar_iter(saved, progress, len(saved), "score"))
-    return merge.write_sorted(scored, sink.write, wd, block, zone)
+    with warnings.catch_warnings(record=True) as caught:  # a model warns once per partition
+        warnings.simplefilter("always")
+        out = merge.write_sorted(scored, sink.write, wd, block, zone)
+    for w in {(w.category, str(w.message)): w for w in caught}.values():  # once each
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
 
 
 def _prepare(model, source, wd, events, chunk_rows, n_jobs, progress, fit, keep):
@@ -286,8 +292,6 @@ def _prepare(model, source, wd, events, chunk_rows, n_jobs, progress, fit, keep)
                          "journey='user_id')")
     roles = {r: events[r] for r in EVENT_KEYS if events.get(r)}
     kinds = {name: _KINDS[r] for r, name in roles.items() if r in _KINDS}
-    if events.get("time_format"):  # the user's format reads a CSV's strings, as in memory
-        kinds[events["time"]] = "text"
     events = dict(events)
 
     def first(table):  # one time format for every partition

@@ -58,6 +58,10 @@ class FileReadError(InputError):
     """A file is missing or cannot be read as its name says."""
 
 
+class FileWriteError(InputError):
+    """An output that cannot be written (a folder without write access, a file in the way)."""
+
+
 class SameFileError(InputError):
     """An output path is one of the inputs (it would be overwritten while it is read)."""
 
@@ -150,9 +154,13 @@ def _csv_schema(path, fmt: FileFormat):
 
 def _dataset(path, fmt: FileFormat):
     try:
-        return ds.dataset(str(path), format="parquet")
+        dataset = ds.dataset(str(path), format="parquet")
     except _READ_ERRORS as exc:
         raise _unreadable(path, fmt, exc) from exc
+    if not dataset.files:
+        raise FileReadError(f"{_name(path)} holds no Parquet file; point at a folder of "
+                            ".parquet files or at one file")
+    return dataset
 
 
 def _common_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
@@ -215,6 +223,7 @@ def count_rows(path) -> int:
 def read_table(path) -> pd.DataFrame:
     """A whole table file as pandas (CSV types inferred by pandas, as ``pandas.read_csv``)."""
     fmt = _existing(path)
+    TableStream(path)  # names checked (and a Parquet folder's files) before reading
     try:
         if fmt.kind == "parquet":
             return pd.read_parquet(path)
@@ -226,16 +235,28 @@ def read_table(path) -> pd.DataFrame:
 
 def _stream_type(t: pa.DataType, kind: str | None) -> pa.DataType:
     """A CSV column's type in every block: inferred from the first block, but "text" is
-    always a string, a "number" a float, a "time" in ns (later rows may have fractions); times
-    with offsets stay strings, whose offsets give the times their zone (pyarrow makes them UTC).
+    always a string, a "number" a float; "time" strings that pyarrow reads as dates stay
+    strings, parsed by ``Journeys.from_events`` with one format for the whole file as in
+    memory (pyarrow reads "2024-01-31" and "2024-01-31 12:00" alike, makes offsets UTC and
+    fails on dates past 2262 without naming the row); numbers stay numbers (``time_unit``).
     """
     if kind == "text":
         return pa.string()
     if kind == "number" and (pa.types.is_integer(t) or pa.types.is_null(t)):
         return pa.float64()
     if kind == "time" and (pa.types.is_timestamp(t) or pa.types.is_date(t)):
-        return pa.string() if getattr(t, "tz", None) else pa.timestamp("ns")
+        return pa.string()
     return pa.string() if pa.types.is_null(t) else t
+
+
+def _check_names(names, path) -> None:
+    """Refuse a file with two columns of one name (pandas would rename the second, so it
+    would be read in place of the other; pyarrow fails later).
+    """
+    seen = pd.Index(names)
+    if seen.has_duplicates:
+        dup = seen[seen.duplicated()][0]
+        raise InputError(f"{_name(path)} has two columns named {dup!r}; rename one of them")
 
 
 class TableStream:
@@ -255,6 +276,7 @@ class TableStream:
         schema, self._rows = ((self._dataset.schema, 0) if self._dataset is not None
                               else _csv_schema(path, fmt))
         self.names = list(schema.names)
+        _check_names(self.names, path)
         columns = list(dict.fromkeys(columns)) if columns else self.names
         missing = [c for c in columns if c not in self.names]
         if missing:
@@ -324,8 +346,15 @@ def check_output(output, *inputs) -> None:
 def atomic_path(dest):
     """A temporary path next to ``dest``: renamed to it if the block succeeds, else removed."""
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp.touch()  # a folder that cannot be written fails here, before any work
+    except OSError as exc:
+        blocker = next((p for p in dest.parents if p.exists() and not p.is_dir()), None)
+        why = f"{_name(blocker)} is a file, not a folder" if blocker else exc.strerror or exc
+        raise FileWriteError(f"cannot write {_name(dest)}: {why}; choose an output in a "
+                             "folder you can write to") from exc
     try:
         yield tmp
         os.replace(tmp, dest)

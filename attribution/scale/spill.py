@@ -86,6 +86,10 @@ class SpillWriter:
         return [self.path(k) for k in sorted(self._keys)]
 
 
+#: the column :func:`split` adds: each row's position in the input (0 = first data row)
+ROW = "\x00input row"
+
+
 def hash_keys(keys: pa.Array) -> np.ndarray:
     """A 64-bit hash of every journey key of one Arrow array; equal keys hash equally in every
     chunk. Integers are mixed with splitmix64, other keys hashed once per distinct value.
@@ -112,6 +116,7 @@ def split(batch: pa.RecordBatch, journey: str, n_parts: int, first_row: int):
         row = first_row + int(np.flatnonzero(pc.is_null(keys).to_numpy(zero_copy_only=False))[0])
         raise InputError(f"column {journey!r} (journey) has a missing value (row {row} of the "
                          "input); every event needs its journey key")
+    batch = batch.append_column(ROW, pa.array(np.arange(first_row, first_row + len(batch))))
     part = hash_keys(keys) % np.uint64(n_parts)
     part = part.astype(np.uint16 if n_parts <= 1 << 16 else np.int64)
     order = np.argsort(part, kind="stable")
@@ -119,6 +124,16 @@ def split(batch: pa.RecordBatch, journey: str, n_parts: int, first_row: int):
     batch = batch.take(order)
     return [(int(p), batch.slice(bounds[p], bounds[p + 1] - bounds[p]))
             for p in np.flatnonzero(np.diff(bounds))]
+
+
+def frame_of_spill(path) -> pd.DataFrame:
+    """A part as pandas, indexed by the rows' positions in the input (:func:`split` keeps
+    them), so that an error about a row names the input's row, not the part's.
+    """
+    df = read_spill(path).to_pandas(split_blocks=True, self_destruct=True)
+    if ROW in df.columns:
+        df.index = pd.Index(df.pop(ROW).to_numpy())
+    return df
 
 
 def read_spill(path) -> pa.Table:
