@@ -146,11 +146,13 @@ class TimeDecay(_Heuristic):
         """
         h = self.half_life
         _checks.choice("by", self.by, ("time", "position"))
-        if time_kind is None:
+        known = time_kind is not None
+        if not known:
             time_kind = "numeric" if h is None or is_bare_number(h) else "datetime"
         if self.by == "position" or time_kind == "numeric":
             why = ("by='position' counts steps" if self.by == "position"
-                   else "the times are steps, time_unit='step'")
+                   else "the times are steps, time_unit='step'" if known
+                   else "bare numbers count steps; on datetimes pass a duration such as '7D'")
             h = 1.0 if h is None else duration(h, "numeric", "half_life", whole=False, steps=why)
         else:
             h = duration("7D" if h is None else h, "datetime", "half_life")

@@ -117,3 +117,10 @@ def test_markov_order_whose_states_do_not_fit_names_the_largest_order():
         at.MarkovChain(order=50).fit(j)
     one_line(info, "order=50 over 21 entities", "order <= 13")
     at.MarkovChain(order=13, collapse_repeats=False).fit(j)  # the largest that fits, fits
+
+
+def test_a_bare_half_life_before_the_data_is_known_does_not_claim_step_times():
+    with pytest.raises(at.ParameterError) as info:
+        at.TimeDecay(half_life=float("inf")).check_params()
+    one_line(info, "half_life", "bare numbers count steps", "'7D'")
+    assert "the times are steps" not in str(info.value)
