@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import warnings
@@ -17,30 +18,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from attribution.cli_args import CLIError, as_flags, interruptible
+from attribution.cli_args import (
+    CLIError,
+    as_flags,
+    channel_column,
+    event_kwargs,
+    event_options,
+    interruptible,
+    parse_params,
+    read_truth,
+    seeded,
+    unique_models,
+    unknown_layout,
+)
 from attribution.cli_args import build_parser as _build_parser
 from attribution.journeys.validation import AttributionError, DroppedDataWarning
 
 __all__ = ["CLIError", "build_parser", "load_journeys", "main"]
-
-
-def _value(text: str):
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
-
-
-def _params(pairs) -> dict:
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise CLIError(f"--param takes key=value, got {pair!r}")
-        k, v = pair.split("=", 1)
-        out[k.strip().replace("-", "_")] = _value(v.strip())
-    return out
 
 
 def _emit(args, df: pd.DataFrame, out: str | None) -> None:
@@ -72,9 +66,8 @@ def _check_outputs(args, table: str | None, *others) -> None:
 def load_journeys(args):
     """Build journeys from the input file as the flags say (events or paths)."""
     from attribution.journeys import Journeys
-    from attribution.scale import io
 
-    df = io.read_table(args.input)
+    df = _read_input(args)
     fmt = args.format
     if fmt == "auto":
         if args.path in df.columns:
@@ -82,49 +75,49 @@ def load_journeys(args):
         elif args.journey in df.columns:
             fmt = "events"
         else:
-            raise CLIError(f"cannot tell whether {args.input!r} is a path table (needs column "
-                           f"{args.path!r}) or an event log (needs column {args.journey!r}); it "
-                           f"has {', '.join(map(str, df.columns))}. Name the columns with --path "
-                           f"or --journey, or pass --format")
+            raise CLIError(unknown_layout(args, df.columns))
     if fmt == "paths":
-        given = [f for f, v in _event_options(args).items() if v is not None]
+        given = [f for f, v in event_options(args).items() if v is not None]
         if given:
             raise CLIError(f"{', '.join(given)} apply to event logs, but {args.input!r} is "
                            f"read as a path table (column {args.path!r}); drop "
                            f"{'them' if len(given) > 1 else 'it'}, or pass --format events")
+        args.default_level = "channel"  # each name of a path table is its own channel
         return Journeys.from_paths(df, path=args.path, conversions=args.conversions,
                                    nulls=args.nulls, value=args.path_value, sep=args.sep)
-    channel = args.channel if args.channel in df.columns or args.channel != "channel" else None
-    return Journeys.from_events(df, **_events(args, channel))
+    channel = channel_column(args, df.columns)
+    args.default_level = "touchpoint" if channel is None else "channel"
+    return Journeys.from_events(df, **event_kwargs(args, channel))
 
 
-def _event_options(args) -> dict:
-    """The event log options that have no default, by flag."""
-    return {"--value": args.value, "--lookback": args.lookback,
-            "--max-touches": args.max_touches, "--time-unit": args.time_unit,
-            "--time-format": args.time_format, "--tz": args.tz}
-
-
-def _events(args, channel) -> dict:
-    """The arguments of :meth:`Journeys.from_events` the flags give (the times are read by
-    the library: strings with one format, numbers with ``--time-unit``).
+def _read_input(args) -> pd.DataFrame:
+    """The input table; a CSV's label columns (journey, touchpoint, channel, stage) as text,
+    as ``score`` reads them, so that numbers such as 5 are the labels "5" in every command.
     """
-    return dict(journey=args.journey, time=args.time, touchpoint=args.touchpoint,
-                channel=channel, conversion=args.conversion, value=args.value,
-                lookback=args.lookback, max_touches=args.max_touches,
-                time_unit=args.time_unit, time_format=args.time_format, tz=args.tz)
+    from attribution.scale import io
+
+    fmt = io.detect_format(args.input)
+    if fmt.kind == "csv":
+        names = io.columns_of(args.input)  # the file exists, its header is checked
+        labels = {args.journey, args.touchpoint, args.channel or "channel", "stage"}
+        try:
+            return pd.read_csv(args.input, sep=fmt.delimiter, compression=fmt.compression,
+                               dtype={c: str for c in names if c in labels})
+        except Exception:  # noqa: BLE001 - read_table says what is wrong with the file
+            pass
+    return io.read_table(args.input)
 
 
 def _fit(args) -> int:
     from attribution.evaluation.compare import compare
     from attribution.models import get_model
 
-    models = args.model or ["linear"]
-    params = _params(args.param)
+    models = unique_models(args.model or ["linear"])
+    params = parse_params(args.param)
     if params and len(models) > 1:
         raise CLIError("--param applies to a single --model; run `attribution fit` once per "
                        "model to set parameters")
-    estimators = {m: get_model(m, **params) for m in models}
+    estimators = {m: seeded(get_model(m, **params), params, args.seed) for m in models}
     _check_outputs(args, args.output)
     j = load_journeys(args)
     if args.n_boot:
@@ -154,14 +147,15 @@ def _score(args) -> int:
 
     if not args.output:
         raise CLIError("score needs --output (a .parquet or .csv file for the per-touch credit)")
-    model = get_model(args.model, **_params(args.param))
+    params = parse_params(args.param)
+    model = seeded(get_model(args.model, **params), params, args.seed)
     if args.level:
         model.set_params(level=args.level)
     _check_outputs(args, args.output)
-    cols = io.columns_of(args.input)
-    channel = args.channel if args.channel in cols or args.channel != "channel" else None
+    channel = channel_column(args, io.columns_of(args.input))
     summary = score_file(model, args.input, args.output, chunk_rows=args.chunk_rows,
-                         n_jobs=args.n_jobs, progress=_progress(args), **_events(args, channel))
+                         n_jobs=args.n_jobs, progress=_progress(args),
+                         **event_kwargs(args, channel))
     args.written.append(args.output)
     print(summary)
     return 0
@@ -177,19 +171,19 @@ def _progress(args) -> bool:
 
 def _compare(args) -> int:
     from attribution.evaluation.compare import compare
-    from attribution.models import available_models
+    from attribution.models import available_models, get_model
 
-    models = args.model or available_models()
+    models = unique_models(args.model or available_models())
     _check_outputs(args, args.output, args.plot)
     _check_plot(args)
-    truth = _read_truth(args.truth) if args.truth else None
+    truth = read_truth(args.truth) if args.truth else None
     j = load_journeys(args)
     if j.times is None and "time_decay" in models and not args.model:
         models = [m for m in models if m != "time_decay"]  # needs timestamps
-    frame = compare(models, j, level=args.level)
+    level = args.level or args.default_level
+    frame = compare({m: seeded(get_model(m), {}, args.seed) for m in models}, j, level=level)
     wide = frame.pivot(index="entity", columns="model", values="share")[models]
     if truth is not None:
-        level = args.level or j.level
         true = truth.channel_shapley if level == "channel" else truth.shapley
         if not true.index.isin(wide.index).any():
             raise CLIError(f"--truth {args.truth!r} names none of the {level}s of "
@@ -242,21 +236,6 @@ def _draw(frame, tmp, name) -> None:
     ax.figure.savefig(tmp, format=Path(name).suffix.lower().lstrip("."), dpi=120,
                       bbox_inches="tight")
     plt.close(ax.figure)
-
-
-def _read_truth(path):
-    """The truth JSON of ``compare --truth``, read before any work."""
-    from attribution.evaluation.simulate import Truth
-
-    fix = "pass the truth JSON written by `attribution simulate --truth`"
-    if not Path(path).is_file():
-        what = "is a directory" if Path(path).is_dir() else "does not exist"
-        raise CLIError(f"--truth {path!r} {what}; {fix}")
-    try:
-        return Truth.read_json(path)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        why = f"no {exc} entry" if isinstance(exc, KeyError) else " ".join(str(exc).split())
-        raise CLIError(f"--truth {path!r} is not a truth file ({why[:200]}); {fix}") from exc
 
 
 def _simulate(args) -> int:
@@ -337,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point; returns the exit code: 0, 2 for bad input (one line on stderr), 130 or 143
-    when stopped by SIGINT or SIGTERM.
+    when stopped by SIGINT or SIGTERM, 141 (silently) when stdout is a closed pipe.
     """
     try:
         args = build_parser().parse_args(argv)
@@ -355,8 +334,11 @@ def main(argv=None) -> int:
                     warnings.simplefilter("always", DroppedDataWarning)
                     warnings.showwarning = _short_warning
                 code = args.func(args)
+                sys.stdout.flush()  # a closed pipe is found here, not at exit
         except BaseException as exc:
             caught.armed = False
+            if isinstance(exc, BrokenPipeError):  # `| head`: the reader has what it wants
+                return _broken_pipe()
             if caught.signum is None and isinstance(exc, KeyboardInterrupt):
                 caught.signum = signal.SIGINT
             if caught.signum is not None:  # what unwound is the signal's doing
@@ -370,6 +352,17 @@ def main(argv=None) -> int:
             return _fail(exc)
         caught.armed = False
     return code if caught.signum is None else _interrupted(caught.signum, args)
+
+
+def _broken_pipe() -> int:
+    """Exit code 141 (SIGPIPE) without a message; stdout goes to devnull so that the flush
+    at exit does not fail again (as the Python docs on SIGPIPE advise).
+    """
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 128 + 13
 
 
 def _interrupted(signum, args) -> int:

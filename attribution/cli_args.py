@@ -16,6 +16,7 @@ import re
 import shlex
 import signal
 import threading
+from pathlib import Path
 
 from attribution.journeys.validation import InputError
 
@@ -39,7 +40,8 @@ class Parser(argparse.ArgumentParser):
 _FLAGS = {"time_unit": "--time-unit", "time_format": "--time-format", "tz": "--tz",
           "lookback": "--lookback", "max_touches": "--max-touches",
           "target_top20": "--target-top20", "journey": "--journey", "time": "--time",
-          "touchpoint": "--touchpoint", "channel": "--channel", "conversion": "--conversion"}
+          "touchpoint": "--touchpoint", "channel": "--channel", "conversion": "--conversion",
+          "sep": "--sep", "mean_length": "--mean-length", "n_journeys": "--journeys"}
 _ROLES = ("journey", "time", "touchpoint", "channel", "conversion")
 _KEYWORD = re.compile(r"(?<![\w.-])(" + "|".join(_FLAGS) + r")(=(?:'([^']*)'|([^\s,;)]+))?)?"
                       r"(?![\w-])")
@@ -143,11 +145,20 @@ def alpha(text: str) -> float:
 
 
 def mean_length(text: str) -> float:
-    """An argparse type: a mean journey length >= 1."""
-    x = _number(text, float, "a number >= 1 (mean touches per journey)")
-    if x < 1:
-        raise argparse.ArgumentTypeError(f"must be a number >= 1 (mean touches per journey), "
-                                         f"got {text!r}")
+    """An argparse type: a mean journey length in [1, 1000]."""
+    what = "a number from 1 to 1000 (mean touches per journey)"
+    x = _number(text, float, what)
+    if not 1 <= x <= 1000:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return x
+
+
+def n_journeys(text: str) -> int:
+    """An argparse type: a number of journeys from 1 to 100 million."""
+    what = "an integer from 1 to 100000000 (journeys to simulate)"
+    x = _number(text, int, what)
+    if not 1 <= x <= 100_000_000:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
     return x
 
 
@@ -160,6 +171,101 @@ def top20(text: str):
     if not 0 < x <= 1:
         raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
     return x
+
+
+def _value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+
+
+def parse_params(pairs) -> dict:
+    """The ``--param key=value`` pairs as keyword arguments (numbers, booleans, None, text)."""
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise CLIError(f"--param takes key=value, got {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k.strip().replace("-", "_")] = _value(v.strip())
+    return out
+
+
+def seeded(model, params: dict, seed: int):
+    """``model`` with ``random_state=seed`` when it has one that ``--param`` did not set."""
+    if "random_state" in model.get_params(deep=False) and "random_state" not in params:
+        model.set_params(random_state=seed)
+    return model
+
+
+def unique_models(models: list) -> list:
+    """``models``, refused when one is named twice."""
+    twice = [m for i, m in enumerate(models) if m in models[:i]]
+    if twice:
+        raise CLIError(f"--model {twice[0]!r} is given twice; name each model once")
+    return models
+
+
+def event_options(args) -> dict:
+    """The event log options that have no default, by flag."""
+    return {"--value": args.value, "--lookback": args.lookback, "--channel": args.channel,
+            "--max-touches": args.max_touches, "--time-unit": args.time_unit,
+            "--time-format": args.time_format, "--tz": args.tz}
+
+
+def event_kwargs(args, channel) -> dict:
+    """The arguments of :meth:`Journeys.from_events` the flags give (the times are read by
+    the library: strings with one format, numbers with ``--time-unit``).
+    """
+    return dict(journey=args.journey, time=args.time, touchpoint=args.touchpoint,
+                channel=channel, conversion=args.conversion, value=args.value,
+                lookback=args.lookback, max_touches=args.max_touches,
+                time_unit=args.time_unit, time_format=args.time_format, tz=args.tz)
+
+
+def channel_column(args, columns) -> str | None:
+    """The channel column: ``--channel`` (which must be a column), else the column "channel"
+    if there is one, else None; ``--level channel`` needs one.
+    """
+    if args.channel is not None and args.channel not in columns:
+        raise CLIError(f"--channel {args.channel!r} is not a column of {args.input!r}; it has "
+                       f"{', '.join(map(str, columns))}. Name the channel column with --channel, "
+                       f"or drop --channel")
+    channel = args.channel or ("channel" if "channel" in columns else None)
+    if channel is None and args.level == "channel":
+        raise CLIError(f"--level channel needs a channel column: name it with --channel "
+                       f"({args.input!r} has no column 'channel'), or pass --level touchpoint")
+    return channel
+
+
+def unknown_layout(args, columns) -> str:
+    """Why the input is neither a path table nor an event log, and the fix."""
+    what = (f"cannot tell whether {args.input!r} is a path table (needs column {args.path!r}) "
+            f"or an event log (needs column {args.journey!r}); it has "
+            f"{', '.join(map(str, columns))}")
+    seps = {";": "semicolons", "\t": "tabs", "|": "'|'"}
+    found = [c for c in seps if len(columns) == 1 and c in str(columns[0])]
+    if found:
+        return (f"{what}: it seems to be separated by {seps[found[0]]}, but CSV inputs must be "
+                f"comma-separated (tab-separated when named .tsv); save it with commas")
+    return f"{what}. Name the columns with --path or --journey, or pass --format"
+
+
+def read_truth(path):
+    """The truth JSON of ``compare --truth``, read before any work."""
+    from attribution.evaluation.simulate import Truth
+
+    fix = "pass the truth JSON written by `attribution simulate --truth`"
+    if not Path(path).is_file():
+        what = "is a directory" if Path(path).is_dir() else "does not exist"
+        raise CLIError(f"--truth {path!r} {what}; {fix}")
+    try:
+        return Truth.read_json(path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        why = f"no {exc} entry" if isinstance(exc, KeyError) else " ".join(str(exc).split())
+        raise CLIError(f"--truth {path!r} is not a truth file ({why[:200]}); {fix}") from exc
 
 
 def shared_parents():
@@ -182,7 +288,8 @@ def shared_parents():
     e.add_argument("--journey", default="user_id")
     e.add_argument("--time", default="timestamp")
     e.add_argument("--touchpoint", default="touchpoint")
-    e.add_argument("--channel", default="channel")
+    e.add_argument("--channel", default=None,
+                   help="channel column (default: the column 'channel' if there is one)")
     e.add_argument("--conversion", default="converted")
     e.add_argument("--value", default=None)
     e.add_argument("--lookback", default=None,
@@ -200,6 +307,9 @@ def shared_parents():
     return common, paths, events
 
 
+_SEED = "random state of sampled models and the bootstrap (default 0: a run repeats exactly)"
+
+
 def _add_fit_and_score(sub, common, paths, events, handlers):
     fit = sub.add_parser("fit", parents=[common, paths, events],
                          help="credit table by touchpoint or channel")
@@ -212,8 +322,7 @@ def _add_fit_and_score(sub, common, paths, events, handlers):
     fit.add_argument("--n-boot", type=n_boot, default=0,
                      help="bootstrap replicates: adds *_lower, *_upper and *_se columns")
     fit.add_argument("--alpha", type=alpha, default=0.05, help="1 - confidence level")
-    fit.add_argument("--seed", type=at_least(0), default=None,
-                     help="random state of the bootstrap")
+    fit.add_argument("--seed", type=at_least(0), default=0, help=_SEED)
     fit.add_argument("--n-jobs", type=n_jobs, default=None,
                      help="bootstrap processes (-1: every CPU)")
     fit.set_defaults(func=handlers["fit"])
@@ -225,6 +334,7 @@ def _add_fit_and_score(sub, common, paths, events, handlers):
     score.add_argument("--param", "-p", action="append", help="model parameter key=value")
     score.add_argument("--level", choices=["touchpoint", "channel"], default=None)
     score.add_argument("--output", "-o", help=".parquet or .csv[.gz] output (required)")
+    score.add_argument("--seed", type=at_least(0), default=0, help=_SEED)
     score.add_argument("--chunk-rows", type=at_least(1), default=2_000_000,
                        help="rows read at a time and per partition (bounds memory)")
     score.add_argument("--n-jobs", type=n_jobs, default=None,
@@ -236,7 +346,10 @@ def _add_others(sub, common, paths, events, handlers):
     cmp_ = sub.add_parser("compare", parents=[common, paths, events], help="models side by side")
     cmp_.add_argument("input", help="CSV or Parquet: an event log or a path table")
     cmp_.add_argument("--model", "-m", action="append", help="model (repeat); default: all")
-    cmp_.add_argument("--level", choices=["touchpoint", "channel"], default="channel")
+    cmp_.add_argument("--level", choices=["touchpoint", "channel"], default=None,
+                      help="default: channel when the input has a channel column, else "
+                           "touchpoint")
+    cmp_.add_argument("--seed", type=at_least(0), default=0, help=_SEED)
     cmp_.add_argument("--truth", help="truth JSON from `attribution simulate` (adds TRUTH)")
     cmp_.add_argument("--output", "-o", help="write the share table as .csv or .parquet")
     cmp_.add_argument("--plot", help="write a comparison figure (.png, .pdf, .svg, ...)")
@@ -244,7 +357,7 @@ def _add_others(sub, common, paths, events, handlers):
 
     sim = sub.add_parser("simulate", parents=[common],
                          help="event log + ground truth from the simulator")
-    sim.add_argument("--journeys", type=at_least(1), default=100_000)
+    sim.add_argument("--journeys", type=n_journeys, default=100_000)
     sim.add_argument("--tier", default="noisy_or",
                      choices=["additive", "noisy_or", "logit", "confounded", "upstream"])
     sim.add_argument("--target-top20", type=top20, default=0.8,

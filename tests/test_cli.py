@@ -253,3 +253,95 @@ def test_step_times_and_a_lookback_in_steps_in_fit_and_score(tmp_path):
     assert main(["fit", str(src), *flags[:-2], "-o", str(tmp_path / "all.csv")]) == 0
     every = pd.read_csv(tmp_path / "all.csv").set_index("entity")["conversions"]
     assert every["a"] == pytest.approx(1 / 3 + 1 / 2)  # without the lookback: a, b, c share
+
+
+# ------------------------------------------------------- hostile tester, round 2 (2, 3, 6)
+@pytest.fixture(scope="module")
+def long_journeys(tmp_path_factory):
+    """Simulated events whose longest journeys hold more than 12 distinct touchpoints (the
+    logistic model samples permutations above max_exact=12)."""
+    from attribution.evaluation.simulate import simulate_journeys
+
+    ev, _ = simulate_journeys(300, mean_length=12, random_state=1)
+    assert ev.groupby("journey_id")["touchpoint"].nunique().max() > 12
+    p = tmp_path_factory.mktemp("long") / "long.csv"
+    ev.to_csv(p, index=False)
+    return p
+
+
+def _score_logistic(src, out, *extra):
+    flags = ["--quiet", "--journey", "journey_id", "-m", "logistic", *extra]
+    assert main(["score", str(src), *flags, "-o", str(out)]) == 0, extra
+    return out.read_bytes()
+
+
+def test_score_with_a_sampled_model_repeats_exactly(long_journeys, tmp_path):
+    """--seed (default 0) seeds models with a random_state: identical runs, identical files;
+    -p random_state=... wins over --seed."""
+    first = _score_logistic(long_journeys, tmp_path / "a.csv")
+    assert _score_logistic(long_journeys, tmp_path / "b.csv") == first
+    five = _score_logistic(long_journeys, tmp_path / "c.csv", "--seed", "5")
+    assert five != first
+    assert _score_logistic(long_journeys, tmp_path / "d.csv", "-p", "random_state=5") == five
+    assert _score_logistic(long_journeys, tmp_path / "e.csv", "--seed", "0", "-p",
+                           "random_state=5") == five
+
+
+def test_fit_and_compare_with_a_sampled_model_repeat_exactly(long_journeys, tmp_path):
+    flags = ["--quiet", "--journey", "journey_id", "-m", "logistic"]
+    for cmd in ("fit", "compare"):
+        runs = [tmp_path / f"{cmd}{i}.csv" for i in range(2)]
+        for out in runs:
+            assert main([cmd, str(long_journeys), *flags, "-o", str(out)]) == 0
+        assert runs[0].read_bytes() == runs[1].read_bytes(), cmd
+
+
+NUMERIC_LABELS = """\
+user_id,timestamp,touchpoint,channel,converted
+1,2024-01-01,5,10,0
+1,2024-01-02,7,20,0
+1,2024-01-03,,,1
+2,2024-01-01,7,20,0
+2,2024-01-04,,,1
+3,2024-01-02,5,10,0
+"""
+
+
+def test_numeric_touchpoint_labels_are_the_same_labels_in_fit_and_score(tmp_path):
+    """Numbers with blanks on conversion rows (float64 for pandas) are read as text by fit, as
+    by score: the labels "5" and "7" (channels "10" and "20") in both."""
+    src = tmp_path / "numbers.csv"
+    src.write_text(NUMERIC_LABELS)
+    for level, labels in (("touchpoint", {"5", "7"}), ("channel", {"10", "20"})):
+        fit, score = tmp_path / f"fit_{level}.csv", tmp_path / f"score_{level}.csv"
+        flags = ["--quiet", "-m", "linear", "--level", level]
+        assert main(["fit", str(src), *flags, "-o", str(fit)]) == 0
+        assert main(["score", str(src), *flags, "-o", str(score)]) == 0
+        assert set(pd.read_csv(fit, dtype=str)["entity"]) == labels
+        assert set(pd.read_csv(score, dtype=str)[level]) == labels
+
+
+class _ClosedPipe:
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        pass
+
+
+def test_a_closed_stdout_exits_141_silently(paths_csv, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["fit", str(paths_csv), "-m", "linear"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_piping_into_head_leaves_stderr_empty(tmp_path):
+    """Output much longer than a pipe's buffer, read by `head -1`: no message, no traceback."""
+    src = tmp_path / "many.csv"
+    names = [f"touchpoint_with_a_long_name_{i}" for i in range(20_000)]
+    pd.DataFrame({"path": names, "total_conversions": 1, "total_null": 0}).to_csv(src,
+                                                                                 index=False)
+    cmd = f"{sys.executable} -m attribution fit {src} -m last | head -1"
+    run = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
+    assert run.stdout.startswith(" ") or "entity" in run.stdout
+    assert run.stderr == ""

@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import numpy as np
@@ -340,3 +341,29 @@ def test_an_object_column_of_numbers_is_refused():
                        "total_null": [0, 0]})
     with pytest.raises(at.ColumnTypeError, match="non-string value 0 at row 0"):
         at.Journeys.from_paths(df)
+
+
+@pytest.mark.parametrize("sep, used", [("|", ">"), (">", "|"), ("->", ","), (";", "/")])
+def test_a_separator_in_no_path_is_refused_naming_the_one_used(sep, used):
+    """A sep that never matches would make each whole path one touchpoint."""
+    df = pd.DataFrame({"path": [f"a {used} b", "c"], "total_conversions": [1, 2],
+                       "total_null": [0, 1]})
+    message = f"sep={sep!r} is in no path, which hold {used!r}: pass sep={used!r}"
+    with pytest.raises(at.InputError, match=re.escape(message)):
+        at.Journeys.from_paths(df, sep=sep)
+
+
+def test_single_touch_paths_need_no_separator():
+    df = pd.DataFrame({"path": ["a", "b c", "a"], "total_conversions": [1, 2, 0],
+                       "total_null": [0, 1, 3]})
+    j = at.Journeys.from_paths(df, sep="|")
+    assert sorted(j.names) == ["a", "b c"] and j.n_journeys == 3
+
+
+def test_single_touch_names_that_hold_separator_characters_are_fine():
+    """Names such as 'google/cpc' or 'Smith, J' are no sign of another separator: only a
+    separator with spaces around it (' > ') is."""
+    df = pd.DataFrame({"path": ["google/cpc", "Smith, J", "a|b"], "total_conversions": [1, 2, 0],
+                       "total_null": [0, 1, 3]})
+    j = at.Journeys.from_paths(df)
+    assert sorted(j.names) == ["Smith, J", "a|b", "google/cpc"]

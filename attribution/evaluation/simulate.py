@@ -51,6 +51,10 @@ __all__ = ["STAGES", "TIERS", "Truth", "World", "default_catalogue", "make_world
            "simulate_journeys"]
 
 
+MAX_MEAN_LENGTH = 1000  # longer journeys are not marketing journeys, and take all the memory
+MAX_JOURNEYS = 100_000_000
+
+
 def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target_top20=0.8,
                       n_placebo=1, n_clones=2, mean_length=4.0, frequency_effect_corr=0.0,
                       targeting=0.0, baseline=0.02, effect_scale=0.25, upstream_rate=0.5,
@@ -61,6 +65,7 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
     Parameters
     ----------
     n_journeys : int
+        At most 100 million.
     catalogue : pandas.DataFrame, optional
         Columns touchpoint, channel, stage, frequency, role; default
         :func:`default_catalogue` (``n_placebo``, ``n_clones``).
@@ -71,7 +76,7 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
         additive tier's sampled truth converges to it as journeys grow; other lengths and
         tiers bend it a little. None: equal lifts (a flat truth, shaped by exposure alone).
     mean_length : float
-        Mean touches per journey (1 + negative binomial: right-skewed).
+        Mean touches per journey, 1 to 1000 (1 + negative binomial: right-skewed).
     frequency_effect_corr : float in [-1, 1]
         Correlation between a type's frequency and the rank of its lift.
     targeting : float >= 0
@@ -102,8 +107,12 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
     truth : Truth
         With ``truth.world``, the :class:`World` of the seed.
     """
-    if mean_length < 1:
-        raise ParameterError("mean_length must be >= 1")
+    if not 1 <= mean_length <= MAX_MEAN_LENGTH:
+        raise ParameterError(f"mean_length must be from 1 to {MAX_MEAN_LENGTH} (mean touches per "
+                             f"journey), got {mean_length!r}")
+    if not 0 <= n_journeys <= MAX_JOURNEYS:
+        raise ParameterError(f"n_journeys must be from 0 to {MAX_JOURNEYS:_} (journeys to "
+                             f"simulate), got {n_journeys!r}")
     random_state = seed_root(random_state)  # one root for both children (even from None)
     world = make_world(catalogue, tier, target_top20, frequency_effect_corr, targeting,
                        baseline, effect_scale, upstream_rate, synergy, n_placebo, n_clones,

@@ -107,8 +107,10 @@ def parse_path_table(df, path, conversions, nulls, value, sep, aggregate=False):
     # per row, or summed per distinct string at once (no per-row copies kept)
     weights = {role: _weight(df, column, role, inv if aggregate else None, len(strings))
                for role, column in columns.items()}
-    sep = sep.strip()
-    counts, raw_ids, spellings = _split_tokens(strings, sep)
+    counts, raw_ids, spellings = _split_tokens(strings, sep := sep.strip())
+    if counts.max(initial=0) == 1 and (seen := [s for s in ">|,;/" if pc.any(  # " a > b "
+            pc.match_substring(strings, f" {s} ")).as_py()]):
+        raise InputError(f"sep={sep!r} is in no path, which hold {seen[0]!r}: pass sep={seen[0]!r}")
     vocab, raw_code = _spelling_names(spellings, sep)
     tcode = raw_code[raw_ids]
     empty, holey = _blank_paths(counts, tcode, vocab)

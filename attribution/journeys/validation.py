@@ -60,7 +60,8 @@ class DroppedDataWarning(UserWarning):
 
 
 def _row_list(index: Sequence, limit: int = 5) -> str:
-    shown = ", ".join(repr(x) for x in list(index[:limit]))
+    shown = ", ".join(repr(x.item() if isinstance(x, np.generic) else x)
+                      for x in list(index[:limit]))
     more = len(index) - limit
     return shown + (f" (and {more} more)" if more > 0 else "")
 

@@ -124,3 +124,13 @@ def test_a_bare_half_life_before_the_data_is_known_does_not_claim_step_times():
         at.TimeDecay(half_life=float("inf")).check_params()
     one_line(info, "half_life", "bare numbers count steps", "'7D'")
     assert "the times are steps" not in str(info.value)
+
+
+def test_bad_values_are_shown_as_plain_python(events):
+    """No np.float64(...) in a message: the rows and values read as the user wrote them."""
+    ev = events.reset_index(drop=True)
+    ev.loc[ev.index[ev["converted"] == 1][0], "converted"] = -1
+    with pytest.raises(at.InputError) as info:
+        at.Journeys.from_events(ev, **{**COLS, "value": None})
+    one_line(info, "converted", "-1")
+    assert "np." not in str(info.value)

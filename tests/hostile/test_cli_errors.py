@@ -256,3 +256,82 @@ def test_negative_n_jobs_counts_back_from_the_cpus_as_in_joblib(files, tmp_path,
     assert main(["--quiet", "score", files["ev"], "-m", "linear", "--n-jobs", "-5", "-o",
                  str(out)]) == 0
     assert pd.read_csv(out)["credit"].sum() > 0
+
+
+# ------------------------------------------------- hostile tester, round 2 (fixes 1, 4, 5, 7, 8)
+@pytest.fixture(scope="module")
+def sim_files(tmp_path_factory):
+    """A simulated event log without its channel column, the same with semicolons and tabs,
+    and a path table written with " > "."""
+    from attribution.evaluation.simulate import simulate_journeys
+
+    d = tmp_path_factory.mktemp("sim_inputs")
+    ev, _ = simulate_journeys(300, random_state=1)
+    ev.drop(columns="channel").to_csv(d / "nc.csv", index=False)
+    ev.to_csv(d / "semi.csv", sep=";", index=False)
+    ev.to_csv(d / "tabs.csv", sep="\t", index=False)
+    CA_PATHS.to_csv(d / "paths.csv", index=False)
+    return {p.stem: str(p) for p in d.iterdir()}
+
+
+J = ["--journey", "journey_id", "--value", "value"]
+NEEDS_CHANNEL = "--level channel needs a channel column: name it with --channel"
+ROUND_2 = [
+    (["fit", "{nc}", *J, "--channel", "channel", "-o", "{out}.csv"], "--channel 'channel'"),
+    (["fit", "{nc}", *J, "--channel", "chan", "-o", "{out}.csv"], "--channel 'chan'"),
+    (["fit", "{nc}", *J, "--level", "channel", "-o", "{out}.csv"], NEEDS_CHANNEL),
+    (["score", "{nc}", *J, "--channel", "channel", "-o", "{out}.csv"], "--channel 'channel'"),
+    (["score", "{nc}", *J, "--level", "channel", "-o", "{out}.csv"], NEEDS_CHANNEL),
+    (["compare", "{nc}", *J, "--level", "channel", "-o", "{out}.csv"], NEEDS_CHANNEL),
+    (["simulate", "--mean-length", "1e9", "-o", "{out}.csv", "--truth", "{out}.json"],
+     "--mean-length"),
+    (["simulate", "--mean-length", "1001", "-o", "{out}.csv", "--truth", "{out}.json"],
+     "--mean-length"),
+    (["simulate", "--journeys", "200000000", "-o", "{out}.csv", "--truth", "{out}.json"],
+     "--journeys"),
+    (["fit", "{paths}", "--sep", "|", "-m", "linear", "-o", "{out}.csv"], "--sep '|'"),
+    (["fit", "{semi}", *J, "-o", "{out}.csv"], "separated by semicolons"),
+    (["fit", "{tabs}", *J, "-o", "{out}.csv"], "comma-separated (tab-separated when named .tsv)"),
+    (["compare", "{nc}", *J, "-m", "last", "-m", "last", "-o", "{out}.csv"], "--model 'last'"),
+    (["fit", "{nc}", *J, "-m", "last", "-m", "last", "-o", "{out}.csv"], "--model 'last'"),
+]
+
+
+@pytest.mark.parametrize("args, culprit", ROUND_2,
+                         ids=lambda x: " ".join(x) if isinstance(x, list) else None)
+def test_round_2_exit_2_one_line_naming_the_culprit_and_no_output(args, culprit, sim_files,
+                                                                 tmp_path, capsys):
+    code, err = run_case(args, sim_files, tmp_path, capsys)
+    one_error(code, err, culprit)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_round_2_messages_give_the_fix(sim_files, tmp_path, capsys):
+    """The separator message names the one the paths use; a CSV with semicolons is told to be
+    saved with commas."""
+    code, err = run_case(["fit", "{paths}", "--sep", "|", "-m", "linear"], sim_files, tmp_path,
+                         capsys)
+    assert "pass --sep '>'" in one_error(code, err, "--sep")
+    code, err = run_case(["fit", "{semi}", *J], sim_files, tmp_path, capsys)
+    assert "save it with commas" in one_error(code, err, "semicolons")
+
+
+def test_without_a_channel_column_compare_and_fit_work_at_touchpoint_level(sim_files, tmp_path,
+                                                                           capsys):
+    """No channel column: compare defaults to touchpoints (as its --help says), and fit's
+    entities are touchpoints, named as such."""
+    out = tmp_path / "cmp.csv"
+    assert main(["compare", sim_files["nc"], *J, "-m", "last", "-m", "first", "-o",
+                 str(out)]) == 0
+    assert set(pd.read_csv(out)["entity"]) <= set(pd.read_csv(sim_files["nc"])["touchpoint"])
+    assert main(["compare", "--help"]) == 0
+    assert "else touchpoint" in " ".join(capsys.readouterr().out.split())
+
+
+def test_simulate_journeys_bounds_its_arguments():
+    from attribution.evaluation.simulate import simulate_journeys
+
+    with pytest.raises(ParameterError, match=r"mean_length must be from 1 to 1000"):
+        simulate_journeys(10, mean_length=1e9)
+    with pytest.raises(ParameterError, match=r"n_journeys must be from 0 to 100_000_000"):
+        simulate_journeys(10**9)
