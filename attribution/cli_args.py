@@ -106,71 +106,50 @@ def _number(text: str, cast, what: str):
     return x
 
 
-def at_least(low: int, what: str = ""):
-    """An argparse type: an integer >= ``low``."""
-    def check(text: str) -> int:
-        x = _number(text, int, f"an integer >= {low}{what}")
-        if x < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}{what}, got {text!r}")
+def checked(cast, ok, what: str, name: str):
+    """An argparse type: ``text`` read with ``cast`` (ints, or finite floats) and accepted when
+    ``ok(x)``; else an error saying it must be ``what``.
+    """
+    def check(text: str):
+        x = _number(text, cast, what)
+        if not ok(x):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
         return x
-    check.__name__ = f"integer >= {low}"
+    check.__name__ = name
     return check
 
 
-def n_jobs(text: str) -> int:
-    """An argparse type: a number of processes as in joblib (-1: every CPU; 0 is an error)."""
-    what = "a non-zero integer (1, 2, ...; -1 for every CPU, -2 for all but one)"
-    x = _number(text, int, what)
-    if x == 0:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-    return x
+def at_least(low: int, what: str = ""):
+    """An argparse type: an integer >= ``low``."""
+    return checked(int, lambda x: x >= low, f"an integer >= {low}{what}", f"integer >= {low}")
 
 
-def n_boot(text: str) -> int:
-    """An argparse type: 0 (no bootstrap) or a number of replicates >= 2."""
-    what = "0 (no intervals) or an integer >= 2 (replicates, e.g. 200)"
-    x = _number(text, int, what)
-    if x != 0 and x < 2:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-    return x
-
-
-def alpha(text: str) -> float:
-    """An argparse type: a number strictly between 0 and 1."""
-    what = "a number strictly between 0 and 1 (e.g. 0.05 for 95% intervals)"
-    x = _number(text, float, what)
-    if not 0 < x < 1:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-    return x
-
-
-def mean_length(text: str) -> float:
-    """An argparse type: a mean journey length in [1, 1000]."""
-    what = "a number from 1 to 1000 (mean touches per journey)"
-    x = _number(text, float, what)
-    if not 1 <= x <= 1000:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-    return x
-
-
-def n_journeys(text: str) -> int:
-    """An argparse type: a number of journeys from 1 to 100 million."""
-    what = "an integer from 1 to 100000000 (journeys to simulate)"
-    x = _number(text, int, what)
-    if not 1 <= x <= 100_000_000:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-    return x
+#: a number of processes as in joblib (-1: every CPU; 0 is an error)
+n_jobs = checked(int, lambda x: x != 0, "a non-zero integer (1, 2, ...; -1 for every CPU, -2 "
+                 "for all but one)", "n_jobs")
+#: 0 (no bootstrap) or a number of replicates >= 2
+n_boot = checked(int, lambda x: x == 0 or x >= 2, "0 (no intervals) or an integer >= 2 "
+                 "(replicates, e.g. 200)", "n_boot")
+#: a number strictly between 0 and 1
+alpha = checked(float, lambda x: 0 < x < 1, "a number strictly between 0 and 1 (e.g. 0.05 for "
+                "95% intervals)", "alpha")
+#: a mean journey length in [1, 1000]
+mean_length = checked(float, lambda x: 1 <= x <= 1000, "a number from 1 to 1000 (mean touches "
+                      "per journey)", "mean_length")
+#: a number of journeys from 1 to 100 million
+n_journeys = checked(int, lambda x: 1 <= x <= 100_000_000, "an integer from 1 to 100000000 "
+                     "(journeys to simulate)", "n_journeys")
 
 
 def top20(text: str):
     """An argparse type: 'flat' (None) or a share in (0, 1]."""
-    what = "a share in (0, 1] such as 0.8, or 'flat' for equal lifts"
     if text.strip().lower() == "flat":
         return None
-    x = _number(text, float, what)
-    if not 0 < x <= 1:
-        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-    return x
+    return _share(text)
+
+
+_share = checked(float, lambda x: 0 < x <= 1, "a share in (0, 1] such as 0.8, or 'flat' for "
+                 "equal lifts", "top20")
 
 
 def _value(text: str):
