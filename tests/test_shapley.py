@@ -5,7 +5,7 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 
 import attribution as at
-from attribution.models.shapley import journey_sets, unique_sorted
+from attribution.models._set_games import journey_sets, unique_sorted
 from attribution.shapley import bits_of, shapley
 from tests.conftest import make_journeys
 

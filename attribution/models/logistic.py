@@ -15,8 +15,7 @@ from attribution.models import _checks, _links, _value_model
 from attribution.models._base import AttributionModel
 from attribution.models._links import CHOICES, fit_link, glm_inference, one_class
 from attribution.models._registry import register
-from attribution.models._value_model import fit_value_model, thin
-from attribution.models.shapley import (
+from attribution.models._set_games import (
     check_credit_params,
     credit_mode,
     in_pieces,
@@ -28,6 +27,7 @@ from attribution.models.shapley import (
     touch_weights_from_shares,
     unique_sorted,
 )
+from attribution.models._value_model import fit_value_model, thin
 from attribution.shapley import MAX_PLAYERS, bits_of, shapley
 
 FEATURES = ("exposure", "count", "log1p")

@@ -7,7 +7,7 @@ import numpy as np
 from attribution.journeys.validation import ParameterError
 from attribution.models._base import AttributionModel
 from attribution.models._registry import register
-from attribution.models.shapley import (
+from attribution.models._set_games import (
     journey_sets,
     set_credit,
     touch_weights_from_shares,
