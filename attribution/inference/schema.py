@@ -301,6 +301,12 @@ def _logistic(attrs: dict, k: int, params: dict) -> None:
         if not (0 <= b <= 1 and ((coef >= low) & (coef <= 1) | np.isnan(coef)).all()):
             fail("attribute 'coef_'", f"holds parameters outside the bounds of link {link!r}")
     _link_scores(attrs)
+    pairs = attrs.get("interactions_")
+    if pairs is not None and not (
+            isinstance(pairs, pd.DataFrame) and {"first", "second", "coef"} <= set(pairs.columns)
+            and set(pairs["first"]) | set(pairs["second"]) <= set(map(str, attrs["coef_"].index))):
+        fail("attribute 'interactions_'", "must be a frame with columns first, second and coef "
+                                          "naming entities of names_")
     inference = attrs.get("inference_")
     if inference is not None and not isinstance(inference, StoredSummary):
         fail("attribute 'inference_'", f"is a {type(inference).__name__}, not a summary")

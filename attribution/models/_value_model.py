@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
+from attribution.journeys.validation import ParameterError
 from attribution.models import _checks
 from attribution.models._links import CHOICES, LINKS, fit_link, one_class, probability
 
@@ -99,6 +100,56 @@ def link_scores(x, conv, nulls, C, seed, links=LINKS, n_folds=N_FOLDS) -> pd.Dat
     return table
 
 
+def check_interactions(value):
+    """Validate an ``interactions`` parameter: a bool, or a list of pairs of entity names
+    (Logistic, Shapley) or of column indices (BinomialModel)."""
+    if isinstance(value, (bool, np.bool_)):
+        return
+    ok = isinstance(value, (list, tuple)) and all(
+        isinstance(p, (list, tuple)) and len(p) == 2
+        and all(isinstance(e, (str, int, np.integer)) and not isinstance(e, bool) for e in p)
+        and p[0] != p[1] for p in value)
+    if not ok:
+        raise ParameterError(f"interactions must be True, False or a list of pairs of two "
+                             f"different entities, got {_checks.shown(value)}")
+
+
+def pairs_of(interactions, x, names=None) -> np.ndarray:
+    """Column index pairs (m, 2) of the pairwise terms, first < second, sorted: none for
+    False; for True every pair of features non-zero together in some row of ``x``; else the
+    pairs listed (entity names looked up in ``names``, or column indices when it is None).
+    """
+    k = x.shape[1]
+    interactions = bool(interactions) if isinstance(interactions, np.bool_) else interactions
+    if interactions is False or not k:
+        return np.zeros((0, 2), dtype=np.int64)
+    if interactions is True:
+        on = (x != 0).astype(np.float64)
+        together = np.triu(on.T @ on, 1) > 0
+        return np.argwhere(together).astype(np.int64)
+    index = {str(n): i for i, n in enumerate(names)} if names is not None else None
+    out = set()
+    for pair in interactions:
+        if index is None:
+            got = [int(e) if 0 <= int(e) < k else None for e in pair]
+        else:
+            got = [index.get(str(e)) for e in pair]
+        if None in got:
+            missing = [e for e, g in zip(pair, got, strict=True) if g is None]
+            raise ParameterError(f"interactions pair {tuple(pair)!r} names "
+                                 f"{_checks.shown(missing[0])}, which is not an entity of "
+                                 "these journeys; list pairs of entities that occur")
+        out.add((min(got), max(got)))
+    return np.array(sorted(out), dtype=np.int64).reshape(-1, 2)
+
+
+def with_pairs(x, pairs):
+    """The design: ``x`` with one product column ``x_a * x_b`` per pair appended."""
+    if not len(pairs):
+        return x
+    return np.hstack([x, x[:, pairs[:, 0]] * x[:, pairs[:, 1]]])
+
+
 def chosen(table: pd.DataFrame) -> str:
     """The link selected in a :func:`link_scores` table."""
     return str(table.loc[table["selected"].to_numpy(), "link"].iloc[0])
@@ -115,6 +166,9 @@ class BinomialModel(ClassifierMixin, BaseEstimator):
         Inverse L2 strength on the entity coefficients (linear scale of the link).
     n_folds : int
         Folds of the held-out log-loss of ``link="auto"``.
+    interactions : bool or list of (int, int)
+        Pairwise product terms: True for every pair of features non-zero together in some
+        row, or the listed column pairs.
     random_state : int or None
         Seeds the deal of the journeys over the folds (None: 0).
 
@@ -126,6 +180,8 @@ class BinomialModel(ClassifierMixin, BaseEstimator):
         Log-odds of no feature (logit) or baseline b (noisy-OR, identity).
     coef_ : ndarray
         Log-odds (logit) or theta (noisy-OR, identity) per feature.
+    pairs_, pair_coef_ : ndarray
+        The column pairs of the interaction terms and their coefficients.
     cv_log_loss_ : ndarray or None
         Held-out log-loss of each of ``LINKS`` (``"auto"`` only).
     """
@@ -133,11 +189,13 @@ class BinomialModel(ClassifierMixin, BaseEstimator):
     #: the links a fit can choose
     LINKS = LINKS
 
-    def __init__(self, link="auto", C=1.0, n_folds=N_FOLDS, random_state=None):
+    def __init__(self, link="auto", C=1.0, n_folds=N_FOLDS, random_state=None,
+                 interactions=False):
         self.link = link
         self.C = C
         self.n_folds = n_folds
         self.random_state = random_state
+        self.interactions = interactions
 
     def check_params(self):
         """Validate the parameters (ParameterError)."""
@@ -145,11 +203,19 @@ class BinomialModel(ClassifierMixin, BaseEstimator):
         _checks.real("C", self.C, 0, low_open=True)
         _checks.integer("n_folds", self.n_folds, 2)
         _checks.random_state(self.random_state)
+        check_interactions(self.interactions)
 
     def check_state(self):
         """Validate the fitted state (ValueError), e.g. of a model read from a file."""
         self.check_params()
-        coef = np.asarray(self.coef_)
+        pairs = np.asarray(getattr(self, "pairs_", np.zeros((0, 2), np.int64)))
+        pair_coef = np.asarray(getattr(self, "pair_coef_", np.zeros(0)))
+        k = np.asarray(self.coef_).shape[-1]
+        if (pairs.ndim != 2 or pairs.shape[1] != 2 or pair_coef.shape != (len(pairs),)
+                or (len(pairs) and not ((pairs >= 0) & (pairs < k)).all())):
+            raise ValueError("holds interaction pairs that do not match pair_coef_ or the "
+                             "features")
+        coef = np.concatenate([np.ravel(self.coef_), pair_coef])
         if self.link_ not in LINKS:
             raise ValueError(f"link_ {_checks.shown(self.link_)} is not one of {LINKS}")
         if not np.isfinite(self.intercept_) or not np.isfinite(coef).all():
@@ -182,6 +248,9 @@ class BinomialModel(ClassifierMixin, BaseEstimator):
         self.check_params()
         x = np.asarray(x, dtype=np.float64)
         conv, nulls = np.asarray(conv, np.float64), np.asarray(nulls, np.float64)
+        k = x.shape[1]
+        self.pairs_ = pairs_of(self.interactions, x)
+        x = with_pairs(x, self.pairs_)
         link, self.cv_log_loss_ = self.link, None
         if link == "auto":
             table = link_scores(x, conv, nulls, self.C, self.random_state, n_folds=self.n_folds)
@@ -190,8 +259,8 @@ class BinomialModel(ClassifierMixin, BaseEstimator):
         if fitted is None:
             raise ValueError("BinomialModel needs both conversions and nulls")
         self.link_ = link
-        self.intercept_, self.coef_ = fitted
-        self.n_features_in_ = x.shape[1]
+        self.intercept_, self.coef_, self.pair_coef_ = fitted[0], fitted[1][:k], fitted[1][k:]
+        self.n_features_in_ = k
         self.classes_ = np.array([0.0, 1.0])
         return self
 
@@ -204,8 +273,10 @@ class BinomialModel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Columns p(class 0), p(class 1)."""
-        p = probability(self.link_, self.intercept_, self.coef_,
-                        np.asarray(X, dtype=np.float64))
+        pairs = getattr(self, "pairs_", np.zeros((0, 2), np.int64))
+        coef = np.concatenate([np.ravel(self.coef_), getattr(self, "pair_coef_", np.zeros(0))])
+        p = probability(self.link_, self.intercept_, coef,
+                        with_pairs(np.asarray(X, dtype=np.float64), pairs))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from math import ceil
 
 import numpy as np
 import pandas as pd
@@ -12,66 +11,29 @@ from sklearn.base import clone
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
 from attribution.models import _checks, _links, _value_model
+from attribution.models._bags import feature_patterns, fit_bag, pair_table
 from attribution.models._base import AttributionModel
-from attribution.models._links import CHOICES, fit_link, glm_inference, one_class
+from attribution.models._links import CHOICES, glm_inference, one_class
 from attribution.models._registry import register
 from attribution.models._set_games import (
     check_credit_params,
     credit_mode,
     in_pieces,
-    journey_sets,
     labels_of,
     one_blas_thread,
     set_credit,
     shares_from_phi,
     touch_weights_from_shares,
-    unique_sorted,
 )
-from attribution.models._value_model import fit_value_model, thin
+from attribution.models._value_model import (
+    check_interactions,
+    fit_value_model,
+    pairs_of,
+    with_pairs,
+)
 from attribution.shapley import MAX_PLAYERS, bits_of, shapley
 
 FEATURES = ("exposure", "count", "log1p")
-
-
-def feature_patterns(j, features):
-    """Unique feature patterns of the journeys: ``(X, masks, inverse)``.
-
-    ``X`` (patterns x entities) holds exposure indicators, touch counts or log1p counts;
-    ``masks`` the set of entities each pattern touches; ``inverse`` the pattern of each journey.
-    """
-    k = len(j.names)
-    if features == "exposure":
-        sets, inv = unique_sorted(journey_sets(j))
-        return bits_of(sets, k).astype(np.float64), sets, inv
-    jj, code, count = j.distinct(return_counts=True)
-    dense = np.zeros((j.n_journeys, k), dtype=np.int32)
-    dense[jj, code] = count
-    rows = np.ascontiguousarray(dense).view(np.dtype((np.void, 4 * k))).ravel()
-    _, first, inv = np.unique(rows, return_index=True, return_inverse=True)
-    x = dense[first].astype(np.float64)
-    masks = journey_sets(j)[first]
-    return (np.log1p(x) if features == "log1p" else x), masks, inv.ravel()
-
-
-def _fit_bag(x, conv, nulls, link, C, max_samples, max_features, seed, full):
-    with one_blas_thread():  # also in a worker process: the same bits for any n_jobs
-        return _fit_one_bag(x, conv, nulls, link, C, max_samples, max_features, seed, full)
-
-
-def _fit_one_bag(x, conv, nulls, link, C, max_samples, max_features, seed, full):
-    rng = np.random.default_rng(seed)
-    k = x.shape[1]
-    if full:
-        cw, nw, feats = conv, nulls, np.arange(k)
-    else:
-        cw, nw = thin(conv, max_samples, rng), thin(nulls, max_samples, rng)
-        feats = np.sort(rng.choice(k, size=max(1, ceil(max_features * k)), replace=False))
-    coef = np.full(k, np.nan)
-    fitted = fit_link(link, x[:, feats], cw, nw, C)
-    if fitted is None:
-        return coef, np.nan
-    coef[feats] = fitted[1]
-    return coef, fitted[0]
 
 
 @register("logistic")
@@ -87,7 +49,11 @@ class Logistic(AttributionModel):
     ``"identity"``, p = b + sum_k theta_k x_k clipped to [0, 1] (additive effects);
     ``"auto"`` (default) picks the one with the lowest 5-fold held-out log-loss (each
     pattern's journeys dealt evenly over the folds) and reports the scores in
-    ``link_scores_``. ``C`` is the inverse L2 strength of every link, on the entity
+    ``link_scores_``. ``interactions`` adds pairwise terms x_a x_b to the linear predictor
+    of any link (synergy: the logit tier of the simulator has it): True for every pair of
+    entities that occur together in some journey, or a list of pairs of names; their
+    coefficients are ``interactions_``, they are never players (the credit stays with
+    the entities, through the game). ``C`` is the inverse L2 strength of every link, on the entity
     coefficients at the scale where the link is linear (log-odds; u = -log(1 - theta) for
     noisy-OR; theta for identity), never on the intercept. Bagging (Shao & Li):
     ``n_estimators`` fits on ``max_samples`` of the journeys and ``max_features`` of the
@@ -116,6 +82,8 @@ class Logistic(AttributionModel):
     C : float
         Inverse L2 penalty strength (scikit-learn convention), for every link.
     link : {"auto", "logit", "noisy_or", "identity"}
+    interactions : bool or list of (str, str)
+        Pairwise terms of the value model (default False).
     estimator : scikit-learn classifier, optional
         Fitted instead of the binomial model; ``link`` must then be ``"auto"``.
     n_estimators : int
@@ -149,6 +117,9 @@ class Logistic(AttributionModel):
         credit), with a warning.
     intercept_ : float
         The log-odds of no touch (logit) or the baseline b (noisy-OR, identity).
+    interactions_ : pandas.DataFrame
+        One row per pairwise term: first, second (entity names), coef, coef_std,
+        n_bags_seen (empty without ``interactions``).
     estimator_ : fitted ``estimator`` or None
     seed_ : int
         The seed of the fit (``random_state`` when it is an integer).
@@ -156,13 +127,15 @@ class Logistic(AttributionModel):
     inference_ : statsmodels result or None
     """
 
-    def __init__(self, features="exposure", C=1.0, link="auto", estimator=None,
+    def __init__(self, features="exposure", C=1.0, link="auto", interactions=False,
+                 estimator=None,
                  n_estimators=1, max_samples=1.0, max_features=1.0, inference=False,
                  credit=None, max_exact=12, n_permutations=200, clip=False, n_jobs=None,
                  random_state=None, level=None):
         self.features = features
         self.C = C
         self.link = link
+        self.interactions = interactions
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.max_samples = max_samples
@@ -186,14 +159,16 @@ class Logistic(AttributionModel):
             _checks.real(name, getattr(self, name), 0, 1, low_open=True)
         _checks.real("C", self.C, 0, low_open=True)
         _checks.boolean("inference", self.inference)
+        check_interactions(self.interactions)
         if self.estimator is None:
             return
         if not hasattr(self.estimator, "predict_proba"):
             raise ParameterError("estimator must be a scikit-learn classifier with "
                                  f"predict_proba, got {_checks.shown(self.estimator)}")
         clash = [f"{name}={getattr(self, name)!r}" for name, default in (
-            ("link", "auto"), ("n_estimators", 1), ("max_samples", 1.0), ("max_features", 1.0),
-            ("inference", False)) if getattr(self, name) != default]
+            ("link", "auto"), ("interactions", False), ("n_estimators", 1),
+            ("max_samples", 1.0), ("max_features", 1.0), ("inference", False))
+            if getattr(self, name) != default]
         if clash:
             raise ParameterError(f"estimator replaces the binomial model: {', '.join(clash)} "
                                  "cannot be used with it (the link is not selected, nothing "
@@ -205,8 +180,20 @@ class Logistic(AttributionModel):
             return est.predict_proba(x)[:, 1] if len(x) else np.zeros(0)
         # row sums, not a matrix product: each row's bits do not depend on the other rows
         # or on BLAS threads
+        pairs, pair_coef = self._pairs()
         return _links.probability(getattr(self, "link_", "logit"), self.intercept_,
-                           self.coef_.to_numpy(), x)
+                                  np.concatenate([self.coef_.to_numpy(), pair_coef]),
+                                  with_pairs(x, pairs))
+
+    def _pairs(self):
+        """Column pairs and coefficients of the pairwise terms (from ``interactions_``)."""
+        table = getattr(self, "interactions_", None)
+        if table is None or not len(table):
+            return np.zeros((0, 2), np.int64), np.zeros(0)
+        names = self.coef_.index
+        pairs = np.column_stack([names.get_indexer(table["first"].astype(str)),
+                                 names.get_indexer(table["second"].astype(str))])
+        return pairs, np.nan_to_num(table["coef"].to_numpy(np.float64))
 
     def _game(self, x, masks, k):
         """Value function: v(S) = p-hat(features restricted to S). With exposure features the
@@ -252,11 +239,13 @@ class Logistic(AttributionModel):
         self.seed_ = _checks.seed_of(self.random_state)
         names = pd.Index(j.names.astype(str), name=j.level)
         self.link_, self.link_scores_, self.estimator_ = None, None, None
+        pairs = pairs_of(self.interactions, x, names)
         if self.estimator is not None:
             self._fit_estimator(x, conv, nulls, names)
         else:
-            self._fit_bags(x, conv, nulls, names, j.level)
-        self.inference_ = (glm_inference(self.link_, x, conv, nulls, names)
+            self._fit_bags(with_pairs(x, pairs), pairs, conv, nulls, names, j.level)
+        terms = [*names, *(f"{names[a]}:{names[b]}" for a, b in pairs)]
+        self.inference_ = (glm_inference(self.link_, with_pairs(x, pairs), conv, nulls, terms)
                            if self.inference else None)
         self.credit_mode_ = credit_mode(self.credit, not one_class(conv, nulls))
         shares, base, bad, se = self._shares(x, masks, k)
@@ -282,12 +271,14 @@ class Logistic(AttributionModel):
         self.coef_std_ = pd.Series(np.zeros(len(names)), index=names)
         self.n_bags_seen_ = pd.Series(np.ones(len(names), dtype=np.int64), index=names)
         self.intercept_ = float(np.ravel(est.intercept_)[0]) if linear else 0.0
+        self.interactions_ = pair_table(np.zeros((0, 2), np.int64), np.zeros((1, 0)), names)
         if est is None:
             self._one_outcome()
             self.link_, self.intercept_ = "logit", 0.0
             self.coef_[:] = 0.0
 
-    def _fit_bags(self, x, conv, nulls, names, level):
+    def _fit_bags(self, x, pairs, conv, nulls, names, level):
+        """Fit the bags on the design ``x`` (entities, then one column per pair)."""
         link = "logit" if self.link == "auto" else self.link
         if self.link == "auto" and not one_class(conv, nulls):
             with one_blas_thread():
@@ -297,12 +288,14 @@ class Logistic(AttributionModel):
         self.link_ = link
         full = self.n_estimators == 1 and self.max_samples == 1 and self.max_features == 1
         seeds = np.random.SeedSequence(self.seed_).spawn(self.n_estimators)
-        args = (x, conv, nulls, link, self.C, self.max_samples, self.max_features)
+        args = (x, pairs, conv, nulls, link, self.C, self.max_samples, self.max_features)
         if self.n_estimators == 1:  # one fit: no worker to start
-            bags = [_fit_bag(*args, seeds[0], full)]
+            bags = [fit_bag(*args, seeds[0], full)]
         else:
-            bags = Parallel(n_jobs=self.n_jobs)(delayed(_fit_bag)(*args, s, full) for s in seeds)
+            bags = Parallel(n_jobs=self.n_jobs)(delayed(fit_bag)(*args, s, full) for s in seeds)
         coefs = np.array([b[0] for b in bags])
+        self.interactions_ = pair_table(pairs, coefs[:, len(names):], names)
+        coefs = coefs[:, :len(names)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: never selected
             self.coef_ = pd.Series(np.nanmean(coefs, axis=0), index=names)
@@ -315,6 +308,7 @@ class Logistic(AttributionModel):
             self._one_outcome()
             self.intercept_ = 0.0
             self.coef_[:] = 0.0
+            self.interactions_["coef"] = 0.0
         never = self.n_bags_seen_.index[self.n_bags_seen_.to_numpy() == 0]
         if len(never) and fitted.any():  # (no bag fitted at all: warned above)
             warnings.warn(f"{len(never)} {level}(s) were drawn by no bag "

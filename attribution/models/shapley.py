@@ -25,7 +25,12 @@ from attribution.models._set_games import (
     touch_weights_from_shares,
     unique_sorted,
 )
-from attribution.models._value_model import BinomialModel, fit_value_model
+from attribution.models._value_model import (
+    BinomialModel,
+    check_interactions,
+    fit_value_model,
+    pairs_of,
+)
 from attribution.shapley import MAX_PLAYERS, bits_of, shapley
 
 GAMES = ("count", "rate", "model")
@@ -80,6 +85,9 @@ class Shapley(AttributionModel):
         Family of the binomial value model (MODELS.md, Logistic).
     C : float
         Its inverse L2 strength (on the entity coefficients).
+    interactions : bool or list of (str, str)
+        Pairwise terms of the binomial value model, as in :class:`Logistic` (True: every
+        pair of entities that occur together; or the pairs named).
     prior : float
         Pseudo-journeys of the Beta smoothing of ``"rate"``.
     max_exact : int
@@ -112,7 +120,7 @@ class Shapley(AttributionModel):
 
     def __init__(self, value="count", ordered=False, credit=None, estimator=None, link="auto",
                  C=1.0, prior=1.0, max_exact=12, n_permutations=200, clip=False, n_jobs=None,
-                 random_state=None, level=None):
+                 random_state=None, level=None, interactions=False):
         self.value = value
         self.ordered = ordered
         self.credit = credit
@@ -126,6 +134,7 @@ class Shapley(AttributionModel):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.level = level
+        self.interactions = interactions
 
     def _check_params(self):
         super()._check_params()
@@ -138,15 +147,21 @@ class Shapley(AttributionModel):
         if self.estimator is not None and not hasattr(self.estimator, "predict_proba"):
             raise ParameterError("estimator must be a scikit-learn classifier with "
                                  f"predict_proba, got {_checks.shown(self.estimator)}")
-        if self.estimator is not None and self.link != "auto":
-            raise ParameterError(f"estimator replaces the binomial model: link={self.link!r} "
-                                 "cannot be used with it (leave link='auto')")
+        check_interactions(self.interactions)
+        for name, default in (("link", "auto"), ("interactions", False)):
+            if self.estimator is not None and getattr(self, name) != default:
+                raise ParameterError(f"estimator replaces the binomial model: {name}="
+                                     f"{getattr(self, name)!r} cannot be used with it (leave "
+                                     f"{name}={default!r})")
 
     # -- the game ------------------------------------------------------------------------
-    def _build_game(self, sets, conv, nulls, k):
+    def _build_game(self, sets, conv, nulls, k, names):
+        x = bits_of(sets, k).astype(np.float64)
+        pairs = self.interactions if isinstance(self.interactions, bool) else [
+            tuple(map(int, p)) for p in pairs_of(self.interactions, x, names)]
         est = self.estimator if self.estimator is not None else BinomialModel(
-            link=self.link, C=self.C)  # folds dealt, the same for any random_state
-        self.estimator_ = (fit_value_model(est, bits_of(sets, k).astype(np.float64), conv, nulls)
+            link=self.link, C=self.C, interactions=pairs)  # folds dealt, for any random_state
+        self.estimator_ = (fit_value_model(est, x, conv, nulls)
                            if self.value != "count" else None)
         binomial = isinstance(self.estimator_, BinomialModel)
         self.link_ = self.estimator_.link_ if binomial else None
@@ -219,7 +234,7 @@ class Shapley(AttributionModel):
         nulls = np.bincount(inv, j.nulls, minlength=len(sets))
         self.seed_ = _checks.seed_of(self.random_state)
         with one_blas_thread():
-            self._build_game(sets, conv, nulls, k)
+            self._build_game(sets, conv, nulls, k, j.names)
         self.credit_mode_ = credit_mode(self.credit, self.value != "count")
         shares, base, bad, se = self._shares(sets, k)
         credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
