@@ -4,8 +4,9 @@ selection of its link (kernel: :mod:`._links`).
 ``"auto"`` scores each link by ``N_FOLDS``-fold held-out log-loss with folds over journeys:
 each pattern's conversions and nulls are dealt over the folds as evenly as whole journeys
 allow (:func:`fold_counts`, a stratified split; the Markov order selection splits
-multinomially instead), the remainder starting at a fold drawn from the seed, the pattern's
-size and counts, never from the entity codes: relabelling the entities deals the same folds
+multinomially instead), the remainder starting at a fold drawn from the seed, the pattern
+(its entities named by their own conversions and nulls) and its counts, never from the
+entity codes: relabelling the entities deals the same folds
 (an integer ``random_state`` of :class:`BinomialModel` seeds it, None deals with seed 0;
 Logistic and Shapley always deal with 0, so a fit does not depend on its ``random_state``
 through the folds, and refitting with ``seed_`` reproduces it).
@@ -42,19 +43,41 @@ def _mix(h):
         return h ^ (h >> np.uint64(31))
 
 
+def _pattern_hash(x, conv, nulls):
+    """A hash of each pattern that does not depend on the entity codes: each column is
+    named by its own signature (its journeys' conversions and nulls, rounded), and a
+    pattern's hash is the wrapping sum over its non-zero columns of a hash of (signature,
+    value), a sum being blind to the order of the columns.
+    """
+    def rounded(v):
+        return np.round(v, 6).view(np.uint64)
+
+    signature = _mix(_mix(rounded((x * conv[:, None]).sum(axis=0) + 0.0))
+                     ^ rounded((x * nulls[:, None]).sum(axis=0) + 0.0))
+    h = np.zeros(len(x), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in range(x.shape[1]):
+            on = x[:, c] != 0
+            h[on] += _mix(signature[c] ^ rounded(x[on, c] + 0.0))
+    return h
+
+
 def fold_counts(x, conv, nulls, n_folds, seed):
     """Each pattern's conversions and nulls dealt over ``n_folds`` folds: (n_folds, n) each.
 
     Every fold gets floor(count / n_folds) whole journeys; the remaining whole journeys go
     one to a fold from a start fold, the nulls continuing where the conversions stopped, and
-    a fractional remainder to the next fold. The start is a hash of ``seed``, the pattern's
-    feature sum and its counts: the same for a pattern whatever the entity codes.
+    a fractional remainder to the next fold. The start is a hash of ``seed``, the pattern
+    (:func:`_pattern_hash`) and its counts: random over patterns (a held-out fold is a
+    sample of all kinds of journeys, not of some lengths), the same whatever the entity
+    codes.
     """
-    key = np.stack([np.round(x.sum(axis=1) * 1e6), np.floor(conv), np.floor(nulls)], axis=1)
+    key = np.stack([_pattern_hash(x, conv, nulls), np.floor(conv).astype(np.int64).astype(
+        np.uint64), np.floor(nulls).astype(np.int64).astype(np.uint64)], axis=1)
     with np.errstate(over="ignore"):
         h = np.full(len(x), np.uint64(seed % (1 << 63)) + np.uint64(0x9E3779B97F4A7C15))
         for col in key.T:
-            h = _mix(h ^ col.astype(np.int64).astype(np.uint64))
+            h = _mix(h ^ col)
     start = (h % np.uint64(n_folds)).astype(np.int64)
     folds = np.arange(n_folds)[:, None]
     out = []
