@@ -32,7 +32,7 @@ _LAZY = {
     "FirstTouch": "heuristic", "LastTouch": "heuristic", "Linear": "heuristic",
     "PositionBased": "heuristic", "TimeDecay": "heuristic",
     "MarkovChain": "markov", "Shapley": "shapley", "Logistic": "logistic",
-    "ShaoLiProbabilistic": "shao_li",
+    "ShaoLiProbabilistic": "shao_li", "AdditiveHazard": "hazard",
 }
 
 

@@ -19,7 +19,8 @@ from tests.conftest import journeys_strategy, make_journeys, paths_of
 from tests.test_models_common import model
 
 pytestmark = pytest.mark.filterwarnings("ignore::attribution.AttributionWarning")
-MODELS = available_models()
+# timestamped models (AdditiveHazard) are tested on timed journeys in tests/test_hazard.py
+MODELS = [m for m in available_models() if not model(m).requires_times]
 # "an entity absent from every converting journey gets no credit": every model that hands out
 # each converting journey's own conversions (heuristics, Shapley and Logistic over the journey's
 # set, ShaoLi within the journey). A Markov chain does not: a non-converting `z > b` still leads

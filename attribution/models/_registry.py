@@ -9,7 +9,7 @@ from attribution.models._base import AttributionModel
 
 _REGISTRY: dict[str, type] = {}
 # modules that register models when imported
-_MODULES = ("heuristic", "markov", "shapley", "logistic", "shao_li")
+_MODULES = ("heuristic", "markov", "shapley", "logistic", "shao_li", "hazard")
 
 
 def register(name: str):
