@@ -356,7 +356,14 @@ def _add_others(sub, common, paths, events, handlers):
     bench.add_argument("--out", default="benchmarks/results", help="output folder")
     bench.add_argument("--n-jobs", type=n_jobs, default=None)
     bench.add_argument("--journeys", type=at_least(1), default=None,
-                       help="journeys per scenario")
+                       help="journeys per scenario (default: the grid's, 20000 full, 5000 quick)")
+    bench.add_argument("--logit-journeys", type=at_least(1), default=None,
+                       help="journeys per scenario of the logit tier (default: --journeys)")
+    bench.add_argument("--seeds", type=at_least(1), default=None,
+                       help="seeds per scenario (default: the grid's, 3 full, 1 quick)")
+    bench.add_argument("--models", default=None,
+                       help="comma-separated models to score (default: every registered one; "
+                            "the true outcome model's reference rows are always added)")
     bench.set_defaults(func=handlers["bench"])
     models = sub.add_parser("models", parents=[common], help="list the registered models")
     models.set_defaults(func=handlers["models"])

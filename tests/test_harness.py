@@ -130,8 +130,12 @@ def test_report_and_cli(tmp_path, capsys):
                  "--out", str(tmp_path)])
     assert code == 0
     csv = pd.read_csv(tmp_path / "concentration.csv")
-    assert csv["model"].nunique() >= 9 and len(csv) == 10 * csv["model"].nunique()
+    adjusted = csv["model"] == harness.ADJUSTED[0]  # the confounded scenarios only
+    assert set(csv.loc[adjusted, "tier"]) == {"confounded"} and adjusted.sum() == 2
+    rest = csv[~adjusted]
+    assert rest["model"].nunique() >= 9 and len(rest) == 10 * rest["model"].nunique()
     md = (tmp_path / "concentration.md").read_text()
+    assert "Confounded tier: with intent hidden" in md
     assert "in truth it holds" in md and "in truth it does not hold" in md
     for png in ("error_by_tier.png", "concentration.png"):
         assert (tmp_path / png).stat().st_size > 10_000  # a drawn figure, not a blank file
@@ -154,3 +158,16 @@ def test_unreachable_scenarios_are_skipped_and_reported(tmp_path):
     assert summary.loc["linear", "tv_distance"] == row["tv_distance"]
     harness.report(res, tmp_path)
     assert "Scenarios not run (1)" in (tmp_path / "concentration.md").read_text()
+
+
+def test_confounded_note_says_when_every_observational_model_fails():
+    rows = pd.DataFrame({"tier": "confounded", "model": ["logistic", "linear",
+                                                         harness.ADJUSTED[0],
+                                                         "truth_model_incremental"],
+                         "tv_distance": [0.09, 0.2, 0.03, 0.01]})
+    note = harness.confounded_note(rows)
+    assert "every observational model fails" in note and "logistic, has 0.090" in note
+    assert "0.030: within the target" in note
+    rows.loc[0, "tv_distance"] = 0.05
+    assert "logistic still reaches a mean TV distance of 0.050" in harness.confounded_note(rows)
+    assert harness.confounded_note(rows.assign(tier="additive")) is None

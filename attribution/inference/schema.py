@@ -292,7 +292,7 @@ def _logistic(attrs: dict, k: int, params: dict) -> None:
     number(attrs["intercept_"], "attribute 'intercept_'")
     link, est = attrs.get("link_"), attrs.get("estimator_")
     if params.get("estimator") is not None:
-        _value_model(est, k, "Logistic(estimator=...)")
+        _value_model(est, k + _design_width(attrs), "Logistic(estimator=...)")
     elif "link_" in attrs and link not in BinomialModel.LINKS:
         fail("attribute 'link_'", f"is {short(link)}, not one of {BinomialModel.LINKS}")
     if link in ("noisy_or", "identity"):
@@ -342,11 +342,23 @@ def _link_scores(attrs: dict) -> None:
                                          "log_loss and selected, one row per link")
 
 
+def _design_width(attrs: dict) -> int:
+    """Covariate columns of the value model's design (``covariate_design_``), or 0."""
+    design = attrs.get("covariate_design_")
+    if design is None:
+        return 0
+    if not (isinstance(design, pd.DataFrame) and "(weight)" in design.columns
+            and (pd.to_numeric(design["(weight)"], errors="coerce") >= 0).all()):
+        fail("attribute 'covariate_design_'", "needs a (weight) column of weights >= 0")
+    return design.shape[1] - 1
+
+
 def _shapley(attrs: dict, k: int, params: dict) -> None:
     game = params.get("value")
     if game != "count":  # the value model of the game, used by transform
         _required(attrs, ("estimator_",), f"Shapley(value={game!r})")
-        _value_model(attrs.get("estimator_"), k, f"Shapley(value={game!r})")
+        _value_model(attrs.get("estimator_"), k + _design_width(attrs),
+                     f"Shapley(value={game!r})")
     elif attrs.get("estimator_") is not None:
         _value_model(attrs["estimator_"], k, "Shapley")
     _link_scores(attrs)

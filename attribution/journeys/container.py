@@ -6,16 +6,18 @@ import numpy as np
 import pandas as pd
 
 from attribution.journeys import arrays as _arrays
+from attribution.journeys import covariates as _cov
 from attribution.journeys import export as _export
 from attribution.journeys import paths as _paths
 from attribution.journeys import reshape as _reshape
 from attribution.journeys.arrays import frozen as _frozen
+from attribution.journeys.immutable import Immutable
 from attribution.journeys.validation import ParameterError
 
 LEVELS = _arrays.LEVELS
 
 
-class Journeys:
+class Journeys(Immutable, _cov.CovariateAccess):
     """Ordered touches of many journeys, stored as flat integer arrays.
 
     A journey is the ordered touches of one person up to a conversion (or up to the end of the
@@ -69,13 +71,21 @@ class Journeys:
         Which journeys share a path, when it is known for free (path tables): the distinct-path
         index of every journey, numbered by first appearance, and the first journey of each.
         With it, :meth:`aggregate` needs no hashing and models that credit each path on its
-        own fit on the distinct paths (:meth:`compact`).
+        own fit on the distinct paths (:meth:`compact`). With covariates, journeys share a
+        group when they share the path and every covariate.
+    covariates : pandas.DataFrame, optional
+        One row per journey (never entities, never credited), coded as :mod:`.covariates`.
+    covariate_bins : int or mapping
+        Quantile bins of a continuous covariate, or fixed edges per column (default 5).
     """
+
+    _DEFAULTS = {"time_zone": None, "_cov": (), "_cov_edges": ()}  # pickled by older versions
 
     def __init__(self, offsets, codes, conversions=None, nulls=None, value=None, *, names,
                  channel_of=None, channel_names=None, stage_of=None, times=None, end_times=None,
                  ids=None, seq=None, level="touchpoint", report=None, time_kind="datetime",
-                 path_groups=None, time_zone=None):
+                 path_groups=None, time_zone=None, covariates=None,
+                 covariate_bins=_cov.DEFAULT_BINS):
         fields = _arrays.checked(offsets, codes, conversions, nulls, value, names=names,
                                  channel_of=channel_of, channel_names=channel_names,
                                  stage_of=stage_of, times=times, end_times=end_times, ids=ids,
@@ -84,35 +94,18 @@ class Journeys:
         for key, val in fields.items():
             object.__setattr__(self, key, val)
         self.report_records = tuple(dict(r) for r in (report or ()))
+        self._cov, self._cov_edges = _cov.coded(covariates, self.n_journeys, covariate_bins,
+                                                self.conversions + self.nulls,
+                                                (*self.names, *self.channel_names))
+        self.path_groups = _frozen(_cov.refined(self.path_groups, self._cov))
         self._cache = {}
         self._frozen = True
-
-    def __setattr__(self, name, value):
-        if getattr(self, "_frozen", False):
-            raise AttributeError(f"Journeys is immutable: cannot set {name!r}; use "
-                                 f".replace({name}=...) for a new object")
-        object.__setattr__(self, name, value)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_cache"] = {}
-        return state
-
-    def __setstate__(self, state):  # pickle and deepcopy copy the arrays: freeze them again
-        state.setdefault("time_zone", None)  # pickled before Journeys had a time zone
-        for key, value in state.items():
-            object.__setattr__(self, key, _frozen(value))
-
-    def _cached(self, key, fn):
-        """A derived value, computed once; its arrays are read-only like the journeys'."""
-        if key not in self._cache:
-            self._cache[key] = _frozen(fn())
-        return self._cache[key]
 
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_paths(cls, df, path="path", conversions="total_conversions", nulls="total_null",
-                   value=None, sep=">", channel_map=None, aggregate=False):
+                   value=None, sep=">", channel_map=None, aggregate=False, covariates=None,
+                   covariate_bins=_cov.DEFAULT_BINS):
         """Read an aggregated path table (ChannelAttribution's format).
 
         Parameters
@@ -129,6 +122,9 @@ class Journeys:
             Return one journey per distinct path (weights summed, no ``ids``) instead of one
             per row. Every model gives the same credit; it uses far less memory on large
             tables with repeated paths, so prefer it for fitting.
+        covariates : list of str, optional
+            Per-row covariate columns (:attr:`covariates`, :mod:`.covariates`; binned by
+            ``covariate_bins``); with ``aggregate=True``, per distinct (path, covariates).
 
         Returns
         -------
@@ -142,13 +138,15 @@ class Journeys:
 
         return journeys_from_paths(cls, df, path=path, conversions=conversions, nulls=nulls,
                                    value=value, sep=sep, channel_map=channel_map,
-                                   aggregate=aggregate)
+                                   aggregate=aggregate, covariates=covariates,
+                                   covariate_bins=covariate_bins)
 
     @classmethod
     def from_events(cls, df, journey, time, touchpoint, channel=None, conversion=None, value=None,
                     stage=None, lookback=None, max_touches=None, conversion_window=None,
                     reuse_touches=False, open_journeys="keep", conversion_touchpoints=None,
-                    time_unit=None, time_format=None, tz=None):
+                    time_unit=None, time_format=None, tz=None, covariates=None,
+                    covariate_bins=_cov.DEFAULT_BINS):
         """Sessionise an event log into journeys.
 
         Parameters
@@ -192,6 +190,10 @@ class Journeys:
             format of date strings (default: guessed once, every row must match); ``tz`` the
             zone (naive times are wall-clock times there). Labels that print alike but differ
             in type (``1``, ``"1"``) are an error in any column.
+        covariates : list of str, optional
+            Per-journey columns (intent, segment, device; binned by ``covariate_bins``,
+            :mod:`.covariates`), read on the row closing each journey: every touch it keeps
+            must carry the same value (else an error naming the rows), none missing.
 
         Returns
         -------
@@ -208,7 +210,8 @@ class Journeys:
             conversion=conversion, value=value, stage=stage, lookback=lookback, tz=tz,
             max_touches=max_touches, conversion_window=conversion_window, time_unit=time_unit,
             reuse_touches=reuse_touches, open_journeys=open_journeys, time_format=time_format,
-            conversion_touchpoints=conversion_touchpoints)
+            conversion_touchpoints=conversion_touchpoints, covariates=covariates,
+            covariate_bins=covariate_bins)
 
     # ------------------------------------------------------------------ basic properties
     @property
@@ -321,7 +324,8 @@ class Journeys:
             changes.setdefault("path_groups", None)
         state = {key: getattr(self, key) for key in _arrays.ARRAYS}
         state.update(level=self.level, time_kind=self.time_kind, path_groups=self.path_groups,
-                     time_zone=self.time_zone, report=list(self.report_records))
+                     time_zone=self.time_zone, report=list(self.report_records),
+                     covariates=self.covariates, covariate_bins=self.covariate_edges)
         state.update(changes)
         return Journeys(**state)
 
@@ -333,7 +337,7 @@ class Journeys:
 
     def select(self, journeys) -> Journeys:
         """Return the journeys at the given positions or boolean mask, in that order."""
-        return _reshape.select(self, journeys)
+        return (_cov.select if self._cov else _reshape.select)(self, journeys)
 
     # ------------------------------------------------------------------ levels, aggregation
     def at_level(self, level: str) -> Journeys:
@@ -359,12 +363,12 @@ class Journeys:
         return concat(parts, cls)
 
     def aggregate(self) -> Journeys:
-        """Merge journeys with identical paths, summing conversions, nulls and value.
-
-        Times and journey ids do not survive aggregation. Every model gives the same credit on
-        the aggregate as on the journeys themselves.
+        """Merge journeys with identical paths (and covariates), summing conversions, nulls and
+        value. Times and journey ids do not survive aggregation. Every model gives the same
+        credit on the aggregate as on the journeys themselves.
         """
-        return self._cached("aggregate", lambda: _reshape.aggregate(self))
+        return self._cached("aggregate", lambda: (_cov.aggregate if self._cov
+                                                  else _reshape.aggregate)(self))
 
     def transform(self, kind: str, /, **params) -> Journeys:
         """Apply a path transform and return new journeys.

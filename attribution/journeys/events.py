@@ -9,11 +9,10 @@ The steps, each vectorised over all rows or all journeys:
    (:func:`_conversion_journeys`), and the touches after a person's last conversion
    (:func:`_open_journeys`);
 4. keep the touches inside each journey's window (:func:`_touch_ranges`: lookback,
-   max_touches) and build the :class:`~attribution.Journeys`.
+   max_touches), read the covariates, and build the :class:`~attribution.Journeys`.
 
-Everything dropped on the way is noted in a :class:`_Report`: the rows of ``report_`` and the
-phrases of the one :class:`~attribution.DroppedDataWarning`. Below, ``log`` is the sorted event
-log (:class:`_SortedLog`) and ``spans`` the journeys cut from it (:class:`_Spans`).
+Drops are noted in a :class:`_Report` (``report_`` and one DroppedDataWarning). Below, ``log``
+is the sorted event log (:class:`_SortedLog`), ``spans`` the journeys cut from it.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from attribution.journeys import covariates as _cov
 from attribution.journeys import paths as _paths
 from attribution.journeys.arrays import offsets_of
 from attribution.journeys.event_rows import EventRows, entity_labels, read_rows
@@ -41,16 +41,12 @@ from attribution.journeys.validation import (
 
 def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, conversion, value, stage,
                          lookback, max_touches, conversion_window, reuse_touches, open_journeys,
-                         conversion_touchpoints, time_unit=None, time_format=None, tz=None):
+                         conversion_touchpoints, time_unit=None, time_format=None, tz=None,
+                         covariates=None, covariate_bins=_cov.DEFAULT_BINS):
     """Build :class:`~attribution.Journeys` from an event log.
 
-    Columns (named by the arguments): ``journey`` identifies the person (or cookie, account);
-    ``time`` orders the events (datetimes, date strings, or numbers with ``time_unit``: see
-    :mod:`~attribution.journeys.times` for ``time_unit``, ``time_format`` and ``tz``);
-    ``touchpoint`` names the interaction; ``channel`` (optional) the medium hosting the
-    touchpoint, one per touchpoint; ``stage`` (optional) likewise; ``conversion`` flags a
-    conversion (bool, or a count >= 0) and ``value`` its value. Labels of different types that
-    print the same (``1`` and ``"1"``) in one column are an error.
+    The columns and options are those of :meth:`Journeys.from_events` (times:
+    :mod:`~attribution.journeys.times`; covariates: :func:`.covariates.event_covariates`).
 
     Conversions may be rows of their own (``touchpoint`` missing, ``conversion`` true, or a
     ``touchpoint`` listed in ``conversion_touchpoints``) or a flag on a touch row (the touch is
@@ -68,10 +64,11 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     (``"drop"``). Everything removed is counted in ``report_`` and summarised in one
     :class:`~attribution.DroppedDataWarning`.
     """
-    conversion_touchpoints = _check_arguments(
-        df, dict(journey=journey, time=time, touchpoint=touchpoint, channel=channel,
-                 conversion=conversion, value=value, stage=stage),
-        conversion_touchpoints, open_journeys, max_touches, conversion_window)
+    roles = dict(journey=journey, time=time, touchpoint=touchpoint, channel=channel,
+                 conversion=conversion, value=value, stage=stage)
+    conversion_touchpoints = _check_arguments(df, roles, conversion_touchpoints, open_journeys,
+                                              max_touches, conversion_window)
+    covariates = _cov.columns_of(df, covariates, roles)
     check_no_missing(df[journey], journey, "journey")
     t, kind, zone, _ = time_values(df[time], time, time_unit=time_unit, time_format=time_format,
                                    tz=tz)
@@ -99,6 +96,9 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
                               + "; ".join(report.phrases) + ". Widen the lookback or check the "
                               "conversion column")
     idx = log.touch_rows[_paths.ranges(first, counts)]
+    ids = np.asarray(person_ids)[log.person[spans.anchor]]
+    cov = None if not covariates else _cov.event_covariates(df, covariates, log.order,
+                                                            spans.anchor, idx, counts, ids)
     report.note("from_events", "journeys built", len(spans.anchor))
     report.note("from_events", "converting journeys", int((~spans.is_open).sum()))
     if report.phrases:
@@ -106,15 +106,13 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     return cls(offsets_of(counts), log.touchpoint[idx], spans.conversions,
                np.where(spans.is_open, 1.0, 0.0), spans.value, names=names,
                channel_of=channel_of, channel_names=channel_names, stage_of=stage_of,
-               times=log.time[idx], end_times=spans.end,
-               ids=np.asarray(person_ids)[log.person[spans.anchor]], seq=spans.seq,
-               level="touchpoint", report=report.rows, time_kind=kind, time_zone=zone)
+               times=log.time[idx], end_times=spans.end, ids=ids, seq=spans.seq,
+               level="touchpoint", report=report.rows, time_kind=kind, time_zone=zone,
+               covariates=cov, covariate_bins=covariate_bins)
 
 
 class _Report:
-    """What from_events read, dropped and reshaped: the rows of ``report_``, and the phrases
-    of the one warning that sums up what was dropped.
-    """
+    """What from_events read, dropped, reshaped: ``report_``'s rows, the warning's phrases."""
 
     def __init__(self, n_events: int):
         self.rows = [dict(step="from_events", item="events read", count=n_events)]
@@ -179,6 +177,7 @@ class _SortedLog:
     touch_rows: np.ndarray  # a row range's touches are touch_rows[a:b]
     conversions: np.ndarray  # count of each conversion row
     value: np.ndarray  # value of each conversion row
+    order: np.ndarray | None  # input position of each row; None: the input was in order
 
 
 def _sort_log(person, t, rows: EventRows) -> _SortedLog:
@@ -202,7 +201,7 @@ def _sort_log(person, t, rows: EventRows) -> _SortedLog:
         person_end=np.append(first_row[1:], n), conversion_rows=crow,
         touch_rows=np.flatnonzero(tp_code >= 0),
         conversions=np.ones(len(crow)) if rows.conversions is None else rows.conversions[orig],
-        value=np.zeros(len(crow)) if rows.value is None else rows.value[orig])
+        value=np.zeros(len(crow)) if rows.value is None else rows.value[orig], order=perm)
 
 
 def _sort_order(person, t, rows: EventRows):

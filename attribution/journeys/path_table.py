@@ -4,16 +4,15 @@ Parsing is vectorised (pyarrow compute and numpy) and factorises the strings onc
 
 1. the path column is dictionary-encoded: each distinct string is parsed once and every row
    keeps the index of its string (strings are numbered by first appearance);
-2. the distinct strings are cut into tokens on their UTF-8 bytes: one scan of the strings'
-   buffer finds the separators, and each token is a zero-copy slice of that buffer that starts
-   with the separator before it (``"a "``, ``"> b"``). Only when the separator overlaps
-   itself in the data (">>" in "a>>>b") are the strings cut by Arrow's split_pattern instead,
-   leftmost occurrence first as in str.split;
+2. the distinct strings are cut into tokens on their UTF-8 bytes: one scan of the buffer finds
+   the separators; each token is a zero-copy slice starting with the separator before it
+   (``"a "``, ``"> b"``). Only when the separator overlaps itself in the data (">>" in
+   "a>>>b") are they cut by Arrow's split_pattern instead (leftmost first, as str.split);
 3. the tokens are dictionary-encoded; their raw spellings are few, and each becomes its name
    once (leading separator cut, whitespace trimmed), so ``" a"`` and ``"a"`` are one name;
-4. rows sharing a string share a path, and distinct strings are distinct paths unless a name
-   has two raw spellings in the same place of a path; only then are the strings grouped by
-   their codes.
+4. rows sharing a string share a path; distinct strings are distinct paths unless a name has
+   two raw spellings in the same place of a path (then they are grouped by their codes).
+Covariate columns: :mod:`~attribution.journeys.covariates`.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from attribution.journeys import covariates as _cov
 from attribution.journeys.paths import group_identical_paths, ranges
 from attribution.journeys.validation import (
     ColumnTypeError,
@@ -45,11 +45,15 @@ WEIGHTS = ("conversions", "nulls", "value")
 
 
 def journeys_from_paths(cls, df, *, path, conversions, nulls, value, sep, channel_map,
-                        aggregate):
+                        aggregate, covariates=None, covariate_bins=_cov.DEFAULT_BINS):
     """Build ``cls`` (a :class:`~attribution.journeys.Journeys`) from a path table; see
-    :meth:`Journeys.from_paths`.
+    :meth:`Journeys.from_paths`. With covariates the rows are read one by one (covariates
+    binned over the rows) and aggregated afterwards, by (path, covariates).
     """
-    parsed = parse_path_table(df, path, conversions, nulls, value, sep, aggregate)
+    covariates = _cov.columns_of(df, covariates, dict(path=path, conversions=conversions,
+                                                      nulls=nulls, value=value))
+    parsed = parse_path_table(df, path, conversions, nulls, value, sep,
+                              aggregate and not covariates)
     report = [dict(step="from_paths", item="rows read", count=len(df))]
     if parsed["dropped"]["rows"]:
         k = parsed["dropped"]["rows"]
@@ -60,12 +64,16 @@ def journeys_from_paths(cls, df, *, path, conversions, nulls, value, sep, channe
     kw, level = {}, "channel"
     if channel_map is not None:
         kw, level = _channel_codes(names, channel_map), "touchpoint"
-    if aggregate:
+    if aggregate and not covariates:
         report.append(dict(step="from_paths", item="distinct paths (aggregate=True)",
                            count=len(parsed["offsets"]) - 1))
-    return cls(parsed["offsets"], parsed["codes"], parsed["conversions"], parsed["nulls"],
-               parsed["value"], names=names, ids=parsed["ids"], level=level, report=report,
-               path_groups=parsed["groups"], **kw)
+    if covariates:
+        kw.update(covariate_bins=covariate_bins, covariates=_cov.rows_of(df, covariates,
+                                                                         parsed["rows"]))
+    out = cls(parsed["offsets"], parsed["codes"], parsed["conversions"], parsed["nulls"],
+              parsed["value"], names=names, ids=parsed["ids"], level=level, report=report,
+              path_groups=parsed["groups"], **kw)
+    return out.aggregate() if aggregate and covariates else out
 
 
 def _channel_codes(names, channel_map) -> dict:
@@ -151,9 +159,7 @@ def _path_column(col: pd.Series, path: str, sep) -> pd.Series:
 
 
 def _weight(df, column, role, inv, n_strings) -> np.ndarray:
-    """One validated weight column: per row, or (given each row's string ``inv``) summed per
-    distinct string.
-    """
+    """One validated weight column: per row, or summed per distinct string (given ``inv``)."""
     if column is None:
         return np.zeros(n_strings if inv is not None else len(df))
     w = numeric_column(df[column], column, role)
@@ -190,7 +196,6 @@ def _non_string(col: pd.Series, path: str) -> ColumnTypeError:
 
 def _split_tokens(strings: pa.Array, sep: str):
     """Cut the distinct strings at ``sep`` (a string with n separators has n + 1 tokens).
-
     Returns each string's token count, each token's raw-spelling id and the raw spellings
     (an Arrow dictionary).
     """
@@ -216,10 +221,9 @@ def _string_buffers(strings: pa.Array):
 
 
 def _separator_starts(data: np.ndarray, offsets: np.ndarray, sep: bytes):
-    """The byte position of every separator in the strings, sorted.
-
-    None when two occurrences overlap ("a>>>b" with ">>"), which only a separator whose head
-    is also its tail can do: then the leftmost non-overlapping ones count, as in str.split.
+    """The byte position of every separator in the strings, sorted. None when two occurrences
+    overlap ("a>>>b" with ">>"), which only a separator whose head is also its tail can do:
+    then the leftmost non-overlapping ones count, as in str.split.
     """
     lo, hi = int(offsets[0]), int(offsets[-1])
     found = [np.flatnonzero(data[a:min(a + SCAN_CHUNK, hi)] == sep[0]) + a
@@ -263,8 +267,8 @@ def _token_slices(strings: pa.Array, offsets: np.ndarray, starts: np.ndarray):
 
 
 def _spelling_names(spellings: pa.Array, sep: str):
-    """The sorted names and each raw spelling's name code: a leading separator is cut and
-    surrounding whitespace trimmed (the blank name ``""``, if any, sorts first).
+    """The sorted names and each raw spelling's name code: leading separator cut, whitespace
+    trimmed (the blank name ``""``, if any, sorts first).
     """
     cut = pc.if_else(pc.starts_with(spellings, sep), pc.utf8_slice_codeunits(spellings, len(sep)),
                      spellings)
@@ -274,9 +278,7 @@ def _spelling_names(spellings: pa.Array, sep: str):
 
 
 def _blank_paths(counts: np.ndarray, tcode: np.ndarray, vocab: np.ndarray):
-    """Which strings are blank (an empty path) and which have a blank name between
-    separators (an error).
-    """
+    """Which strings are blank (empty paths), which have a blank name inside (an error)."""
     n = len(counts)
     if not (len(vocab) and vocab[0] == ""):
         return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
@@ -298,12 +300,11 @@ def _refuse_converting_empty(df, path, conversions, empty, inv):
 
 
 def _strings_are_paths(raw_ids: np.ndarray, raw_code: np.ndarray, counts: np.ndarray) -> bool:
-    """True when distinct path strings are distinct paths.
-
-    A string is given by its raw tokens, so two strings with the same names differ only if
-    some name has two raw spellings in the same place (only, first, middle or last token):
-    " a" and "a" as last token, say. Check that each place maps raw spellings to names
-    one-to-one (counted over the few distinct (place, spelling) pairs).
+    """True when distinct path strings are distinct paths. A string is given by its raw
+    tokens, so two strings with the same names differ only if some name has two raw spellings
+    in the same place (only, first, middle or last token): " a" and "a" as last token, say.
+    Check that each place maps raw spellings to names one-to-one (counted over the few
+    distinct (place, spelling) pairs).
     """
     n_raw = len(raw_code)
     first = np.zeros(len(counts), dtype=np.int64)
@@ -318,9 +319,7 @@ def _strings_are_paths(raw_ids: np.ndarray, raw_code: np.ndarray, counts: np.nda
 
 
 def _code_paths(counts, tcode, vocab, empty) -> _Strings:
-    """Each string's path as codes into the vocabulary, the blank name of empty paths
-    dropped.
-    """
+    """Each string's path as codes into the vocabulary (empty paths' blank name dropped)."""
     if empty.any():  # the blank name is code 0 and only empty paths still hold it
         tcode = tcode[tcode != 0] - 1
         vocab = vocab[1:]
@@ -340,8 +339,8 @@ def _renumber(path: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def _first_occurrences(group: np.ndarray) -> np.ndarray:
-    """Where each group first occurs, for groups numbered by first appearance (a group's first
-    occurrence is where the running maximum grows).
+    """Where each group (numbered by first appearance) first occurs: the running maximum
+    grows there.
     """
     new = np.ones(len(group), dtype=bool)
     if len(group) > 1:
@@ -350,8 +349,8 @@ def _first_occurrences(group: np.ndarray) -> np.ndarray:
 
 
 def _distinct_path_journeys(parsed: _Strings, weights: dict, inv: np.ndarray) -> dict:
-    """One journey per distinct path (weights already summed per string, strings ordered by
-    first appearance): the row CSR is never built.
+    """One journey per distinct path (weights summed per string, strings ordered by first
+    appearance): the row CSR is never built.
     """
     empty = parsed.empty
     out = dict(names=parsed.names, ids=None, groups=None,
@@ -373,8 +372,8 @@ def _distinct_path_journeys(parsed: _Strings, weights: dict, inv: np.ndarray) ->
 
 
 def _row_journeys(parsed: _Strings, weights: dict, inv: np.ndarray, index: pd.Index) -> dict:
-    """One journey per row (rows with an empty path dropped); ``groups`` records which rows
-    share a path, so aggregating them later needs no hashing.
+    """One journey per row (empty paths dropped; ``rows``: the rows kept); ``groups`` records
+    which rows share a path, so aggregating them later needs no hashing.
     """
     empty = parsed.empty
     keep = None if not empty.any() else ~empty[inv]
@@ -396,5 +395,6 @@ def _row_journeys(parsed: _Strings, weights: dict, inv: np.ndarray, index: pd.In
     dropped = {"rows": 0 if keep is None else int((~keep).sum()),
                "nulls": 0.0 if keep is None else float(weights["nulls"][~keep].sum())}
     return dict(names=parsed.names, offsets=offsets, codes=codes, ids=rows(ids),
+                rows=None if keep is None else np.flatnonzero(keep),
                 groups=(group, _first_occurrences(group)), dropped=dropped,
                 **{k: rows(w) for k, w in weights.items()})

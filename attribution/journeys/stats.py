@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from attribution.journeys import paths as _paths
+from attribution.journeys.covariates import code_matrix, concat_frames
 from attribution.journeys.validation import EmptyInputError, InputError
 
 
@@ -46,8 +47,9 @@ def concat(parts: Sequence, cls=None):
     Vocabularies are united by name. A touchpoint must belong to the same channel in every part
     (else :class:`InputError` names it). Times, ids and stages are kept when every part has
     them; they keep the parts' common time zone, or UTC when the zones differ (naive times
-    and times with a zone do not mix). The parts' reports are summed. ``cls`` is the class to
-    build (default: the first part's).
+    and times with a zone do not mix). The parts' reports are summed. Covariates: every part
+    must have the same ones, a binned covariate the same edges (else :class:`InputError`);
+    categories are united. ``cls`` is the class to build (default: the first part's).
     """
     parts = list(parts)
     if not parts:
@@ -97,23 +99,27 @@ def concat(parts: Sequence, cls=None):
         raise InputError(f"the parts mix naive times and times in zone(s) "
                          f"{sorted(zones - {None})}; read every part with the same tz=")
     zone = None if times is None else zones.pop() if len(zones) == 1 else "UTC"
+    covariates, edges = concat_frames(parts)
     return cls(offsets, codes, np.concatenate([p.conversions for p in parts]),
                     np.concatenate([p.nulls for p in parts]),
                     np.concatenate([p.value for p in parts]), names=names,
                     channel_of=channel_of, channel_names=channel_names, stage_of=stage_of,
                     times=times, end_times=joined("end_times"), ids=joined("ids"),
                     seq=joined("seq"), level=parts[0].level, report=_sum_reports(parts),
-                    time_kind=kinds.pop() if kinds else parts[0].time_kind, time_zone=zone)
+                    time_kind=kinds.pop() if kinds else parts[0].time_kind, time_zone=zone,
+                    covariates=covariates, covariate_bins=edges)
 
 
 def merge(parts: Sequence):
     """The merged statistic: distinct paths of all parts with summed weights
-    (``concat(parts).aggregate()``), in an order of their content (length, then hashes), so
-    that the same journeys split into parts in any way give the same arrays, bit for bit.
+    (``concat(parts).aggregate()``), in an order of their content (length, hashes, then the
+    covariates' codes), so that the same journeys split into parts in any way give the same
+    arrays, bit for bit.
     """
     merged = concat(parts).aggregate()
     lengths, h1, h2 = _paths.path_hashes(merged.offsets, merged.codes)
-    order = np.lexsort((h2, h1, lengths))
+    cov = code_matrix(merged.covariate_columns).T[::-1] if merged.covariate_columns else []
+    order = np.lexsort((*cov, h2, h1, lengths))
     if (order == np.arange(len(order))).all():
         return merged
     n = len(order)

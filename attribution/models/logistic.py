@@ -10,7 +10,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models import _checks, _links, _value_model
+from attribution.models import _checks, _covariates, _links, _value_model
 from attribution.models._bags import feature_patterns, fit_bag, pair_table
 from attribution.models._base import AttributionModel
 from attribution.models._links import CHOICES, glm_inference, one_class
@@ -74,7 +74,8 @@ class Logistic(AttributionModel):
     information there): ``inference_.summary()``
     gives coefficients on the link's linear scale (log-odds; log(1 - b), log(1 - theta_k);
     b, theta_k), standard errors and intervals. Other packages' logistic models compared:
-    docs/models.md.
+    docs/models.md. Journey covariates (``adjust``; :mod:`._covariates`) enter the value
+    model and never get credit: v(S) averages p-hat(x_S, z) over the observed cells z.
 
     Parameters
     ----------
@@ -102,6 +103,9 @@ class Logistic(AttributionModel):
         fit, kept in ``seed_`` so that ``transform`` reuses the same permutations. The folds
         of ``link="auto"`` are dealt, not drawn: the same for every ``random_state``.
     level : {None, "touchpoint", "channel"}
+    adjust : {None, "regression", "ipw"}
+        Confounding adjustment by the journeys' covariates; None: "regression" when they
+        have covariates, none otherwise (docs/models.md, journey covariates).
 
     Attributes
     ----------
@@ -125,13 +129,18 @@ class Logistic(AttributionModel):
         The seed of the fit (``random_state`` when it is an integer).
     credit_se_ : pandas.Series
     inference_ : statsmodels result or None
+    covariate_coef_ : pandas.Series or None
+        Coefficients of the one-hot covariate columns (None without regression adjustment).
+    covariate_design_ : pandas.DataFrame or None
+        The covariate cells the game averages over: their columns and ``(weight)``.
     """
 
     def __init__(self, features="exposure", C=1.0, link="auto", interactions=False,
                  estimator=None,
                  n_estimators=1, max_samples=1.0, max_features=1.0, inference=False,
                  credit=None, max_exact=12, n_permutations=200, clip=False, n_jobs=None,
-                 random_state=None, level=None):
+                 random_state=None, level=None, adjust=None):
+        self.adjust = adjust
         self.features = features
         self.C = C
         self.link = link
@@ -160,6 +169,7 @@ class Logistic(AttributionModel):
         _checks.real("C", self.C, 0, low_open=True)
         _checks.boolean("inference", self.inference)
         check_interactions(self.interactions)
+        _covariates.check_adjust(self.adjust)
         if self.estimator is None:
             return
         if not hasattr(self.estimator, "predict_proba"):
@@ -175,14 +185,21 @@ class Logistic(AttributionModel):
                                  "is bagged or tested)")
 
     def _predict(self, x):
+        """p-hat of player features ``x``, standardised over the covariate cells, if any."""
+        return _covariates.standardised(self._predict_full, x,
+                                        getattr(self, "covariate_design_", None))
+
+    def _predict_full(self, x):
         est = getattr(self, "estimator_", None)
         if est is not None:
             return est.predict_proba(x)[:, 1] if len(x) else np.zeros(0)
         # row sums, not a matrix product: each row's bits do not depend on the other rows
         # or on BLAS threads
         pairs, pair_coef = self._pairs()
+        cov = getattr(self, "covariate_coef_", None)
+        cov = np.zeros(0) if cov is None else cov.to_numpy()
         return _links.probability(getattr(self, "link_", "logit"), self.intercept_,
-                                  np.concatenate([self.coef_.to_numpy(), pair_coef]),
+                                  np.concatenate([self.coef_.to_numpy(), cov, pair_coef]),
                                   with_pairs(x, pairs))
 
     def _pairs(self):
@@ -234,25 +251,29 @@ class Logistic(AttributionModel):
             raise ParameterError(f"Logistic handles at most {MAX_PLAYERS} {j.level}s; fit at "
                                  "channel level (level='channel')")
         x, masks, inv = feature_patterns(j, self.features)
-        conv = np.bincount(inv, j.conversions, minlength=len(masks))
-        nulls = np.bincount(inv, j.nulls, minlength=len(masks))
+        xz, conv, nulls, cov_names, self.covariate_design_, adjusted = _covariates.fit_table(
+            j, x, inv, self.adjust)  # xz: x, or the (pattern, covariate cell) rows
         self.seed_ = _checks.seed_of(self.random_state)
         names = pd.Index(j.names.astype(str), name=j.level)
         self.link_, self.link_scores_, self.estimator_ = None, None, None
         pairs = pairs_of(self.interactions, x, names)
+        design = names.append(pd.Index(cov_names))  # entities, then covariate columns
         if self.estimator is not None:
-            self._fit_estimator(x, conv, nulls, names)
+            self._fit_estimator(xz, conv, nulls, design)
         else:
-            self._fit_bags(with_pairs(x, pairs), pairs, conv, nulls, names, j.level)
-        terms = [*names, *(f"{names[a]}:{names[b]}" for a, b in pairs)]
-        self.inference_ = (glm_inference(self.link_, with_pairs(x, pairs), conv, nulls, terms)
+            self._fit_bags(with_pairs(xz, pairs), pairs, conv, nulls, design, j.level)
+        terms = [*design, *(f"{names[a]}:{names[b]}" for a, b in pairs)]
+        self.inference_ = (glm_inference(self.link_, with_pairs(xz, pairs), conv, nulls, terms)
                            if self.inference else None)
+        self.coef_, self.covariate_coef_ = _covariates.split(self.coef_, k)
+        self.coef_std_, self.n_bags_seen_ = (_covariates.split(self.coef_std_, k)[0],
+                                             _covariates.split(self.n_bags_seen_, k)[0])
         self.credit_mode_ = credit_mode(self.credit, not one_class(conv, nulls))
         shares, base, bad, se = self._shares(x, masks, k)
         credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
         self.credit_se_ = pd.Series(credit_se, index=names)
         diag = {"features": self.features, "patterns": len(masks), "bags": self.n_estimators,
-                "credit": self.credit_mode_, "link": self.link_ or "estimator"}
+                "credit": self.credit_mode_, "link": self.link_ or "estimator", **adjusted}
         return dict(conversions=credit, value=vcredit, extra=extra, diagnostics=diag)
 
     def _one_outcome(self):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models import _checks
+from attribution.models import _checks, _covariates
 from attribution.models._base import AttributionModel
 from attribution.models._links import CHOICES
 from attribution.models._registry import register
@@ -102,6 +102,10 @@ class Shapley(AttributionModel):
         Seeds sampled sets; None draws a seed at fit, kept in ``seed_`` so that ``transform``
         reuses the permutations of the fit.
     level : {None, "touchpoint", "channel"}
+    adjust : {None, "regression", "ipw"}
+        ``value="model"``: confounding adjustment by the journeys' covariates, as in
+        :class:`Logistic` (None: "regression" when they have covariates). The "count" and
+        "rate" games do not use covariates (``adjust`` must then be None).
 
     Attributes
     ----------
@@ -120,7 +124,8 @@ class Shapley(AttributionModel):
 
     def __init__(self, value="count", ordered=False, credit=None, estimator=None, link="auto",
                  C=1.0, prior=1.0, max_exact=12, n_permutations=200, clip=False, n_jobs=None,
-                 random_state=None, level=None, interactions=False):
+                 random_state=None, level=None, interactions=False, adjust=None):
+        self.adjust = adjust
         self.value = value
         self.ordered = ordered
         self.credit = credit
@@ -148,6 +153,10 @@ class Shapley(AttributionModel):
             raise ParameterError("estimator must be a scikit-learn classifier with "
                                  f"predict_proba, got {_checks.shown(self.estimator)}")
         check_interactions(self.interactions)
+        _covariates.check_adjust(self.adjust)
+        if self.adjust is not None and self.value != "model":
+            raise ParameterError(f"adjust={self.adjust!r} needs value='model' (the 'count' and "
+                                 f"'rate' games do not use covariates)")
         for name, default in (("link", "auto"), ("interactions", False)):
             if self.estimator is not None and getattr(self, name) != default:
                 raise ParameterError(f"estimator replaces the binomial model: {name}="
@@ -155,13 +164,16 @@ class Shapley(AttributionModel):
                                      f"{name}={default!r})")
 
     # -- the game ------------------------------------------------------------------------
-    def _build_game(self, sets, conv, nulls, k, names):
+    def _build_game(self, sets, conv, nulls, k, names, j, inv):
         x = bits_of(sets, k).astype(np.float64)
-        pairs = self.interactions if isinstance(self.interactions, bool) else [
-            tuple(map(int, p)) for p in pairs_of(self.interactions, x, names)]
+        # xz: x, or the (set, covariate cell) rows with the covariate columns (value="model")
+        xz, cz, nz, _, self.covariate_design_, self._adjusted = _covariates.fit_table(
+            j, x, inv, self.adjust, use=self.value == "model")
+        pairs = self.interactions if isinstance(self.interactions, bool) and (
+            xz is x) else [tuple(map(int, p)) for p in pairs_of(self.interactions, x, names)]
         est = self.estimator if self.estimator is not None else BinomialModel(
             link=self.link, C=self.C, interactions=pairs)  # folds dealt, for any random_state
-        self.estimator_ = (fit_value_model(est, x, conv, nulls)
+        self.estimator_ = (fit_value_model(est, xz, cz, nz)
                            if self.value != "count" else None)
         binomial = isinstance(self.estimator_, BinomialModel)
         self.link_ = self.estimator_.link_ if binomial else None
@@ -178,7 +190,9 @@ class Shapley(AttributionModel):
         def predict(masks):
             if self.estimator_ is None or not len(masks):  # sklearn refuses 0 rows
                 return np.zeros(len(masks))
-            return self.estimator_.predict_proba(bits_of(masks, k).astype(np.float64))[:, 1]
+            return _covariates.standardised(lambda xz: self.estimator_.predict_proba(xz)[:, 1],
+                                            bits_of(masks, k).astype(np.float64),
+                                            getattr(self, "covariate_design_", None))
 
         v0 = float(predict(np.zeros(1, dtype=np.uint64))[0])  # the empty pattern's estimate
         if self.value == "model":
@@ -234,7 +248,7 @@ class Shapley(AttributionModel):
         nulls = np.bincount(inv, j.nulls, minlength=len(sets))
         self.seed_ = _checks.seed_of(self.random_state)
         with one_blas_thread():
-            self._build_game(sets, conv, nulls, k, j.names)
+            self._build_game(sets, conv, nulls, k, j.names, j, inv)
         self.credit_mode_ = credit_mode(self.credit, self.value != "count")
         shares, base, bad, se = self._shares(sets, k)
         credit, vcredit, extra, credit_se = set_credit(j, inv, shares, base, bad, se)
@@ -243,7 +257,8 @@ class Shapley(AttributionModel):
         names = pd.Index(j.names.astype(str), name=j.level)
         self.credit_se_ = pd.Series(credit_se, index=names)
         diag = {"game": self.value, "credit": self.credit_mode_, "unique sets": len(sets),
-                "sampled sets": int((bits_of(sets, k).sum(axis=1) > self.max_exact).sum())}
+                "sampled sets": int((bits_of(sets, k).sum(axis=1) > self.max_exact).sum()),
+                **self._adjusted}
         if self.value == "rate" and self._unobserved[1]:
             share = self._unobserved[0] / self._unobserved[1]
             diag["unobserved coalitions"] = round(share, 4)
