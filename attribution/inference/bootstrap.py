@@ -17,7 +17,14 @@ chose). Every replicate has its own child seed of ``random_state`` (NumPy ``Seed
 so the replicates are the same bits whatever ``n_jobs``.
 
 Intervals are percentile intervals (Efron & Tibshirani 1993, ch. 13) of conversions, value
-and their shares of the total, per entity and per extra row such as ``(baseline)``.
+and their shares of the total (shares of the sum over entities *and* extra rows such as
+``(baseline)``, as in ``result_.to_frame()``), per entity and per extra row. The alpha/2 limit
+is the (B + 1) alpha/2-th of the B sorted replicates, interpolated between neighbours (Davison
+& Hinkley 1997, section 5.2; numpy's ``method="weibull"``), not the linear-interpolation
+quantile, whose limits sit about one replicate inside: with B = 200 that rule alone loses
+about 0.007 of coverage of a 95% interval on an exactly normal statistic, and about 0.01 on
+every model in benchmarks/bench_coverage.py. Efron & Tibshirani advise about 1000 replicates
+for percentile limits (200 are enough for a standard error); ``n_boot=200`` is a first look.
 """
 
 from __future__ import annotations
@@ -59,12 +66,13 @@ class BootstrapReplicates:
         ``value``, ``share`` and ``value_share``, and each replicate standard deviation as
         ``*_se``.
 
-        ``method="percentile"``: the replicates' alpha/2 and 1 - alpha/2 quantiles.
+        ``method="percentile"``: the replicates' alpha/2 and 1 - alpha/2 quantiles, each the
+        (B + 1) q-th order statistic of the B replicates (:func:`order_quantiles`).
         ``method="bc"``: bias-corrected percentiles (Efron & Tibshirani 1993, section 14.3):
-        with z0 = Phi^-1(share of replicates below the point estimate), the quantiles
-        Phi(2 z0 +- z_{alpha/2}); it needs ``point`` (the estimate: a frame with ``entity``
-        and the four columns) and corrects the median bias that small samples give models
-        such as Logistic.
+        with z0 = Phi^-1(share of replicates below the point estimate, ties counted half),
+        the quantiles Phi(2 z0 +- z_{alpha/2}) by the same rule; it needs ``point`` (the
+        estimate: a frame with ``entity`` and the four columns) and corrects the median bias
+        that small samples give models such as Logistic.
         """
         from scipy.stats import norm
 
@@ -76,15 +84,15 @@ class BootstrapReplicates:
         z = norm.ppf(alpha / 2)
         for key, reps in self._arrays().items():
             if method == "percentile":
-                lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
+                q_lo, q_hi = alpha / 2, 1 - alpha / 2
             else:
                 est = point.set_index("entity")[key].reindex(self.names).to_numpy(float)
                 below = (reps < est).mean(axis=0) + 0.5 * (reps == est).mean(axis=0)
                 z0 = norm.ppf(np.clip(below, 1 / (2 * self.n_boot), 1 - 1 / (2 * self.n_boot)))
                 q_lo, q_hi = norm.cdf(2 * z0 + z), norm.cdf(2 * z0 - z)
-                lo = np.array([np.quantile(reps[:, i], q_lo[i]) for i in range(reps.shape[1])])
-                hi = np.array([np.quantile(reps[:, i], q_hi[i]) for i in range(reps.shape[1])])
-            out[f"{key}_lower"], out[f"{key}_upper"] = lo, hi
+            ordered = np.sort(reps, axis=0)
+            out[f"{key}_lower"] = order_quantiles(ordered, q_lo)
+            out[f"{key}_upper"] = order_quantiles(ordered, q_hi)
             out[f"{key}_se"] = reps.std(axis=0, ddof=1) if self.n_boot > 1 else np.nan
         return pd.DataFrame(out)
 
@@ -181,6 +189,22 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
     reps = BootstrapReplicates(names, conv, val, method, random_state)
     model.result_.bootstrap_ = reps
     return model.result_.conf_int(alpha, interval)
+
+
+def order_quantiles(ordered: np.ndarray, q) -> np.ndarray:
+    """Quantile ``q`` (a number, or one per column) of each column of ``ordered`` (B sorted
+    replicates in rows): the (B + 1) q-th order statistic, interpolated linearly between the
+    two nearest and held at the first or last one beyond them (Davison & Hinkley 1997,
+    section 5.2; numpy's ``quantile(method="weibull")``). Vectorised over columns.
+    """
+    b, k = ordered.shape
+    h = np.clip(np.broadcast_to(np.asarray(q, dtype=np.float64), (k,)) * (b + 1), 1.0, b)
+    first = np.floor(h).astype(np.int64)
+    frac = h - first
+    cols = np.arange(k)
+    below = ordered[first - 1, cols]
+    above = ordered[np.minimum(first, b - 1), cols]
+    return below + frac * (above - below)
 
 
 def _is_int(x) -> bool:
