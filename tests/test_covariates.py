@@ -52,12 +52,12 @@ def test_from_events_reads_one_value_per_journey():
 def test_covariate_varying_within_a_journey_is_refused_naming_rows():
     df = _log()
     df.loc[3, "seg"] = "z"  # the touch "a" of u1's second journey (closed at row 4: "y")
-    with pytest.raises(at.InputError, match=r"'seg' varies within a journey of 'u1'.*row 3.*"
+    with pytest.raises(at.InputError, match=r"'seg' varies within the journey 'u1'.*row 3.*"
                                             r"row 4"):
         _read(df, covariates=["seg"])
     df = _log()
     df.loc[0, "seg"] = "z"  # u1's first touch: in its first journey ...
-    with pytest.raises(at.InputError, match="varies within a journey"):
+    with pytest.raises(at.InputError, match="varies within the journey"):
         _read(df, covariates=["seg"])
     # ... unless max_touches drops it: only the touches a journey keeps must agree
     with pytest.warns(at.DroppedDataWarning, match="beyond max_touches"):

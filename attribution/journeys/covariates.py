@@ -295,9 +295,11 @@ def event_covariates(df, covariates: list, order, anchor, touch_rows, counts, id
             t = int(np.flatnonzero(differs)[0])
             jn = int(np.searchsorted(np.cumsum(counts), t, side="right"))
             ra, rt = df.index[a_rows[jn]], df.index[t_rows[t]]
+            plain = [v.item() if isinstance(v, np.generic) else v
+                     for v in (ids[jn], s.iloc[t_rows[t]], rt, s.iloc[a_rows[jn]], ra)]
             raise InputError(
-                f"covariate {col!r} varies within a journey of {ids[jn]!r}: "
-                f"{s.iloc[t_rows[t]]!r} at row {rt!r}, {s.iloc[a_rows[jn]]!r} at row {ra!r} (the "
+                f"covariate {col!r} varies within the journey {plain[0]!r}: {plain[1]!r} at "
+                f"row {plain[2]!r}, {plain[3]!r} at row {plain[4]!r} (the "
                 f"row closing it); a covariate describes the whole journey: give every row of "
                 f"a journey one value")
         out[col] = s.iloc[a_rows].reset_index(drop=True)
