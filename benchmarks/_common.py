@@ -172,8 +172,9 @@ def write(name: str, frame: pd.DataFrame, notes: str = "") -> None:
     print(md)
 
 
-def simulated_journeys(n: int, seed: int, tier: str = "noisy_or"):
-    """Journeys (touchpoint level, with times and value) of ``n`` simulated people."""
+def simulated_journeys(n: int, seed: int, tier: str = "noisy_or", channel: bool = False):
+    """Journeys (touchpoint level, with times and value) of ``n`` simulated people; with
+    ``channel`` also the channel of each touchpoint."""
     import warnings
 
     import attribution as at
@@ -184,4 +185,4 @@ def simulated_journeys(n: int, seed: int, tier: str = "noisy_or"):
         warnings.simplefilter("ignore")
         return at.Journeys.from_events(events, journey="journey_id", time="timestamp",
                                        touchpoint="touchpoint", conversion="converted",
-                                       value="value")
+                                       value="value", channel="channel" if channel else None)

@@ -11,22 +11,11 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 
 import pandas as pd
-from _common import write
+from _common import simulated_journeys, write
 
 import attribution as at
-from attribution.evaluation.simulate import simulate_journeys
-
-
-def journeys(n: int, seed: int = 0):
-    events, _ = simulate_journeys(n, tier="noisy_or", random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return at.Journeys.from_events(events, journey="journey_id", time="timestamp",
-                                       touchpoint="touchpoint", channel="channel",
-                                       conversion="converted", value="value")
 
 
 def main():
@@ -34,7 +23,7 @@ def main():
     ap.add_argument("--journeys", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    j = journeys(args.journeys)
+    j = simulated_journeys(args.journeys, 0, channel=True)
     print(j)
     rows = []
     for level in ("channel", "touchpoint"):
