@@ -76,6 +76,28 @@ def test_summary_counts_recoveries_and_flat_calls():
     assert s["credit_mode"] == "total"
 
 
+def test_tier_summary_counts_both_rules_flat_calls_and_placebo():
+    # tier a: rows 1-2 truly 80/20 (row 1 recovered by both rules, row 2 called but 0.07 off),
+    # row 3 simulated flat and called flat, row 4 flat but called 80/20; tier b: one row
+    res = pd.DataFrame(dict(
+        tier=["a"] * 4 + ["b"], model=["logistic"] * 5, n_journeys=[10, 10, 10, 10, 20],
+        target_top20=[0.8, 0.9, "flat", "flat", 0.8], tv_distance=[0.1, 0.3, 0.2, 0.4, 0.5],
+        true_pareto=[True, True, False, False, False],
+        est_pareto=[True, True, False, True, True],
+        top20_close=[True, False, True, False, False],
+        placebo_share=[0.01, -0.03, 0.0, 0.0, 0.002]))
+    s = harness.summarise_by_tier(res).set_index("tier")
+    assert s.loc["a", "tv_distance"] == pytest.approx(0.25)
+    assert s.loc["a", "tv_max"] == pytest.approx(0.4)
+    assert s.loc["a", "concentrated"] == 2 and s.loc["a", "flat"] == 2
+    assert s.loc["a", "recovers_80_20"] == pytest.approx(1.0)
+    assert s.loc["a", "recovers_both_rules"] == pytest.approx(0.5)
+    assert s.loc["a", "says_flat_when_flat"] == pytest.approx(0.5)
+    assert s.loc["a", "placebo_max"] == pytest.approx(0.03)  # the largest |placebo|
+    assert s.loc["b", "concentrated"] == 0 and np.isnan(s.loc["b", "recovers_80_20"])
+    assert s.loc["b", "n_journeys"] == 20
+
+
 @pytest.fixture(scope="module")
 def large_scenario():
     """A quick-grid scenario (additive, true 80/20) with 20,000 journeys, every model."""
