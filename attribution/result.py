@@ -138,6 +138,54 @@ class AttributionResult:
         ci = self.bootstrap_.conf_int(alpha, point=point, method=method)
         return point.merge(ci, on="entity", how="left", validate="one_to_one")
 
+    def efficiency(self, spend, touches=None, *, cost: str = "cost", period: str = "period",
+                   freq=None, alpha: float = 0.05):
+        """Cost, credit, CPA (cost / conversions) and ROAS (value / cost) per entity, from a
+        spend table (``channel`` or ``touchpoint``, ``cost``, optional ``period``); with a
+        period column, pass ``touches=model.transform(journeys)``. Every entity and every
+        spend row is listed with a ``status``; intervals when the result has bootstrap
+        replicates. See :func:`attribution.efficiency.efficiency`.
+        """
+        from attribution.efficiency import efficiency
+
+        return efficiency(self, spend, touches, cost=cost, period=period, freq=freq,
+                          alpha=alpha)
+
+    def by_period(self, freq, touches=None):
+        """Credit per period of conversion (``"D"``, ``"W"``, ``"M"``, ``"Q"``, ``"Y"``...) and
+        entity of this result's level, from ``touches=model.transform(journeys)`` (the per-touch
+        credit, which carries each conversion's time). The result itself keeps no per-journey
+        data. See :func:`attribution.periods.by_period`.
+        """
+        from attribution.periods import by_period
+
+        if touches is None:
+            raise ParameterError(
+                "by_period needs the per-touch credit: result.by_period('W', "
+                "touches=model.transform(journeys))")
+        return by_period(touches, freq, level=self.level, entities=self.names)
+
+    def rank_probabilities(self, p: float = 0.2, on: str = "conversions"):
+        """Per entity, the bootstrap probability of being in the top ``p`` share of entities
+        by credit (``p_top``); needs replicates (:func:`attribution.bootstrap`). See
+        :mod:`attribution.inference.ranks`.
+        """
+        return self._replicates().rank_probabilities(self, p=p, on=on)
+
+    def pairwise_order(self, entities=None, top: int | None = None, on: str = "conversions"):
+        """Square frame of bootstrap probabilities ``P(a > b)`` (row a, column b) for
+        ``entities`` or the ``top`` entities by credit; needs replicates. See
+        :mod:`attribution.inference.ranks`.
+        """
+        return self._replicates().pairwise_order(self, entities=entities, top=top, on=on)
+
+    def _replicates(self):
+        if self.bootstrap_ is None:
+            raise AttributionError(
+                "this result has no bootstrap replicates; run attribution.bootstrap(model, "
+                "journeys, n_boot=200) first")
+        return self.bootstrap_
+
     def concentration(self, p: float = 0.2, q: float = 0.8, on: str = "conversions"):
         """Concentration of credit over entities with any exposure (see :mod:`metrics`)."""
         if on not in ("conversions", "value"):

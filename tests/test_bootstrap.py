@@ -17,9 +17,9 @@ def sim():
     events, _ = simulate_journeys(4000, tier="noisy_or", random_state=11)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+        return at.Journeys.from_events(events, journey="user_id", time="timestamp",
                                        touchpoint="touchpoint", channel="channel",
-                                       conversion="converted", value="value")
+                                       conversion="converted", value="revenue")
 
 
 def test_multinomial_weights_keep_journey_count_and_are_unbiased():
@@ -167,7 +167,7 @@ def test_coverage_of_the_models_own_estimand():
     events, _ = simulate_journeys(200_000, tier="additive", random_state=21)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pop = at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+        pop = at.Journeys.from_events(events, journey="user_id", time="timestamp",
                                       touchpoint="touchpoint", conversion="converted")
     truth = at.Linear().fit(pop).result_.to_frame().set_index("entity")["share"]
     rng = np.random.default_rng(0)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from attribution.inference import ranks
 from attribution.journeys.validation import AttributionWarning, ParameterError
 from attribution.models import AttributionModel, check_journeys
 
@@ -95,6 +96,16 @@ class BootstrapReplicates:
             out[f"{key}_upper"] = order_quantiles(ordered, q_hi)
             out[f"{key}_se"] = reps.std(axis=0, ddof=1) if self.n_boot > 1 else np.nan
         return pd.DataFrame(out)
+
+    def rank_probabilities(self, result, p: float = 0.2, on: str = "conversions"):
+        """:func:`attribution.inference.ranks.rank_probabilities` of ``result`` (which holds
+        these replicates).
+        """
+        return ranks.rank_probabilities(result, p=p, on=on)
+
+    def pairwise_order(self, result, entities=None, top=None, on: str = "conversions"):
+        """:func:`attribution.inference.ranks.pairwise_order` of ``result``."""
+        return ranks.pairwise_order(result, entities=entities, top=top, on=on)
 
     def rolled_up(self, names, channel_of, channel_names) -> BootstrapReplicates:
         """The replicates summed from touchpoints to channels (extra rows carried over)."""

@@ -22,6 +22,7 @@ from attribution.models._allocate import (  # noqa: F401 (re-exported)
     journey_sums,
     pair_weights,
 )
+from attribution.models._conversions import conversion_columns
 from attribution.result import AttributionResult
 
 #: what ``transform(journeys, unseen=...)`` does with entities unseen at fit
@@ -231,10 +232,13 @@ class AttributionModel(BaseEstimator):
         -------
         pandas.DataFrame
             Columns ``journey`` (id), ``conversion`` (conversion number, event logs only),
+            ``conversion_id`` (stable id of the conversion, :mod:`._conversions`),
             ``position`` (0-based), ``touchpoint`` (touchpoint level only), ``channel``,
-            ``time`` (when known), ``credit`` and ``value_credit``. Within a journey ``credit``
-            sums to its conversions and ``value_credit`` to its value; credit a model keeps off
-            the touches is on one more row, position -1, named ``(baseline)``,
+            ``time`` (when known), ``conversion_time`` (when known: the journey's conversion,
+            for :func:`attribution.periods.by_period`), ``credit`` and ``value_credit``.
+            Within a journey ``credit`` sums to its conversions and ``value_credit`` to its
+            value; credit a model keeps off the touches is on one more row, position -1, named
+            ``(baseline)``,
             ``(unattributed)``, ``(unallocated)`` or ``(unseen)``.
         """
         self._require_fitted()
@@ -249,6 +253,8 @@ class AttributionModel(BaseEstimator):
         out["journey"] = ids[tj[keep]]
         if j.seq is not None:
             out["conversion"] = j.seq[tj[keep]]
+        conv = conversion_columns(j, tj[keep])
+        out["conversion_id"] = conv["conversion_id"]
         out["position"] = j.touch_position[keep]
         codes = j.codes[keep]
         if j.level == "touchpoint":
@@ -257,6 +263,8 @@ class AttributionModel(BaseEstimator):
                                                    j.channel_names.astype(str))
         if j.times is not None:
             out["time"] = time_column(j, j.times[keep])
+        if "conversion_time" in conv:
+            out["conversion_time"] = conv["conversion_time"]
         out["credit"] = tc[keep]
         out["value_credit"] = tv[keep]
         frame = pd.DataFrame(out)
@@ -360,6 +368,8 @@ class AttributionModel(BaseEstimator):
         extra = {"journey": ids[need]}
         if j.seq is not None:
             extra["conversion"] = j.seq[need]
+        conv = conversion_columns(j, np.flatnonzero(need))
+        extra["conversion_id"] = conv["conversion_id"]
         extra["position"] = np.full(int(need.sum()), -1)
         for col in ("touchpoint", "channel"):
             if col in frame:
@@ -368,6 +378,8 @@ class AttributionModel(BaseEstimator):
                 extra[col] = pd.Categorical(label, categories=cats)
         if "time" in frame:
             extra["time"] = missing_times(j, int(need.sum()))
+        if "conversion_time" in frame:
+            extra["conversion_time"] = conv["conversion_time"]
         extra["credit"] = rc[need]
         extra["value_credit"] = rv[need]
         return pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)

@@ -191,8 +191,9 @@ def test_no_journey_converts():
                                                      else {})).fit(j))
         assert (m.credit_ == 0).all() and m.result_.total_conversions == 0
         t = m.transform(j)
-        assert len(t) == 0 and list(t.columns) == ["journey", "position", "touchpoint",
-                                                   "channel", "credit", "value_credit"]
+        assert len(t) == 0 and list(t.columns) == ["journey", "conversion_id", "position",
+                                                   "touchpoint", "channel", "credit",
+                                                   "value_credit"]
 
 
 @pytest.mark.parametrize("name", MODELS)
