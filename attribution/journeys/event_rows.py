@@ -3,6 +3,12 @@
 A row is a touch (it names a touchpoint), a conversion (flagged, or a touchpoint listed as a
 conversion), both (a touch that converts) or neither. Touchpoints, channels and stages are
 coded against sorted vocabularies; a touchpoint belongs to one channel and one stage.
+
+A row with an empty touchpoint but a channel is a touch of that channel: its touchpoint is
+named after the channel (channel-only rows in a log with touchpoints; counted in
+``report_``). Such a row that is also a conversion is ambiguous (a touch that converts, or a
+conversion of its own tagged with a channel?) and refused, naming the rows. With no touchpoint
+column at all (``touchpoint=None``) the channel column is the touchpoint column.
 """
 
 from __future__ import annotations
@@ -15,10 +21,14 @@ import pandas as pd
 from attribution.journeys.validation import (
     EmptyInputError,
     InputError,
+    ParameterError,
     _row_list,
     check_distinct_labels,
     label_column,
+    label_list,
     numeric_column,
+    require_columns,
+    require_frame,
 )
 
 
@@ -31,6 +41,7 @@ class EventRows:
     is_conversion: np.ndarray  # bool
     conversions: np.ndarray | None  # count of each row; None: a flag (a conversion counts 1)
     value: np.ndarray | None  # value of each row, when a value column is given
+    named_after_channel: int = 0  # touch rows whose empty touchpoint took the channel's name
 
     @property
     def is_touch(self) -> np.ndarray:
@@ -39,7 +50,7 @@ class EventRows:
 
 
 def read_rows(df: pd.DataFrame, touchpoint: str, conversion: str | None, value: str | None,
-              conversion_touchpoints=None) -> EventRows:
+              conversion_touchpoints=None, channel: str | None = None) -> EventRows:
     """Touchpoint codes, conversion flags, counts and values of the rows of an event log.
 
     Parameters
@@ -51,6 +62,9 @@ def read_rows(df: pd.DataFrame, touchpoint: str, conversion: str | None, value: 
         ``conversion`` and ``value`` may be None.
     conversion_touchpoints : list of str, optional
         Touchpoint labels that mean a conversion; such rows are conversions, not touches.
+    channel : str, optional
+        The channel column: a row with a channel but no touchpoint is a touch named after
+        its channel (module docstring).
 
     Returns
     -------
@@ -60,15 +74,39 @@ def read_rows(df: pd.DataFrame, touchpoint: str, conversion: str | None, value: 
     ------
     EmptyInputError
         When no row holds a touch.
+    InputError
+        When a conversion row has a channel but no touchpoint (ambiguous).
     """
     tp_col = label_column(df[touchpoint], touchpoint, "touchpoint", allow_missing=True)
     is_conv, conv, has_tp = _conversion_rows(df, conversion, tp_col, conversion_touchpoints)
+    filled = 0
+    if channel is not None and channel != touchpoint:
+        tp_col, fill = _named_after_channel(df, tp_col, touchpoint, channel, is_conv)
+        has_tp, filled = has_tp | fill, int(fill.sum())
     val = numeric_column(df[value], value, "value") if value is not None else None
     tp_code, tp_names = _codes(tp_col, has_tp, touchpoint, "touchpoint")
     if not (tp_code >= 0).any():
         raise EmptyInputError(f"column {touchpoint!r} (touchpoint) holds no touch: every row is "
                               f"missing or a conversion; nothing to attribute")
-    return EventRows(tp_code, tp_names, is_conv, conv, val)
+    return EventRows(tp_code, tp_names, is_conv, conv, val, filled)
+
+
+def _named_after_channel(df, tp_col: pd.Series, touchpoint: str, channel: str, is_conv):
+    """The touchpoint column with each empty touchpoint of a row that has a channel replaced
+    by the channel, and which rows were; such a row that converts is refused (ambiguous).
+    """
+    label_column(df[channel], channel, "channel", allow_missing=True)
+    fill = (tp_col.isna() & df[channel].notna()).to_numpy()
+    if not fill.any():
+        return tp_col, fill
+    bad = fill & is_conv
+    if bad.any():
+        raise InputError(
+            f"row(s) {_row_list(df.index[bad])} are conversions with a channel (column "
+            f"{channel!r}) but no touchpoint (column {touchpoint!r}): a touch that converts, or "
+            f"a conversion of its own? Fill the touchpoint for a converting touch, or clear the "
+            f"channel for a conversion of its own")
+    return tp_col.astype(object).where(~fill, df[channel].astype(object)), fill
 
 
 def entity_labels(df: pd.DataFrame, channel: str | None, stage: str | None, rows: EventRows):
@@ -175,3 +213,61 @@ def _entity_attribute(tp, attr, attr_names, tp_names, column, role):
     out = np.full(len(tp_names), -1, dtype=np.int64)
     out[owner] = value
     return out
+
+
+class Report:
+    """What from_events read, dropped, reshaped: ``report_``'s rows, the warning's phrases."""
+
+    def __init__(self, n_events: int):
+        self.rows = [dict(step="from_events", item="events read", count=n_events)]
+        self.phrases: list[str] = []
+
+    def note(self, step: str, item: str, count: int) -> None:
+        """Note a count in ``report_``."""
+        self.rows.append(dict(step=step, item=item, count=count))
+
+    def dropped(self, step: str, item: str, count: int, phrase: str) -> None:
+        """Note ``count`` things dropped, with the warning's phrase for them (nothing if 0)."""
+        if count:
+            self.note(step, item, count)
+            self.phrases.append(phrase)
+
+
+def check_arguments(df, columns, conversion_touchpoints, open_journeys, max_touches,
+                     conversion_window) -> list | None:
+    """The frame, its columns and the options, checked before anything is read; returns
+    ``conversion_touchpoints`` as a list.
+    """
+    require_frame(df, "event log")
+    require_columns(df, columns)
+    conversion_touchpoints = label_list(conversion_touchpoints, "conversion_touchpoints")
+    if columns["conversion"] is None and not conversion_touchpoints:
+        raise ParameterError("say which rows are conversions: conversion='<flag column>' and/or "
+                             "conversion_touchpoints=['purchase', ...]")
+    if open_journeys not in ("keep", "drop"):
+        raise ParameterError(f"open_journeys must be 'keep' or 'drop', got {open_journeys!r}")
+    if max_touches is not None and (not isinstance(max_touches, (int, np.integer))
+                                    or isinstance(max_touches, bool) or max_touches < 1):
+        raise ParameterError(f"max_touches must be an integer >= 1, got {max_touches!r}")
+    window = conversion_window
+    if window is not None and not ((isinstance(window, (tuple, list)) or np.ndim(window) == 1)
+                                   and len(window) == 2):
+        raise ParameterError(f"conversion_window must be a pair (start, end), got "
+                             f"{conversion_window!r}")
+    return conversion_touchpoints
+
+
+def note_ignored_rows(rows: EventRows, report: Report) -> None:
+    """Count the rows that are neither touch nor conversion, values off conversions, and
+    touches named after their channel (no touchpoint).
+    """
+    if rows.named_after_channel:
+        report.note("from_events", "touch rows without touchpoint named after their channel",
+                    rows.named_after_channel)
+    k = int((~rows.is_touch & ~rows.is_conversion).sum())
+    report.dropped("from_events", "rows with neither touchpoint nor conversion dropped", k,
+                   f"{k} row(s) with neither touchpoint nor conversion")
+    if rows.value is not None:
+        k = int(((rows.value > 0) & ~rows.is_conversion).sum())
+        report.dropped("from_events", "value on rows that are not conversions ignored", k,
+                       f"value on {k} non-conversion row(s)")

@@ -1,6 +1,7 @@
 """Sessionising event logs into journeys (windows, several conversions per person).
 
-The steps, each vectorised over all rows or all journeys:
+The log may be a pandas, polars or pyarrow table (:mod:`~attribution.journeys.frames`). The
+steps, each vectorised over all rows or all journeys:
 
 1. read the rows (:mod:`~attribution.journeys.event_rows`): touchpoint codes, conversion
    flags, counts and values, and each touchpoint's channel and stage;
@@ -11,8 +12,9 @@ The steps, each vectorised over all rows or all journeys:
 4. keep the touches inside each journey's window (:func:`_touch_ranges`: lookback,
    max_touches), read the covariates, and build the :class:`~attribution.Journeys`.
 
-Drops are noted in a :class:`_Report` (``report_`` and one DroppedDataWarning). Below, ``log``
-is the sorted event log (:class:`_SortedLog`), ``spans`` the journeys cut from it.
+Drops are noted in a :class:`~.event_rows.Report` (``report_`` and one DroppedDataWarning).
+Below, ``log`` is the sorted event log (:class:`_SortedLog`), ``spans`` the journeys cut from
+it.
 """
 
 from __future__ import annotations
@@ -25,16 +27,21 @@ import pandas as pd
 from attribution.journeys import covariates as _cov
 from attribution.journeys import paths as _paths
 from attribution.journeys.arrays import offsets_of
-from attribution.journeys.event_rows import EventRows, entity_labels, read_rows
+from attribution.journeys.event_rows import (
+    EventRows,
+    Report,
+    check_arguments,
+    entity_labels,
+    note_ignored_rows,
+    read_rows,
+)
+from attribution.journeys.frames import as_pandas
 from attribution.journeys.times import duration, time_point, time_values
 from attribution.journeys.validation import (
     EmptyInputError,
     ParameterError,
     check_distinct_labels,
     check_no_missing,
-    label_list,
-    require_columns,
-    require_frame,
     warn_dropped,
 )
 
@@ -64,18 +71,24 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     (``"drop"``). Everything removed is counted in ``report_`` and summarised in one
     :class:`~attribution.DroppedDataWarning`.
     """
+    if touchpoint is None:  # channel-only data: the channels are the touchpoints
+        if channel is None:
+            raise ParameterError("name the touchpoint column (touchpoint='<column>'), or for "
+                                 "channel-only data the channel column (channel='<column>')")
+        touchpoint = channel
     roles = dict(journey=journey, time=time, touchpoint=touchpoint, channel=channel,
                  conversion=conversion, value=value, stage=stage)
-    conversion_touchpoints = _check_arguments(df, roles, conversion_touchpoints, open_journeys,
-                                              max_touches, conversion_window)
+    df = as_pandas(df, "event log", roles, _cov.column_list(covariates))
+    conversion_touchpoints = check_arguments(df, roles, conversion_touchpoints, open_journeys,
+                                             max_touches, conversion_window)
     covariates = _cov.columns_of(df, covariates, roles)
     check_no_missing(df[journey], journey, "journey")
     t, kind, zone, _ = time_values(df[time], time, time_unit=time_unit, time_format=time_format,
                                    tz=tz)
     look = duration(lookback, kind, "lookback")
-    report = _Report(len(df))
-    rows = read_rows(df, touchpoint, conversion, value, conversion_touchpoints)
-    _note_ignored_rows(rows, report)
+    report = Report(len(df))
+    rows = read_rows(df, touchpoint, conversion, value, conversion_touchpoints, channel)
+    note_ignored_rows(rows, report)
     channel_of, channel_names, stage_of = entity_labels(df, channel, stage, rows)
     person, person_ids = pd.factorize(df[journey], sort=True)
     check_distinct_labels(person_ids, journey, "journey")
@@ -109,58 +122,6 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
                times=log.time[idx], end_times=spans.end, ids=ids, seq=spans.seq,
                level="touchpoint", report=report.rows, time_kind=kind, time_zone=zone,
                covariates=cov, covariate_bins=covariate_bins)
-
-
-class _Report:
-    """What from_events read, dropped, reshaped: ``report_``'s rows, the warning's phrases."""
-
-    def __init__(self, n_events: int):
-        self.rows = [dict(step="from_events", item="events read", count=n_events)]
-        self.phrases: list[str] = []
-
-    def note(self, step: str, item: str, count: int) -> None:
-        self.rows.append(dict(step=step, item=item, count=count))
-
-    def dropped(self, step: str, item: str, count: int, phrase: str) -> None:
-        """Note ``count`` things dropped, with the warning's phrase for them (nothing if 0)."""
-        if count:
-            self.note(step, item, count)
-            self.phrases.append(phrase)
-
-
-def _check_arguments(df, columns, conversion_touchpoints, open_journeys, max_touches,
-                     conversion_window) -> list | None:
-    """The frame, its columns and the options, checked before anything is read; returns
-    ``conversion_touchpoints`` as a list.
-    """
-    require_frame(df, "event log")
-    require_columns(df, columns)
-    conversion_touchpoints = label_list(conversion_touchpoints, "conversion_touchpoints")
-    if columns["conversion"] is None and not conversion_touchpoints:
-        raise ParameterError("say which rows are conversions: conversion='<flag column>' and/or "
-                             "conversion_touchpoints=['purchase', ...]")
-    if open_journeys not in ("keep", "drop"):
-        raise ParameterError(f"open_journeys must be 'keep' or 'drop', got {open_journeys!r}")
-    if max_touches is not None and (not isinstance(max_touches, (int, np.integer))
-                                    or isinstance(max_touches, bool) or max_touches < 1):
-        raise ParameterError(f"max_touches must be an integer >= 1, got {max_touches!r}")
-    window = conversion_window
-    if window is not None and not ((isinstance(window, (tuple, list)) or np.ndim(window) == 1)
-                                   and len(window) == 2):
-        raise ParameterError(f"conversion_window must be a pair (start, end), got "
-                             f"{conversion_window!r}")
-    return conversion_touchpoints
-
-
-def _note_ignored_rows(rows: EventRows, report: _Report) -> None:
-    """Count the rows that are neither touch nor conversion, and values off conversions."""
-    k = int((~rows.is_touch & ~rows.is_conversion).sum())
-    report.dropped("from_events", "rows with neither touchpoint nor conversion dropped", k,
-                   f"{k} row(s) with neither touchpoint nor conversion")
-    if rows.value is not None:
-        k = int(((rows.value > 0) & ~rows.is_conversion).sum())
-        report.dropped("from_events", "value on rows that are not conversions ignored", k,
-                       f"value on {k} non-conversion row(s)")
 
 
 # ---------------------------------------------------------------------- 2. the sorted log

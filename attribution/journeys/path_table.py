@@ -12,7 +12,7 @@ Parsing is vectorised (pyarrow compute and numpy) and factorises the strings onc
    once (leading separator cut, whitespace trimmed), so ``" a"`` and ``"a"`` are one name;
 4. rows sharing a string share a path; distinct strings are distinct paths unless a name has
    two raw spellings in the same place of a path (then they are grouped by their codes).
-Covariate columns: :mod:`~attribution.journeys.covariates`.
+Covariates: :mod:`~attribution.journeys.covariates`; polars, pyarrow input: :mod:`.frames`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attribution.journeys import covariates as _cov
+from attribution.journeys.frames import as_pandas
+from attribution.journeys.path_groups import first_occurrences, renumber
 from attribution.journeys.paths import group_identical_paths, ranges
 from attribution.journeys.validation import (
     ColumnTypeError,
@@ -50,8 +52,9 @@ def journeys_from_paths(cls, df, *, path, conversions, nulls, value, sep, channe
     :meth:`Journeys.from_paths`. With covariates the rows are read one by one (covariates
     binned over the rows) and aggregated afterwards, by (path, covariates).
     """
-    covariates = _cov.columns_of(df, covariates, dict(path=path, conversions=conversions,
-                                                      nulls=nulls, value=value))
+    roles = dict(path=path, conversions=conversions, nulls=nulls, value=value)
+    df = as_pandas(df, "path table", roles, _cov.column_list(covariates))
+    covariates = _cov.columns_of(df, covariates, roles)
     parsed = parse_path_table(df, path, conversions, nulls, value, sep,
                               aggregate and not covariates)
     report = [dict(step="from_paths", item="rows read", count=len(df))]
@@ -330,24 +333,6 @@ def _code_paths(counts, tcode, vocab, empty) -> _Strings:
                     codes=tcode.astype(np.int32, copy=False), empty=empty, path=None)
 
 
-def _renumber(path: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Path indices of the kept items renumbered 0..m-1 (order kept; -1 elsewhere)."""
-    used = np.zeros(int(path.max()) + 1 if len(path) else 0, dtype=bool)
-    used[path[keep]] = True
-    relabel = np.cumsum(used) - 1
-    return np.where(keep, relabel[path], -1)
-
-
-def _first_occurrences(group: np.ndarray) -> np.ndarray:
-    """Where each group (numbered by first appearance) first occurs: the running maximum
-    grows there.
-    """
-    new = np.ones(len(group), dtype=bool)
-    if len(group) > 1:
-        np.greater(group[1:], np.maximum.accumulate(group)[:-1], out=new[1:])
-    return np.flatnonzero(new)
-
-
 def _distinct_path_journeys(parsed: _Strings, weights: dict, inv: np.ndarray) -> dict:
     """One journey per distinct path (weights summed per string, strings ordered by first
     appearance): the row CSR is never built.
@@ -361,8 +346,8 @@ def _distinct_path_journeys(parsed: _Strings, weights: dict, inv: np.ndarray) ->
         return out
     keep = ~empty
     path = parsed.path if parsed.path is not None else np.arange(len(empty))
-    g = _renumber(path, keep)[keep]
-    rep = np.flatnonzero(keep)[_first_occurrences(g)]  # first string of each path
+    g = renumber(path, keep)[keep]
+    rep = np.flatnonzero(keep)[first_occurrences(g)]  # first string of each path
     lengths = parsed.lengths[rep]
     offsets = np.zeros(len(rep) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
@@ -386,7 +371,7 @@ def _row_journeys(parsed: _Strings, weights: dict, inv: np.ndarray, index: pd.In
         group = rinv.astype(np.int64)
     else:
         path = parsed.path if parsed.path is not None else np.arange(len(empty))
-        group = _renumber(path, ~empty)[rinv]
+        group = renumber(path, ~empty)[rinv]
     ids = index.to_numpy()
 
     def rows(a):
@@ -396,5 +381,5 @@ def _row_journeys(parsed: _Strings, weights: dict, inv: np.ndarray, index: pd.In
                "nulls": 0.0 if keep is None else float(weights["nulls"][~keep].sum())}
     return dict(names=parsed.names, offsets=offsets, codes=codes, ids=rows(ids),
                 rows=None if keep is None else np.flatnonzero(keep),
-                groups=(group, _first_occurrences(group)), dropped=dropped,
+                groups=(group, first_occurrences(group)), dropped=dropped,
                 **{k: rows(w) for k, w in weights.items()})

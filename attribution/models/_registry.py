@@ -9,7 +9,8 @@ from attribution.models._base import AttributionModel
 
 _REGISTRY: dict[str, type] = {}
 # modules that register models when imported
-_MODULES = ("heuristic", "markov", "shapley", "logistic", "shao_li", "hazard")
+_MODULES = ("heuristic", "last_non_direct", "markov", "shapley", "logistic", "shao_li",
+            "hazard")
 
 
 def register(name: str):

@@ -73,7 +73,7 @@ def test_times_read_with_one_format_shown_in_one_zone(case, tmp_path):
     inferred once, ``time_unit`` and ``tz`` passed on); the output is the same file for 3 and
     for 10**6 rows per partition, its times in the input's zone."""
     ev = make_events(150, 11)
-    ev = ev.assign(timestamp=ev["timestamp"] + pd.to_timedelta(ev["journey_id"] * 2, "D"))
+    ev = ev.assign(timestamp=ev["timestamp"] + pd.to_timedelta(ev["user_id"] * 2, "D"))
     ev = ev[_paris(ev["timestamp"]).notna()]  # no wall-clock time of a DST change
     ev, kw, zone, fmt = _times(case, ev.sample(frac=1, random_state=0).reset_index(drop=True))
     src = tmp_path / f"ev.{fmt}"
@@ -122,13 +122,13 @@ def test_dataset_file_without_a_column_fails_before_any_row_is_read(tmp_path, mo
     d.mkdir()
     for i, rows in enumerate(np.array_split(np.arange(len(ev)), 3)):
         part = ev.iloc[rows]
-        (part.drop(columns="value") if i == 2 else part).to_parquet(d / f"part-{i}.parquet")
+        (part.drop(columns="revenue") if i == 2 else part).to_parquet(d / f"part-{i}.parquet")
     spilled = []
     monkeypatch.setattr(spill.SpillWriter, "write", lambda *a: spilled.append(1))
     with pytest.raises(at.MissingColumnError) as err:
         score_file(at.Linear(), d, tmp_path / "o.parquet", **COLS)
     msg = str(err.value)
-    assert "'value'" in msg and "part-2.parquet" in msg and "\n" not in msg and not spilled
+    assert "'revenue'" in msg and "part-2.parquet" in msg and "\n" not in msg and not spilled
 
 
 # ---------------------------------------------------------------- tiny chunks (item 12)
@@ -179,11 +179,11 @@ def test_csv_types_that_drift_after_the_first_block(tmp_path, monkeypatch):
     as pandas reads it whole."""
     monkeypatch.setattr(io, "BLOCK_BYTES", 1 << 12)  # the first block: a hundred rows
     ev = make_events(300, 6)
-    late = ev["journey_id"] >= 150
-    ev["journey_id"] = ev["journey_id"].astype(str).where(~late, "u" + ev["journey_id"].astype(str))
+    late = ev["user_id"] >= 150
+    ev["user_id"] = ev["user_id"].astype(str).where(~late, "u" + ev["user_id"].astype(str))
     codes = {tp: str(i) for i, tp in enumerate(sorted(ev["touchpoint"].dropna().unique()))}
     ev["touchpoint"] = ev["touchpoint"].where(late, ev["touchpoint"].map(codes))
-    ev["value"] = ev["value"].where(late, ev["value"].round())
+    ev["revenue"] = ev["revenue"].where(late, ev["revenue"].round())
     ev.to_csv(tmp_path / "ev.csv", index=False)
     assert str(io.TableStream(tmp_path / "ev.csv")._types["touchpoint"]) == "int64"  # sniffed
     got = scored(tmp_path / "ev.csv", tmp_path / "o.parquet", chunk_rows=50)
