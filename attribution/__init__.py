@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from attribution.evaluation.compare import compare
+from attribution.evaluation.lookbacks import compare_lookbacks
 from attribution.inference.bootstrap import bootstrap
 from attribution.inference.persist import load_json, to_json
 from attribution.journeys import Journeys
@@ -33,12 +34,13 @@ _LAZY = {
     "PositionBased": "heuristic", "TimeDecay": "heuristic",
     "MarkovChain": "markov", "Shapley": "shapley", "Logistic": "logistic",
     "ShaoLiProbabilistic": "shao_li", "AdditiveHazard": "hazard",
+    "LastNonDirect": "last_non_direct",
 }
 
 
 # submodules reachable as attributes (``at.metrics.accuracy``) without importing them eagerly
 _MODULES = ("datasets", "metrics", "plotting", "shapley", "journeys", "models", "inference",
-            "scale", "evaluation")
+            "scale", "evaluation", "report")
 
 
 def __getattr__(name):
@@ -58,7 +60,8 @@ __all__ = [
     "DroppedDataWarning",
     "EmptyInputError", "InputError", "Journeys", "MissingColumnError", "NotFittedError",
     "ParameterError",
-    "UnknownModelError", "available_models", "bootstrap", "compare", "get_model", "load_json",
+    "UnknownModelError", "available_models", "bootstrap", "compare", "compare_lookbacks",
+    "get_model", "load_json",
     "to_json",
     "register",
     *_LAZY,

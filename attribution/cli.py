@@ -19,27 +19,29 @@ from pathlib import Path
 import pandas as pd
 
 from attribution.cli_args import (
+    COMPARE_MODELS,
     CLIError,
     as_flags,
-    channel_column,
     event_kwargs,
     event_options,
     interruptible,
-    parse_params,
     read_truth,
-    seeded,
+    truth_name,
     unique_models,
     unknown_layout,
 )
-from attribution.cli_args import build_parser as _build_parser
+from attribution.cli_models import estimators
+from attribution.cli_parser import build_parser as _build_parser
 from attribution.journeys.validation import AttributionError, DroppedDataWarning
 
 __all__ = ["CLIError", "build_parser", "load_journeys", "main"]
 
 
-def _emit(args, df: pd.DataFrame, out: str | None) -> None:
-    """Write ``df`` to ``out`` (CSV or Parquet, :func:`attribution.scale.io.write_table`), or
-    print it when ``out`` is None.
+def _emit(args, df: pd.DataFrame, out: str | None, level: str = "entity",
+          title: str | None = None) -> None:
+    """Write ``df`` to ``out`` with its raw numbers (CSV or Parquet,
+    :func:`attribution.scale.io.write_table`), or print it for a person when ``out`` is None
+    (:func:`attribution.cli_format.credit_table`).
     """
     if out is not None:
         from attribution.scale import io
@@ -47,8 +49,9 @@ def _emit(args, df: pd.DataFrame, out: str | None) -> None:
         io.write_table(df, out)
         args.written.append(out)
         return
-    with pd.option_context("display.max_rows", 500, "display.width", 200):
-        print(df.to_string(index=False, float_format=lambda x: f"{x:,.4f}"))
+    from attribution.cli_format import credit_table, plain_table
+
+    print(credit_table(df, level) if title is None else plain_table(df, title))
 
 
 def _check_outputs(args, table: str | None, *others) -> None:
@@ -85,9 +88,9 @@ def load_journeys(args):
         args.default_level = "channel"  # each name of a path table is its own channel
         return Journeys.from_paths(df, path=args.path, conversions=args.conversions,
                                    nulls=args.nulls, value=args.path_value, sep=args.sep)
-    channel = channel_column(args, df.columns)
-    args.default_level = "touchpoint" if channel is None else "channel"
-    return Journeys.from_events(df, **event_kwargs(args, channel))
+    kwargs = event_kwargs(args, df.columns)
+    args.default_level = "touchpoint" if kwargs["channel"] is None else "channel"
+    return Journeys.from_events(df, **kwargs)
 
 
 def _read_input(args) -> pd.DataFrame:
@@ -109,53 +112,52 @@ def _read_input(args) -> pd.DataFrame:
 
 
 def _fit(args) -> int:
+    from attribution.cli_money import analyst_table, check_analyst, with_rank_probabilities
     from attribution.evaluation.compare import compare
-    from attribution.models import get_model
 
     models = unique_models(args.model or ["linear"])
-    params = parse_params(args.param)
-    if params and len(models) > 1:
-        raise CLIError("--param applies to a single --model; run `attribution fit` once per "
-                       "model to set parameters")
-    estimators = {m: seeded(get_model(m, **params), params, args.seed) for m in models}
+    models_run = estimators(models, args.param, args.seed)
     _check_outputs(args, args.output)
+    check_analyst(args)  # --spend and --by: fails before any fit
     j = load_journeys(args)
+    for est in models_run.values():
+        if args.level:
+            est.set_params(level=args.level)
     if args.n_boot:
         from attribution.inference.bootstrap import bootstrap
 
         frames = []
-        for name, est in estimators.items():
-            if args.level:
-                est.set_params(level=args.level)
+        for name, est in models_run.items():
             ci = bootstrap(est, j, n_boot=args.n_boot, alpha=args.alpha, n_jobs=args.n_jobs,
                            random_state=args.seed, progress=_progress(args))
-            frames.append(ci.assign(model=name))
+            frames.append(with_rank_probabilities(ci, est.result_).assign(model=name))
         frame = pd.concat(frames, ignore_index=True)
         frame = frame[["model", *[c for c in frame.columns if c != "model"]]]
-    else:
-        frame = compare(estimators, j, level=args.level)
+    elif not (args.spend or args.by):
+        frame = compare(models_run, j, level=args.level)
+    extra = analyst_table(args, models_run, j)  # fits the models the bootstrap did not
+    frame = frame if extra is None else extra
     if len(models) == 1:
         frame = frame.drop(columns="model")
-    _emit(args, frame, args.output)
+    levels = {est.get_params().get("level") for est in models_run.values()}
+    level = args.level or (levels.pop() if len(levels) == 1 else None) or j.level
+    _emit(args, frame, args.output, level, None if extra is None else extra.attrs["title"])
     return 0
 
 
 def _score(args) -> int:
-    from attribution.models import get_model
     from attribution.scale import io
     from attribution.scale.batch import score_file
 
     if not args.output:
         raise CLIError("score needs --output (a .parquet or .csv file for the per-touch credit)")
-    params = parse_params(args.param)
-    model = seeded(get_model(args.model, **params), params, args.seed)
+    model = estimators([args.model], args.param, args.seed)[args.model]
     if args.level:
         model.set_params(level=args.level)
     _check_outputs(args, args.output)
-    channel = channel_column(args, io.columns_of(args.input))
     summary = score_file(model, args.input, args.output, chunk_rows=args.chunk_rows,
                          n_jobs=args.n_jobs, progress=_progress(args),
-                         **event_kwargs(args, channel))
+                         **event_kwargs(args, io.columns_of(args.input)))
     args.written.append(args.output)
     print(summary)
     return 0
@@ -171,9 +173,10 @@ def _progress(args) -> bool:
 
 def _compare(args) -> int:
     from attribution.evaluation.compare import compare
-    from attribution.models import available_models, get_model
+    from attribution.models import available_models
 
-    models = unique_models(args.model or available_models())
+    models = unique_models(args.model or [m for m in COMPARE_MODELS if m in available_models()])
+    models_run = estimators(models, args.param, args.seed)
     _check_outputs(args, args.output, args.plot)
     _check_plot(args)
     truth = read_truth(args.truth) if args.truth else None
@@ -181,7 +184,8 @@ def _compare(args) -> int:
     if j.times is None and "time_decay" in models and not args.model:
         models = [m for m in models if m != "time_decay"]  # needs timestamps
     level = args.level or args.default_level
-    frame = compare({m: seeded(get_model(m), {}, args.seed) for m in models}, j, level=level)
+    frame = compare({m: models_run[m] for m in models}, j, level=level)
+    models = [m for m in models if m in set(frame["model"])]  # without those that refused
     wide = frame.pivot(index="entity", columns="model", values="share")[models]
     if truth is not None:
         true = truth.channel_shapley if level == "channel" else truth.shapley
@@ -195,8 +199,9 @@ def _compare(args) -> int:
         if args.output:
             _emit(args, wide.reset_index(), args.output)
         else:
-            with pd.option_context("display.width", 200, "display.max_columns", 50):
-                print((100 * wide).round(1).to_string())
+            from attribution.cli_format import share_table
+
+            print(share_table(wide, float(j.conversions.sum()), level))
     if args.plot:
         args.written.append(args.plot)
         print(f"wrote {args.plot}")
@@ -241,6 +246,7 @@ def _draw(frame, tmp, name) -> None:
 def _simulate(args) -> int:
     from attribution.evaluation.simulate import simulate_journeys
 
+    args.truth = args.truth or truth_name(args.output)
     _check_outputs(args, args.output)
     if Path(args.truth).resolve() == Path(args.output).resolve() or Path(args.truth).is_dir():
         raise CLIError(f"--truth {args.truth!r} must be a .json file apart from --output")
@@ -257,38 +263,31 @@ def _simulate(args) -> int:
 
 
 def _demo(args) -> int:
-    from attribution.datasets import load_sample
-    from attribution.evaluation.compare import compare
+    from attribution.datasets.demo import run_demo
+    from attribution.report import write_report
 
-    j, truth = load_sample(as_journeys=True)
-    print(f"Sample: {j}\n")
-    models = ["first", "last", "linear", "position", "time_decay"]
-    frame = compare(models, j, level="channel")
-    wide = frame.pivot(index="entity", columns="model", values="conversions")[models]
-    wide.index.name = "channel"
-    wide.loc["(total)"] = wide.sum()
-    print("Conversions credited to each channel, by model:")
-    print(wide.round(1).to_string())
-    share = frame.pivot(index="entity", columns="model", values="share")[models]
-    share.index.name = "channel"
-    true = truth.channel_shapley / truth.channel_shapley.sum()
-    share["TRUTH"] = true.reindex(share.index).fillna(0.0)
-    print("\nShare of conversions, against the true share of incremental conversions "
-          "(Shapley over causal lifts):")
-    print((100 * share).round(1).astype(str).add("%").to_string())
-    tv = 0.5 * (share[models].sub(share["TRUTH"], axis=0)).abs().sum()
-    print("\nDistance from the truth (total variation, 0 = exact): "
-          + ", ".join(f"{m} {tv[m]:.3f}" for m in models))
+    run_demo(args.out, write_report=write_report)
+    return 0
+
+
+def _report(args) -> int:
+    from attribution.cli_money import report_page
+
+    models = estimators(unique_models(args.model), args.param, args.seed) if args.model \
+        else None
+    _check_outputs(args, None, args.output)
+    truth = read_truth(args.truth) if args.truth else None
+    j = load_journeys(args)
+    page = report_page(args, j, models, truth, _progress(args))
+    args.written.append(page)
+    print(f"wrote {page}")
     return 0
 
 
 def _models(args) -> int:
-    from attribution.models import available_models, model_class
+    from attribution.cli_models import describe_models
 
-    for name in available_models():
-        cls = model_class(name)
-        doc = (cls.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:12s} {cls.__name__:16s} {doc}")
+    print(describe_models())
     return 0
 
 
@@ -321,8 +320,8 @@ def _bench(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``attribution`` command; its errors raise :class:`CLIError`."""
     handlers = dict(fit=_fit, score=_score, compare=_compare, simulate=_simulate, demo=_demo,
-                    bench=_bench, models=_models)
-    return _build_parser(handlers, __doc__.splitlines()[0])
+                    report=_report, bench=_bench, models=_models)
+    return _build_parser(handlers)
 
 
 def main(argv=None) -> int:

@@ -1,5 +1,6 @@
-"""The command line of ``attribution`` (:mod:`attribution.cli` runs the commands): its parser,
-library messages in terms of its flags, and signals.
+"""The command line of ``attribution`` (:mod:`attribution.cli` runs the commands, its parser is
+:mod:`attribution.cli_parser`): checked option types, library messages in terms of its flags,
+and signals.
 
 A bad command line is a :class:`CLIError` on one line naming the flag and the fix, never
 argparse's usage block: numbers are checked here (``--n-jobs 0``, ``--alpha 2``), before any
@@ -21,6 +22,12 @@ from pathlib import Path
 from attribution.journeys.validation import InputError
 
 TIME_UNITS = ("s", "ms", "us", "ns", "step")
+#: ``fit --by`` choices -> pandas period codes
+BY = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+#: the models `attribution compare` runs by default: the heuristics, the Markov chain, Shapley
+#: and Logistic (incremental credit, the rest to "(baseline)")
+COMPARE_MODELS = ("first", "last", "linear", "position", "time_decay", "markov", "shapley",
+                  "logistic")
 
 
 class CLIError(InputError):
@@ -41,7 +48,8 @@ _FLAGS = {"time_unit": "--time-unit", "time_format": "--time-format", "tz": "--t
           "lookback": "--lookback", "max_touches": "--max-touches",
           "target_top20": "--target-top20", "journey": "--journey", "time": "--time",
           "touchpoint": "--touchpoint", "channel": "--channel", "conversion": "--conversion",
-          "sep": "--sep", "mean_length": "--mean-length", "n_journeys": "--journeys"}
+          "sep": "--sep", "mean_length": "--mean-length", "n_journeys": "--journeys",
+          "conversion_touchpoints": "--conversion-touchpoint"}
 _ROLES = ("journey", "time", "touchpoint", "channel", "conversion")
 _KEYWORD = re.compile(r"(?<![\w.-])(" + "|".join(_FLAGS) + r")(=(?:'([^']*)'|([^\s,;)]+))?)?"
                       r"(?![\w-])")
@@ -191,17 +199,35 @@ def event_options(args) -> dict:
     """The event log options that have no default, by flag."""
     return {"--value": args.value, "--lookback": args.lookback, "--channel": args.channel,
             "--max-touches": args.max_touches, "--time-unit": args.time_unit,
-            "--time-format": args.time_format, "--tz": args.tz}
+            "--time-format": args.time_format, "--tz": args.tz,
+            "--conversion-touchpoint": args.conversion_touchpoint}
 
 
-def event_kwargs(args, channel) -> dict:
-    """The arguments of :meth:`Journeys.from_events` the flags give (the times are read by
-    the library: strings with one format, numbers with ``--time-unit``).
+def event_kwargs(args, columns) -> dict:
+    """The arguments of :meth:`Journeys.from_events` the flags give for a file with
+    ``columns`` (the times are read by the library: strings with one format, numbers with
+    ``--time-unit``).
     """
     return dict(journey=args.journey, time=args.time, touchpoint=args.touchpoint,
-                channel=channel, conversion=args.conversion, value=args.value,
-                lookback=args.lookback, max_touches=args.max_touches,
-                time_unit=args.time_unit, time_format=args.time_format, tz=args.tz)
+                channel=channel_column(args, columns), conversion=conversion_column(args, columns),
+                value=args.value or ("revenue" if "revenue" in columns else None),
+                conversion_touchpoints=args.conversion_touchpoint, lookback=args.lookback,
+                max_touches=args.max_touches, time_unit=args.time_unit,
+                time_format=args.time_format, tz=args.tz)
+
+
+def conversion_column(args, columns) -> str | None:
+    """``--conversion`` (which must be a column); None when it is the default "converted",
+    the file has no such column and ``--conversion-touchpoint`` says which rows convert.
+    """
+    if args.conversion in columns:
+        return args.conversion
+    if args.conversion == "converted" and args.conversion_touchpoint:
+        return None
+    raise CLIError(f"--conversion {args.conversion!r} is not a column of {args.input!r}; it has "
+                   f"{', '.join(map(str, columns))}. Name the conversion column with "
+                   f"--conversion, or the touchpoints that are conversions with "
+                   f"--conversion-touchpoint (e.g. purchase)")
 
 
 def channel_column(args, columns) -> str | None:
@@ -232,6 +258,15 @@ def unknown_layout(args, columns) -> str:
     return f"{what}. Name the columns with --path or --journey, or pass --format"
 
 
+def truth_name(output: str) -> str:
+    """The default of ``simulate --truth``: ``ev.csv.gz`` -> ``ev.truth.json``, beside it."""
+    name = Path(output).name
+    for suffix in (".gz", ".bz2", ".xz", ".zst", ".zip"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return str(Path(output).with_name(Path(name).stem + ".truth.json"))
+
+
 def read_truth(path):
     """The truth JSON of ``compare --truth``, read before any work."""
     from attribution.evaluation.simulate import Truth
@@ -245,137 +280,3 @@ def read_truth(path):
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         why = f"no {exc} entry" if isinstance(exc, KeyError) else " ".join(str(exc).split())
         raise CLIError(f"--truth {path!r} is not a truth file ({why[:200]}); {fix}") from exc
-
-
-def shared_parents():
-    """The option groups shared by commands: common flags, path table and event log columns."""
-    common = argparse.ArgumentParser(add_help=False)  # after the command: only when given
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks")
-    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
-                        help="no warnings and no progress bars")
-    paths = argparse.ArgumentParser(add_help=False)
-    g = paths.add_argument_group("path table columns")
-    g.add_argument("--format", choices=["auto", "events", "paths"], default="auto")
-    g.add_argument("--path", default="path")
-    g.add_argument("--conversions", default="total_conversions")
-    g.add_argument("--nulls", default="total_null")
-    g.add_argument("--path-value", default=None, help="value column of a path table")
-    g.add_argument("--sep", default=">")
-    events = argparse.ArgumentParser(add_help=False)
-    e = events.add_argument_group("event log columns")
-    e.add_argument("--journey", default="user_id")
-    e.add_argument("--time", default="timestamp")
-    e.add_argument("--touchpoint", default="touchpoint")
-    e.add_argument("--channel", default=None,
-                   help="channel column (default: the column 'channel' if there is one)")
-    e.add_argument("--conversion", default="converted")
-    e.add_argument("--value", default=None)
-    e.add_argument("--lookback", default=None,
-                   help="e.g. 30D or 12h; a number of steps with --time-unit step")
-    e.add_argument("--max-touches", type=at_least(1), default=None)
-    e.add_argument("--time-unit", choices=TIME_UNITS, default=None,
-                   help="what numeric times are: s, ms, us or ns since 1970-01-01 UTC, or "
-                        "ordered steps (required for numeric times)")
-    e.add_argument("--time-format", default=None,
-                   help="format of date strings, e.g. '%%d/%%m/%%Y %%H:%%M' or ISO8601 "
-                        "(default: guessed once from the first value)")
-    e.add_argument("--tz", default=None,
-                   help="time zone of the times, e.g. Europe/Paris (naive times are "
-                        "wall-clock times there)")
-    return common, paths, events
-
-
-_SEED = "random state of sampled models and the bootstrap (default 0: a run repeats exactly)"
-
-
-def _add_fit_and_score(sub, common, paths, events, handlers):
-    fit = sub.add_parser("fit", parents=[common, paths, events],
-                         help="credit table by touchpoint or channel")
-    fit.add_argument("input", help="CSV or Parquet: an event log or a path table")
-    fit.add_argument("--model", "-m", action="append",
-                     help="model name (repeat to compare); see `attribution models`")
-    fit.add_argument("--param", "-p", action="append", help="model parameter key=value")
-    fit.add_argument("--level", choices=["touchpoint", "channel"], default=None)
-    fit.add_argument("--output", "-o", help="write .csv or .parquet instead of a table on stdout")
-    fit.add_argument("--n-boot", type=n_boot, default=0,
-                     help="bootstrap replicates: adds *_lower, *_upper and *_se columns")
-    fit.add_argument("--alpha", type=alpha, default=0.05, help="1 - confidence level")
-    fit.add_argument("--seed", type=at_least(0), default=0, help=_SEED)
-    fit.add_argument("--n-jobs", type=n_jobs, default=None,
-                     help="bootstrap processes (-1: every CPU)")
-    fit.set_defaults(func=handlers["fit"])
-
-    score = sub.add_parser("score", parents=[common, events],
-                           help="credit of every touch of every converting journey, streamed")
-    score.add_argument("input", help="event log: CSV, Parquet file or Parquet directory")
-    score.add_argument("--model", "-m", default="markov")
-    score.add_argument("--param", "-p", action="append", help="model parameter key=value")
-    score.add_argument("--level", choices=["touchpoint", "channel"], default=None)
-    score.add_argument("--output", "-o", help=".parquet or .csv[.gz] output (required)")
-    score.add_argument("--seed", type=at_least(0), default=0, help=_SEED)
-    score.add_argument("--chunk-rows", type=at_least(1), default=2_000_000,
-                       help="rows read at a time and per partition (bounds memory)")
-    score.add_argument("--n-jobs", type=n_jobs, default=None,
-                       help="parallel partitions (-1: every CPU)")
-    score.set_defaults(func=handlers["score"])
-
-
-def _add_others(sub, common, paths, events, handlers):
-    cmp_ = sub.add_parser("compare", parents=[common, paths, events], help="models side by side")
-    cmp_.add_argument("input", help="CSV or Parquet: an event log or a path table")
-    cmp_.add_argument("--model", "-m", action="append", help="model (repeat); default: all")
-    cmp_.add_argument("--level", choices=["touchpoint", "channel"], default=None,
-                      help="default: channel when the input has a channel column, else "
-                           "touchpoint")
-    cmp_.add_argument("--seed", type=at_least(0), default=0, help=_SEED)
-    cmp_.add_argument("--truth", help="truth JSON from `attribution simulate` (adds TRUTH)")
-    cmp_.add_argument("--output", "-o", help="write the share table as .csv or .parquet")
-    cmp_.add_argument("--plot", help="write a comparison figure (.png, .pdf, .svg, ...)")
-    cmp_.set_defaults(func=handlers["compare"])
-
-    sim = sub.add_parser("simulate", parents=[common],
-                         help="event log + ground truth from the simulator")
-    sim.add_argument("--journeys", type=n_journeys, default=100_000)
-    sim.add_argument("--tier", default="noisy_or",
-                     choices=["additive", "noisy_or", "logit", "confounded", "upstream"])
-    sim.add_argument("--target-top20", type=top20, default=0.8,
-                     help="true top-20%% share, or 'flat'")
-    sim.add_argument("--mean-length", type=mean_length, default=4.0)
-    sim.add_argument("--seed", type=at_least(0), default=None)
-    sim.add_argument("--output", "-o", required=True, help="events .parquet or .csv")
-    sim.add_argument("--truth", required=True, help="truth .json")
-    sim.set_defaults(func=handlers["simulate"])
-
-    demo = sub.add_parser("demo", parents=[common], help="fit five models on the bundled sample")
-    demo.set_defaults(func=handlers["demo"])
-    bench = sub.add_parser("bench", parents=[common],
-                           help="benchmark harness on simulated ground truth")
-    bench.add_argument("what", choices=["concentration"])
-    bench.add_argument("--quick", action="store_true", help="the small grid (CI runs it)")
-    bench.add_argument("--out", default="benchmarks/results", help="output folder")
-    bench.add_argument("--n-jobs", type=n_jobs, default=None)
-    bench.add_argument("--journeys", type=at_least(1), default=None,
-                       help="journeys per scenario (default: the grid's, 20000 full, 5000 quick)")
-    bench.add_argument("--logit-journeys", type=at_least(1), default=None,
-                       help="journeys per scenario of the logit tier (default: --journeys)")
-    bench.add_argument("--seeds", type=at_least(1), default=None,
-                       help="seeds per scenario (default: the grid's, 3 full, 1 quick)")
-    bench.add_argument("--models", default=None,
-                       help="comma-separated models to score (default: every registered one; "
-                            "the true outcome model's reference rows are always added)")
-    bench.set_defaults(func=handlers["bench"])
-    models = sub.add_parser("models", parents=[common], help="list the registered models")
-    models.set_defaults(func=handlers["models"])
-
-
-def build_parser(handlers: dict, description: str) -> Parser:
-    """The parser; ``handlers`` maps each command to the function that runs it."""
-    ap = Parser(prog="attribution", description=description)
-    ap.add_argument("--debug", action="store_true", help="show tracebacks")
-    ap.add_argument("--quiet", action="store_true", help="no warnings and no progress bars")
-    sub = ap.add_subparsers(dest="command", required=True)
-    common, paths, events = shared_parents()
-    _add_fit_and_score(sub, common, paths, events, handlers)
-    _add_others(sub, common, paths, events, handlers)
-    return ap

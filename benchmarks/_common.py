@@ -183,6 +183,6 @@ def simulated_journeys(n: int, seed: int, tier: str = "noisy_or", channel: bool 
     events, _ = simulate_journeys(n, tier=tier, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+        return at.Journeys.from_events(events, journey="user_id", time="timestamp",
                                        touchpoint="touchpoint", conversion="converted",
-                                       value="value", channel="channel" if channel else None)
+                                       value="revenue", channel="channel" if channel else None)

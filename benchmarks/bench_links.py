@@ -26,9 +26,9 @@ def journeys(n, tier, seed=0):
                                   random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+        return at.Journeys.from_events(events, journey="user_id", time="timestamp",
                                        touchpoint="touchpoint", conversion="converted",
-                                       value="value")
+                                       value="revenue")
 
 
 def main():

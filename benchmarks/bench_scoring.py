@@ -77,7 +77,7 @@ def make_log(path: Path, journeys: int, seed: int, start_id: int = 0, sort_time=
 
     events, _ = simulate_journeys(journeys, tier="noisy_or", random_state=seed,
                                   truth_journeys=10_000)
-    events["journey_id"] += start_id
+    events["user_id"] += start_id
     if sort_time:
         events = events.sort_values("timestamp", kind="stable")
     events.to_parquet(path, row_group_size=1_000_000, index=False)
@@ -96,13 +96,13 @@ def score_rows(src: Path, out: Path, repeat: int) -> dict:
     base, base_mem, _ = best_of(
         "import pyarrow.parquet as pq\n"
         f"df = pq.read_table({str(src)!r}).to_pandas()\n"
-        "df = df.sort_values(['journey_id', 'timestamp'], kind='stable')\n", repeat)
+        "df = df.sort_values(['user_id', 'timestamp'], kind='stable')\n", repeat)
     print(f"{n_events:,} events: baseline read + sort {base:.1f} s, {base_mem:.2f} GB",
           flush=True)
     secs, mem, text = best_of(
         "from attribution.cli import main\n"
-        f"main(['--quiet', 'score', {str(src)!r}, '--journey', 'journey_id', '--value', "
-        f"'value', '-m', 'markov', '-o', {str(out)!r}, '--n-jobs', '2'])\n", repeat)
+        f"main(['--quiet', 'score', {str(src)!r}, '--journey', 'user_id', '--value', "
+        f"'revenue', '-m', 'markov', '-o', {str(out)!r}, '--n-jobs', '2'])\n", repeat)
     print(text.strip(), flush=True)
     return dict(step="score markov (CLI, 2 jobs)", events=n_events, seconds=round(secs, 2),
                 baseline_read_sort_s=round(base, 2), ratio=round(secs / base, 2),
@@ -154,8 +154,8 @@ def main():
             "import time, warnings\nwarnings.simplefilter('ignore')\n"
             "import dask.dataframe as dd\nfrom distributed import Client, LocalCluster\n"
             "import attribution as at\nfrom attribution.scale import dask as adask\n"
-            "cols = dict(journey='journey_id', time='timestamp', touchpoint='touchpoint', "
-            "channel='channel', conversion='converted', value='value')\n"
+            "cols = dict(journey='user_id', time='timestamp', touchpoint='touchpoint', "
+            "channel='channel', conversion='converted', value='revenue')\n"
             "if __name__ == '__main__':\n"
             "    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, "
             "dashboard_address=None, memory_limit='10GB') as c, Client(c):\n"

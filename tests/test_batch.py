@@ -13,8 +13,8 @@ from tests._tol import rtol
 from tests.conftest import simulated_log_files
 
 pytestmark = pytest.mark.filterwarnings("ignore::attribution.AttributionWarning")
-COLS = dict(journey="journey_id", time="timestamp", touchpoint="touchpoint", channel="channel",
-            conversion="converted", value="value")
+COLS = dict(journey="user_id", time="timestamp", touchpoint="touchpoint", channel="channel",
+            conversion="converted", value="revenue")
 KEY = ["journey", "conversion", "position"]
 
 
@@ -27,17 +27,17 @@ def log(tmp_path_factory):
 @pytest.mark.parametrize("name", ["events.parquet", "events.csv.gz"])
 def test_partitions_never_split_a_journey(log, tmp_path, name):
     d, events, _ = log
-    parts = partition(d / name, tmp_path, "journey_id", chunk_rows=4000)
+    parts = partition(d / name, tmp_path, "user_id", chunk_rows=4000)
     assert len(parts) == int(np.ceil(len(events) / 4000))
     frames = [spill.read_spill(p).to_pandas() for p in parts]
-    seen = [set(f["journey_id"].astype(str)) for f in frames]
-    assert sum(len(s) for s in seen) == events["journey_id"].nunique()  # disjoint, complete
+    seen = [set(f["user_id"].astype(str)) for f in frames]
+    assert sum(len(s) for s in seen) == events["user_id"].nunique()  # disjoint, complete
     assert sum(len(f) for f in frames) == len(events)
     # every row once, and a person's events in input order
-    key = ["journey_id", "timestamp"]
-    got = pd.concat(frames).astype({"journey_id": str}).sort_values(key, kind="stable")
-    want = events.astype({"journey_id": str}).sort_values(key, kind="stable")
-    assert got["value"].tolist() == want["value"].tolist()
+    key = ["user_id", "timestamp"]
+    got = pd.concat(frames).astype({"user_id": str}).sort_values(key, kind="stable")
+    want = events.astype({"user_id": str}).sort_values(key, kind="stable")
+    assert got["revenue"].tolist() == want["revenue"].tolist()
 
 
 @pytest.mark.parametrize("name", ["linear", "markov", "time_decay", "shapley", "logistic"])
@@ -123,7 +123,7 @@ def test_bad_input(tmp_path, log):
         score_file(at.Linear(), d / "events.parquet", tmp_path / "o.parquet",
                    **{**COLS, "journey": "who"})
     bad = events.copy()
-    bad.loc[3, "journey_id"] = None
+    bad.loc[3, "user_id"] = None
     bad.to_parquet(tmp_path / "bad.parquet")
     with pytest.raises(InputError, match="missing value"):
         score_file(at.Linear(), tmp_path / "bad.parquet", tmp_path / "o.parquet", **COLS)
@@ -137,30 +137,30 @@ def test_cli_simulate_score_compare(tmp_path, capsys):
                  str(truth)]) == 0
     assert "true top-20% share" in capsys.readouterr().out
     out = tmp_path / "scores.csv"
-    assert main(["--quiet", "score", str(ev), "--journey", "journey_id", "--value", "value",
+    assert main(["--quiet", "score", str(ev), "--journey", "user_id", "--value", "revenue",
                  "-m", "linear", "-o", str(out), "--chunk-rows", "4000"]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("scored 3,000 journeys") and "conversions attributed" in line
     assert pd.read_csv(out)["credit"].sum() == pytest.approx(pd.read_parquet(ev)["converted"].sum())
     png = tmp_path / "cmp.png"
-    assert main(["--quiet", "compare", str(ev), "--journey", "journey_id", "-m", "first", "-m",
+    assert main(["--quiet", "compare", str(ev), "--journey", "user_id", "-m", "first", "-m",
                  "linear", "--truth", str(truth), "--plot", str(png)]) == 0
     text = capsys.readouterr().out
     assert "TRUTH" in text and png.stat().st_size > 5000
-    assert main(["score", str(ev), "--journey", "journey_id"]) == 2
+    assert main(["score", str(ev), "--journey", "user_id"]) == 2
     assert "needs --output" in capsys.readouterr().err
 
 
 def test_partitions_without_journeys_are_skipped(tmp_path):
     """A person with only a conversion row leaves a partition with nothing to sessionise."""
     ev = pd.DataFrame({
-        "journey_id": [1, 1, 2, 3, 3],
+        "user_id": [1, 1, 2, 3, 3],
         "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-01",
                                      "2024-01-04"]),
         "touchpoint": ["a", None, None, "b", "a"],
         "channel": ["web", None, None, "tv", "web"],
         "converted": [0, 1, 1, 0, 1],
-        "value": [0.0, 10.0, 5.0, 0.0, 7.0],
+        "revenue": [0.0, 10.0, 5.0, 0.0, 7.0],
     })
     src = tmp_path / "ev.parquet"
     ev.to_parquet(src)
@@ -202,7 +202,7 @@ def test_parquet_directory_with_text_keys(log, tmp_path):
     d, events, j = log
     folder = tmp_path / "events"
     folder.mkdir()
-    text = events.assign(journey_id=events["journey_id"].map("u{:05d}".format))
+    text = events.assign(user_id=events["user_id"].map("u{:05d}".format))
     for i, rows in enumerate(np.array_split(np.arange(len(text)), 3)):
         text.iloc[rows].to_parquet(folder / f"part-{i}.parquet")
     out = tmp_path / "scores.parquet"

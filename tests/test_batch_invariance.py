@@ -18,8 +18,8 @@ from attribution.scale.batch import fit_file, score_file
 
 pytestmark = pytest.mark.filterwarnings("ignore::attribution.AttributionWarning",
                                         "ignore::attribution.DroppedDataWarning")
-COLS = dict(journey="journey_id", time="timestamp", touchpoint="touchpoint", channel="channel",
-            conversion="converted", value="value")
+COLS = dict(journey="user_id", time="timestamp", touchpoint="touchpoint", channel="channel",
+            conversion="converted", value="revenue")
 MODELS = {"linear": {}, "markov": {}, "position": {}, "time_decay": dict(half_life="7D"),
           "first": {}, "last": {}, "shapley": dict(value="model", random_state=0),
           "logistic": dict(random_state=0)}
@@ -36,23 +36,23 @@ def make_events(n_journeys: int, seed: int) -> pd.DataFrame:
     n_touch = rng.integers(1, 9, n_journeys)
     who = np.repeat(np.arange(n_journeys), n_touch)
     minutes = rng.integers(0, 60 * 24 * 60, len(who)) // 30 * 30  # ties on a 30-min grid
-    touches = pd.DataFrame({"journey_id": who, "minute": minutes,
+    touches = pd.DataFrame({"user_id": who, "minute": minutes,
                             "touchpoint": rng.choice(tps, len(who)),
-                            "converted": 0, "value": 0.0})
+                            "converted": 0, "revenue": 0.0})
     n_conv = rng.choice([0, 0, 1, 2], n_journeys)
     never = np.isin(who, np.flatnonzero(n_conv == 0)[::4])  # met only by non-converters
     touches.loc[never, "touchpoint"] = "podcast"
     conv_who = np.repeat(np.arange(n_journeys), n_conv)
-    convs = pd.DataFrame({"journey_id": conv_who,
+    convs = pd.DataFrame({"user_id": conv_who,
                           "minute": rng.integers(0, 60 * 24 * 60, len(conv_who)) + 7,
                           "touchpoint": None, "converted": 1,
-                          "value": np.round(rng.gamma(2.0, 30.0, len(conv_who)), 2)})
-    ev = pd.concat([touches, convs], ignore_index=True).sort_values(["journey_id", "minute"],
+                          "revenue": np.round(rng.gamma(2.0, 30.0, len(conv_who)), 2)})
+    ev = pd.concat([touches, convs], ignore_index=True).sort_values(["user_id", "minute"],
                                                                     kind="stable")
     ev["timestamp"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(ev.pop("minute"), "min")
     ev["channel"] = ev["touchpoint"].map(channel_of)
-    return ev[["journey_id", "timestamp", "touchpoint", "channel", "converted",
-               "value"]].reset_index(drop=True)
+    return ev[["user_id", "timestamp", "touchpoint", "channel", "converted",
+               "revenue"]].reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ distributed = pytest.importorskip("distributed")
 from attribution.scale import dask as adask  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-COLS = dict(journey="journey_id", time="timestamp", touchpoint="touchpoint", channel="channel",
-            conversion="converted", value="value")
+COLS = dict(journey="user_id", time="timestamp", touchpoint="touchpoint", channel="channel",
+            conversion="converted", value="revenue")
 KEY = ["journey", "conversion", "position"]
 
 
@@ -76,7 +76,7 @@ def _timed_events(case):
     only dates that also read month-first)."""
     from tests.test_batch_invariance import make_events
 
-    ev = make_events(120, 5).sort_values("journey_id", kind="stable").reset_index(drop=True)
+    ev = make_events(120, 5).sort_values("user_id", kind="stable").reset_index(drop=True)
     t = ev["timestamp"]
     if case == "aware":
         return ev.assign(timestamp=t.dt.tz_localize("Europe/Paris")), {}, "Europe/Paris"
@@ -85,7 +85,7 @@ def _timed_events(case):
     if case == "steps":
         return ev.assign(timestamp=t.rank(method="dense").astype("int64")), \
             dict(time_unit="step"), None
-    early = ev["journey_id"] < 40  # the first partition: days past the 12th
+    early = ev["user_id"] < 40  # the first partition: days past the 12th
     day = np.where(early, 13 + t.dt.day % 15, 1 + t.dt.day % 12)
     t = pd.to_datetime(dict(year=2024, month=t.dt.month, day=day, hour=t.dt.hour,
                             minute=t.dt.minute))
@@ -97,7 +97,7 @@ def test_times_one_format_one_zone(client, case, tmp_path):
     """The output's time dtype is the meta's (one zone for every partition; integers for
     steps); strings are read with the format of the first partition in every partition."""
     ev, kw, zone = _timed_events(case)
-    ev.index = ev["journey_id"].to_numpy()  # partitions by journey: no shuffle
+    ev.index = ev["user_id"].to_numpy()  # partitions by journey: no shuffle
     ddf = dd.from_pandas(ev, npartitions=3, sort=True)
     assert ddf.npartitions == 3
     m = adask.fit(at.Linear(), ddf, shuffle=False, **COLS, **kw)

@@ -30,7 +30,7 @@ def test_scenario_rows_score_every_model_against_truth():
                                       frequency_effect_corr=0.0, targeting=0.5, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        j = at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+        j = at.Journeys.from_events(events, journey="user_id", time="timestamp",
                                     touchpoint="touchpoint", conversion="converted")
     credit = at.LastTouch().fit(j).credit_
     true = truth.shapley[truth.shapley.index.isin(j.names)]
@@ -137,7 +137,7 @@ def test_incremental_credit_sums_to_conversions_minus_baseline(large_scenario):
     events, _ = simulate_journeys(3000, tier="noisy_or", random_state=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        j = at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+        j = at.Journeys.from_events(events, journey="user_id", time="timestamp",
                                     touchpoint="touchpoint", conversion="converted")
         m = at.Logistic().fit(j)
     assert m.credit_mode_ == "incremental"

@@ -18,8 +18,8 @@ from attribution.models import _hazard_fit as hf
 pytestmark = pytest.mark.filterwarnings("ignore::attribution.DroppedDataWarning")
 DAY = 86_400 * 10**9
 EPOCH = 1_700_000_000 * 10**9
-COLS = dict(journey="journey_id", time="timestamp", touchpoint="touchpoint", channel="channel",
-            conversion="converted", value="value")
+COLS = dict(journey="user_id", time="timestamp", touchpoint="touchpoint", channel="channel",
+            conversion="converted", value="revenue")
 KEY = ["journey", "conversion", "position"]
 
 
@@ -296,7 +296,7 @@ def test_cli_score_equals_in_memory(sim, tmp_path, chunk_rows, parts, capsys):
     events, j = sim
     src, out = tmp_path / "ev.parquet", tmp_path / "scores.csv"
     events.sample(frac=1, random_state=3).to_parquet(src, row_group_size=2000)
-    assert main(["--quiet", "score", str(src), "--journey", "journey_id", "--value", "value",
+    assert main(["--quiet", "score", str(src), "--journey", "user_id", "--value", "revenue",
                  "-m", "additive_hazard", "-p", "horizon=2h", "-o", str(out), "--chunk-rows",
                  str(chunk_rows)]) == 0
     line = capsys.readouterr().out

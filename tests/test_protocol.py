@@ -17,8 +17,8 @@ from attribution.scale.batch import score_file
 from tests.conftest import make_journeys, simulated_log_files
 
 pytestmark = pytest.mark.filterwarnings("ignore::attribution.AttributionWarning")
-COLS = dict(journey="journey_id", time="timestamp", touchpoint="touchpoint", channel="channel",
-            conversion="converted", value="value")
+COLS = dict(journey="user_id", time="timestamp", touchpoint="touchpoint", channel="channel",
+            conversion="converted", value="revenue")
 KEY = ["journey", "conversion", "position"]
 
 

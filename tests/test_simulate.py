@@ -123,7 +123,7 @@ def test_expected_exposure_is_what_journeys_meet(tier, targeting):
     n = 100_000
     events, truth = simulate_journeys(n, tier=tier, targeting=targeting, target_top20=0.9,
                                       truth_journeys=500, random_state=4)
-    touches = events.dropna(subset=["touchpoint"]).drop_duplicates(["journey_id", "touchpoint"])
+    touches = events.dropna(subset=["touchpoint"]).drop_duplicates(["user_id", "touchpoint"])
     seen = touches["touchpoint"].value_counts().reindex(truth.world.names, fill_value=0) / n
     p = truth.world.expected_exposure
     assert (np.abs(seen.to_numpy() - p) <= 4 * np.sqrt(p * (1 - p) / n)).all()
@@ -135,10 +135,10 @@ def test_expected_exposure_is_what_journeys_meet(tier, targeting):
 
 def _intent_and_exposure(events):
     """Per journey: intent, conversions, share of touches that are targeted types."""
-    g = events.groupby("journey_id")
+    g = events.groupby("user_id")
     touches = events[events["converted"] == 0]
     targeted = touches["touchpoint"].isin(["search_ad", "display_ad", "product_page"])
-    share = targeted.groupby(touches["journey_id"]).mean()
+    share = targeted.groupby(touches["user_id"]).mean()
     return g["intent"], g["converted"].sum(), share
 
 
@@ -175,9 +175,9 @@ def test_unreachable_target_is_a_clear_error():
 
 def test_event_log_feeds_the_models(additive):
     events, truth = additive
-    j = at.Journeys.from_events(events, journey="journey_id", time="timestamp",
+    j = at.Journeys.from_events(events, journey="user_id", time="timestamp",
                                 touchpoint="touchpoint", channel="channel", stage="stage",
-                                conversion="converted", value="value")
+                                conversion="converted", value="revenue")
     assert j.conversions.sum() == events["converted"].sum()
     assert set(j.names) <= set(truth.shapley.index)
     with warnings.catch_warnings():
@@ -220,7 +220,7 @@ def test_bundled_sample_is_reproduced_bit_for_bit(tmp_path):
     events, truth = simulate_journeys(10_000, tier="noisy_or", target_top20=0.8,
                                       random_state=2026)
     buf = io.StringIO()
-    events.rename(columns={"journey_id": "user_id", "value": "revenue"}).to_csv(buf, index=False)
+    events.to_csv(buf, index=False)  # the simulator writes the sample's columns
     with gzip.open(root / "sample_events.csv.gz", "rt") as f:
         assert buf.getvalue() == f.read()
     # the truth's sums may differ in the last bits between numpy versions: equal to 1e-12

@@ -117,9 +117,9 @@ def _journeys(events, **covariates):
     """The simulated event log read as journeys (with ``covariates`` when given)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DroppedDataWarning)
-        return Journeys.from_events(events, journey="journey_id", time="timestamp",
+        return Journeys.from_events(events, journey="user_id", time="timestamp",
                                     touchpoint="touchpoint", channel="channel", stage="stage",
-                                    conversion="converted", value="value", **covariates)
+                                    conversion="converted", value="revenue", **covariates)
 
 
 def score(name, model, journeys, truth, true_credit) -> dict:
@@ -365,7 +365,7 @@ def lorenz_figure(path, n_journeys=20_000, models=None):
             target_top20=None if target == "flat" else target, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            j = Journeys.from_events(events, journey="journey_id", time="timestamp",
+            j = Journeys.from_events(events, journey="user_id", time="timestamp",
                                      touchpoint="touchpoint", conversion="converted")
             fitted = {}
             for name in models or available_models():

@@ -101,9 +101,11 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
     Returns
     -------
     events : pandas.DataFrame
-        ``journey_id``, ``timestamp``, ``touchpoint``, ``channel``, ``stage``, ``converted``
-        (1 on conversion rows, which have no touchpoint), ``value`` and, in the confounded
-        tier with ``observe_intent``, ``intent`` (the journey's intent on each of its rows).
+        ``user_id`` (one person, one journey), ``timestamp``, ``touchpoint``, ``channel``,
+        ``stage``, ``converted`` (1 on conversion rows, which have no touchpoint), ``revenue``
+        and, in the confounded tier with ``observe_intent``, ``intent`` (the journey's intent
+        on each of its rows): the column names of the bundled sample and the defaults of the
+        ``attribution`` command.
     truth : Truth
         With ``truth.world``, the :class:`World` of the seed.
     """
@@ -126,7 +128,7 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
     converted = rng.random(n) < pop.prob(pop.exposure(all_types(len(world.catalogue))))
     events = _events(rng, world.catalogue, (tj, types), (ind_j, ind_t), converted, start)
     if tier == "confounded" and observe_intent:
-        events["intent"] = intent[events["journey_id"].to_numpy()]
+        events["intent"] = intent[events["user_id"].to_numpy()]
     return events, true_credit(pop, min(n, int(truth_journeys)), n)
 
 
@@ -204,13 +206,13 @@ def _events(rng, cat, touches, induced, converted, start):
     stage, stage_code = np.unique(cat["stage"].astype(str).to_numpy(), return_inverse=True)
     safe = np.maximum(code, 0)
     return pd.DataFrame({
-        "journey_id": journey,
+        "user_id": journey,
         "timestamp": pd.to_datetime(stamp, unit="s"),
         "touchpoint": pd.Categorical.from_codes(code, names),
         "channel": pd.Categorical.from_codes(np.where(code >= 0, chan_code[safe], -1), chan),
         "stage": pd.Categorical.from_codes(np.where(code >= 0, stage_code[safe], -1), stage),
         "converted": flag,
-        "value": value,
+        "revenue": value,
     })
 
 

@@ -147,22 +147,22 @@ SCORE = [
 ]
 
 COMPARE = [
-    (["compare", "{sim}", "--journey", "journey_id", "--truth", "{bad}"], "bad.json"),
-    (["compare", "{sim}", "--journey", "journey_id", "--truth", "{dir}/nope.json", "-o",
+    (["compare", "{sim}", "--journey", "user_id", "--truth", "{bad}"], "bad.json"),
+    (["compare", "{sim}", "--journey", "user_id", "--truth", "{dir}/nope.json", "-o",
       "{out}.csv"], "nope.json"),
-    (["compare", "{sim}", "--journey", "journey_id", "--truth", "{wrong}", "-o", "{out}.csv"],
+    (["compare", "{sim}", "--journey", "user_id", "--truth", "{wrong}", "-o", "{out}.csv"],
      "wrong.json"),
-    (["compare", "{sim}", "--journey", "journey_id", "--truth", "{a_dir}"], "is a directory"),
-    (["compare", "{sim}", "--journey", "journey_id", "--truth", "{ev}", "-o", "{out}.csv"],
+    (["compare", "{sim}", "--journey", "user_id", "--truth", "{a_dir}"], "is a directory"),
+    (["compare", "{sim}", "--journey", "user_id", "--truth", "{ev}", "-o", "{out}.csv"],
      "--truth"),
-    (["compare", "{sim}", "--journey", "journey_id", "-m", "linear", "--truth",
+    (["compare", "{sim}", "--journey", "user_id", "-m", "linear", "--truth",
       "{other_truth}", "-o", "{out}.csv", "--plot", "{out}.png"], "names none of the channels"),
-    (["compare", "{sim}", "--journey", "journey_id", "--plot", "{out}.xyz"], "--plot"),
-    (["compare", "{sim}", "--journey", "journey_id", "--plot", "{out}"], "--plot"),
-    (["compare", "{sim}", "--journey", "journey_id", "-o", "{out}.csv", "--plot",
+    (["compare", "{sim}", "--journey", "user_id", "--plot", "{out}.xyz"], "--plot"),
+    (["compare", "{sim}", "--journey", "user_id", "--plot", "{out}"], "--plot"),
+    (["compare", "{sim}", "--journey", "user_id", "-o", "{out}.csv", "--plot",
       "{out}.csv"], "--plot"),
-    (["compare", "{sim}", "--journey", "journey_id", "--level", "person"], "--level"),
-    (["compare", "{sim}", "-m", "nope", "--journey", "journey_id", "-o", "{out}.csv"], "nope"),
+    (["compare", "{sim}", "--journey", "user_id", "--level", "person"], "--level"),
+    (["compare", "{sim}", "-m", "nope", "--journey", "user_id", "-o", "{out}.csv"], "nope"),
 ]
 
 SIMULATE = [
@@ -184,7 +184,6 @@ SIMULATE = [
     (["simulate", "--journeys", "200", "--target-top20", "0.3", "-o", "{out}.csv", "--truth",
       "{out}.json"], "--target-top20 flat"),
     (["simulate", "--tier", "magic", "-o", "{out}.csv", "--truth", "{out}.json"], "--tier"),
-    (["simulate", "-o", "{out}.csv"], "--truth"),
     (["simulate", "--journeys", "50", "-o", "{out}.csv", "--truth", "{out}.csv"], "--truth"),
     (["simulate", "--journeys", "50", "-o", "{out}.xyz", "--truth", "{out}.json"], "out.xyz"),
     (["simulate", "--seed", "-1", "-o", "{out}.csv", "--truth", "{out}.json"], "--seed"),
@@ -274,7 +273,7 @@ def sim_files(tmp_path_factory):
     return {p.stem: str(p) for p in d.iterdir()}
 
 
-J = ["--journey", "journey_id", "--value", "value"]
+J = ["--journey", "user_id", "--value", "revenue"]
 NEEDS_CHANNEL = "--level channel needs a channel column: name it with --channel"
 ROUND_2 = [
     (["fit", "{nc}", *J, "--channel", "channel", "-o", "{out}.csv"], "--channel 'channel'"),

@@ -86,7 +86,7 @@ def interrupt(big_log, tmp_path, source, stage, sig, to_group):
     env = {**os.environ, "TMPDIR": str(tmpdir)}
     proc = subprocess.Popen(
         [sys.executable, "-c", RUNNER, "score", str(big_log / source), "--journey",
-         "journey_id", "--value", "value", "-o", str(out), "--n-jobs", "2", "--chunk-rows",
+         "user_id", "--value", "revenue", "-o", str(out), "--n-jobs", "2", "--chunk-rows",
          "20000"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
