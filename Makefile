@@ -1,28 +1,48 @@
 # `make demo` and `make test` work on a fresh machine with only Python 3.10+ (they create .venv).
+# Each target installs what it needs into .venv under its own marker: the runtime and plot extra
+# for the demo (.installed-run), the dev tools for the tests (.installed-dev), the docs tools for
+# the site (.installed-docs). They share the one .venv, so `make demo` then `make test` works.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+DOCS_STAMP := $(VENV)/.installed-docs
+# --no-compile: modules are byte-compiled when first imported, not all at install (half the time)
+PIP := $(BIN)/python -m pip install --quiet --no-compile
 
-.PHONY: demo test lint bench-env clean test-pandas2 bench-quick
+.PHONY: demo test lint docs bench-env clean test-pandas2 bench-quick
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,plot]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[plot]'
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev,plot]'
+	touch $@
+
+$(DOCS_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[docs,notebooks]'
+	touch $@
+
+demo: $(RUN_STAMP)
 	$(BIN)/attribution demo
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# the documentation site into site/ (mkdocs.yml); --strict: a warning fails the build
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --strict --site-dir $${SITE:-site}
 
 # benchmark environment: our package plus the peers we compare against (never runtime deps)
 bench-env:
@@ -31,10 +51,10 @@ bench-env:
 	.venv-bench/bin/python -m pip install --quiet -e '.[plot]' channelattribution psutil
 
 clean:
-	rm -rf $(VENV) .venv-bench build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench build *.egg-info .pytest_cache .ruff_cache site
 
 # the quick concentration grid (CI runs it); the full grid: `.venv/bin/attribution bench concentration`
-bench-quick: $(STAMP)
+bench-quick: $(RUN_STAMP)
 	$(BIN)/attribution --quiet bench concentration --quick --n-jobs 2 --out $${OUT:-/tmp/attribution-bench-quick}
 
 # the same tests on the oldest pandas we support (CI runs this too)
