@@ -60,6 +60,8 @@ def test_fit_and_score_equal_in_memory(client, dataset, name, tmp_path):
     np.testing.assert_allclose(got["credit"], want["credit"], rtol=1e-7, atol=1e-8)
     assert (got["touchpoint"].astype(str).to_numpy()
             == want["touchpoint"].astype(str).to_numpy()).all()
+    assert list(got.columns) == list(want.columns)  # conversion_id and conversion_time too
+    assert (got["conversion_id"].to_numpy() == want["conversion_id"].to_numpy()).all()
 
 
 def test_errors(dataset):

@@ -110,9 +110,10 @@ def _score_partition(df, scorer, events, level, meta):
         if col in out:
             out[col] = out[col].astype(str)
     zone = getattr(meta.dtypes.get("time"), "tz", None)
-    if zone is not None:  # UTC nanoseconds, naive or not, shown in the output's zone
-        t = out["time"]
-        out["time"] = (t.dt.tz_localize("UTC") if t.dt.tz is None else t).dt.tz_convert(zone)
+    for col in ("time", "conversion_time"):
+        if zone is not None and col in out:  # UTC nanoseconds, naive or not, in the zone
+            t = out[col]
+            out[col] = (t.dt.tz_localize("UTC") if t.dt.tz is None else t).dt.tz_convert(zone)
     if "conversion" not in out:
         out.insert(1, "conversion", 0)
     return out[list(meta.columns)].astype(meta.dtypes.to_dict())
@@ -122,8 +123,8 @@ def score(model, ddf, *, shuffle=True, **events):
     """Per-touch credit of every converting journey, as a lazy Dask DataFrame.
 
     ``model`` must be fitted (e.g. by :func:`fit`). Columns as ``model.transform``:
-    journey, conversion, position, (touchpoint), channel, (time), credit, value_credit;
-    touchpoint and channel as strings, times in one zone (module doc).
+    journey, conversion, conversion_id, position, (touchpoint), channel, (time,
+    conversion_time), credit, value_credit; touchpoint and channel as strings, times in one zone (module doc).
     """
     _require_dask()
     from sklearn.utils.validation import check_is_fitted
@@ -136,13 +137,14 @@ def score(model, ddf, *, shuffle=True, **events):
     text = pd.StringDtype()  # not object: Parquet needs to know the type of empty meta
     jd = ddf.dtypes[journey]
     cols = {"journey": text if pd.api.types.is_object_dtype(jd) else jd,
-            "conversion": np.dtype(np.int64),
+            "conversion": np.dtype(np.int64), "conversion_id": np.dtype(np.uint64),
             "position": np.dtype(np.int64)}
     if level == "touchpoint":
         cols["touchpoint"] = text
     cols["channel"] = text
     if time_dtype is not None:
         cols["time"] = time_dtype
+        cols["conversion_time"] = time_dtype
     cols["credit"] = np.dtype(np.float64)
     cols["value_credit"] = np.dtype(np.float64)
     meta = pd.DataFrame({k: pd.Series(dtype=v) for k, v in cols.items()})
