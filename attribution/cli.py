@@ -27,6 +27,8 @@ from attribution.cli_args import (
     interruptible,
     read_truth,
     truth_name,
+    with_conversions,
+    with_truth,
     unique_models,
     unknown_layout,
 )
@@ -67,7 +69,13 @@ def _check_outputs(args, table: str | None, *others) -> None:
 
 
 def load_journeys(args):
-    """Build journeys from the input file as the flags say (events or paths)."""
+    """Build journeys from the input file as the flags say (events or paths); an input
+    without any conversion is refused (:func:`attribution.cli_args.with_conversions`).
+    """
+    return with_conversions(args, _journeys(args))
+
+
+def _journeys(args):
     from attribution.journeys import Journeys
 
     df = _read_input(args)
@@ -188,11 +196,7 @@ def _compare(args) -> int:
     models = [m for m in models if m in set(frame["model"])]  # without those that refused
     wide = frame.pivot(index="entity", columns="model", values="share")[models]
     if truth is not None:
-        true = truth.channel_shapley if level == "channel" else truth.shapley
-        if not true.index.isin(wide.index).any():
-            raise CLIError(f"--truth {args.truth!r} names none of the {level}s of "
-                           f"{args.input!r}; pass the truth written with this event log")
-        wide["TRUTH"] = (true / true.sum()).reindex(wide.index).fillna(0.0)
+        wide = with_truth(wide, truth, level, args)
     with contextlib.ExitStack() as stack:  # the plot appears only if the table is written
         if args.plot:
             _draw(frame, stack.enter_context(_atomic(args.plot)), args.plot)

@@ -161,6 +161,9 @@ _share = checked(float, lambda x: 0 < x <= 1, "a share in (0, 1] such as 0.8, or
 
 
 def _value(text: str):
+    if text.startswith("[") and text.endswith("]"):  # a list: [direct,organic] or [1,2]
+        inner = text[1:-1].strip()
+        return [_value(x.strip().strip("'\"")) for x in inner.split(",")] if inner else []
     for cast in (int, float):
         try:
             return cast(text)
@@ -170,7 +173,8 @@ def _value(text: str):
 
 
 def parse_params(pairs) -> dict:
-    """The ``--param key=value`` pairs as keyword arguments (numbers, booleans, None, text)."""
+    """The ``--param key=value`` pairs as keyword arguments (numbers, booleans, None, text,
+    lists as ``[a,b]``)."""
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
@@ -206,14 +210,34 @@ def event_options(args) -> dict:
 def event_kwargs(args, columns) -> dict:
     """The arguments of :meth:`Journeys.from_events` the flags give for a file with
     ``columns`` (the times are read by the library: strings with one format, numbers with
-    ``--time-unit``).
+    ``--time-unit``). Without a ``touchpoint`` column (and no ``--touchpoint``), a file with
+    a channel column is channel-only data: the channels are the touchpoints.
     """
-    return dict(journey=args.journey, time=args.time, touchpoint=args.touchpoint,
-                channel=channel_column(args, columns), conversion=conversion_column(args, columns),
+    channel = channel_column(args, columns)
+    touchpoint = args.touchpoint
+    if touchpoint == "touchpoint" and touchpoint not in columns and channel is not None:
+        touchpoint = None  # the default column is absent: channel-only data
+    return dict(journey=args.journey, time=args.time, touchpoint=touchpoint,
+                channel=channel, conversion=conversion_column(args, columns),
                 value=args.value or ("revenue" if "revenue" in columns else None),
                 conversion_touchpoints=args.conversion_touchpoint, lookback=args.lookback,
                 max_touches=args.max_touches, time_unit=args.time_unit,
                 time_format=args.time_format, tz=args.tz)
+
+
+def with_conversions(args, journeys):
+    """``journeys``, refused when nothing converts: every credit would be 0, which reads as an
+    answer. The message names the flags that say which rows convert.
+    """
+    if journeys.conversions.sum() > 0 or journeys.value.sum() != 0:
+        return journeys
+    how = (f"--conversion-touchpoint {' '.join(map(repr, args.conversion_touchpoint))} is "
+           "not a touchpoint of the file" if getattr(args, "conversion_touchpoint", None)
+           else "check the conversion column (--conversion, or --conversions for a path "
+                "table) or name the conversion events with --conversion-touchpoint")
+    names = ", ".join(map(str, list(journeys.names)[:12]))
+    raise CLIError(f"no conversion in {args.input!r}: nothing to attribute; {how} (its "
+                   f"touchpoints: {names})")
 
 
 def conversion_column(args, columns) -> str | None:
@@ -265,6 +289,25 @@ def truth_name(output: str) -> str:
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     return str(Path(output).with_name(Path(name).stem + ".truth.json"))
+
+
+def with_truth(wide, truth, level: str, args):
+    """The share table ``wide`` (entities x models) with the ``TRUTH`` column: the true
+    incremental shares and the true ``(baseline)`` (:meth:`Truth.shares`). A truth that does
+    not cover every entity of the input is another data set's, and refused.
+    """
+    true = truth.shares(level)
+    entities = [e for e in wide.index if not (str(e).startswith("(") and str(e).endswith(")"))]
+    missing = [e for e in entities if e not in true.index]
+    if missing:
+        shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+        raise CLIError(f"--truth {args.truth!r} has no {level} {shown} of {args.input!r} "
+                       f"({len(missing)} of {len(entities)}); pass the truth written with "
+                       "this event log")
+    rows = list(wide.index) + [e for e in ["(baseline)"] if e not in wide.index]
+    wide = wide.reindex(rows)
+    wide["TRUTH"] = true.reindex(wide.index).fillna(0.0)
+    return wide
 
 
 def read_truth(path):

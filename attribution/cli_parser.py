@@ -92,7 +92,8 @@ def _event_columns(e) -> None:
                    help="column identifying the person (user, cookie, account)")
     e.add_argument("--time", default="timestamp", help="column of the event times")
     e.add_argument("--touchpoint", default="touchpoint",
-                   help="column naming the interaction (empty on rows that only convert)")
+                   help="column naming the interaction (empty on rows that only convert); "
+                        "without it, channel-only data: the channels are the touchpoints")
     e.add_argument("--channel", default=None,
                    help="column of the channel hosting each touchpoint (default: the column "
                         "'channel' if there is one)")

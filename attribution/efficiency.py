@@ -102,6 +102,7 @@ def efficiency(result, spend: pd.DataFrame, touches: pd.DataFrame | None = None,
                              "has none")
     _check_duplicates(table, key, period if has_period else None)
     if has_period:
+        _periods.check_touches(result, touches)
         code = table["period"].array.freqstr if isinstance(
             table["period"].dtype, pd.PeriodDtype) else freq
         credit = _periods.by_period(touches, code, level=key, entities=result.names)
@@ -116,6 +117,7 @@ def efficiency(result, spend: pd.DataFrame, touches: pd.DataFrame | None = None,
     out = _metrics(out, result)
     if not has_period and getattr(result, "bootstrap_", None) is not None:
         out = _intervals(out, result.bootstrap_, alpha)
+    _check_matches(out, result, key, has_period)
     out.attrs.update(level=key, basis=_basis(result))
     return out
 
@@ -246,6 +248,42 @@ def _metrics(out: pd.DataFrame, result) -> pd.DataFrame:
     cols = [c for c in ("period", "entity", "status", "basis", "cost", "conversions", "value",
                         "cpa", "roas") if c in out]
     return out[cols]
+
+
+def _check_matches(out: pd.DataFrame, result, key: str, has_period: bool) -> None:
+    """Warn where the figures would mislead: spend names that match only when case is
+    ignored, spend periods that meet no conversion, intervals asked of periods, and a ROAS
+    of results without value (set to NaN: no value is not a return of 0).
+    """
+    import warnings
+
+    from attribution.journeys.validation import AttributionWarning
+
+    lower = {str(n).lower(): str(n) for n in result.names}
+    near = [f"{e!r} ~ {lower[str(e).lower()]!r}" for e in out.loc[out["status"] == "unknown",
+                                                                  "entity"].unique()
+            if str(e).lower() in lower]
+    if near:
+        warnings.warn(f"spend {key}(s) {', '.join(near)} differ from the result's names only "
+                      "in case and do not match; write them as the data does",
+                      AttributionWarning, stacklevel=4)
+    has_cost = out["cost"].notna() & (out["status"] != "unknown")
+    if has_period and has_cost.any() and not (has_cost & (out["conversions"] != 0)).any():
+        warnings.warn("no spend period meets a conversion with credit (spend periods "
+                      f"{out.loc[has_cost, 'period'].min()} to "
+                      f"{out.loc[has_cost, 'period'].max()}): dates in the period column are "
+                      "read as days; write months as '2024-01', weeks as "
+                      "'2024-01-08/2024-01-14', or pass freq='M' (or 'W')",
+                      AttributionWarning, stacklevel=4)
+    if has_period and getattr(result, "bootstrap_", None) is not None:
+        warnings.warn("CPA and ROAS per period have no intervals (the bootstrap keeps totals "
+                      "only); drop the spend table's period column for intervals of the "
+                      "totals", AttributionWarning, stacklevel=4)
+    if not np.any(np.asarray(result.value, dtype=float) != 0):
+        out["roas"] = np.nan
+        for col in ("roas_lower", "roas_upper"):
+            if col in out:
+                out[col] = np.nan
 
 
 def _basis(result) -> str:

@@ -134,3 +134,30 @@ def _entity_rank(names: pd.Series, entities) -> np.ndarray:
     pos = known.get_indexer(names)
     other = np.where(names.isin(REMAINDER).to_numpy(), len(known), len(known) + 1)
     return np.where(pos >= 0, pos, other).astype(np.int64)
+
+
+def check_touches(result, touches: pd.DataFrame) -> None:
+    """Refuse per-touch credit that is not ``result``'s: summed per entity of the result's
+    level, ``touches`` must give the result's credit of each entity (to rounding), as
+    ``model.transform(journeys)`` of the fitted model does on the journeys it was fitted on.
+    """
+    if not isinstance(touches, pd.DataFrame) or "credit" not in touches:
+        raise ParameterError("touches must be the per-touch credit, "
+                             "touches=model.transform(journeys)")
+    col = touch_level(touches, result.level)
+    got = touches.groupby(touches[col].astype(str), sort=False)["credit"].sum()
+    if "(unallocated)" in got.index:  # credit the result keeps off its touches: no check
+        return
+    want = result.to_frame().set_index("entity")["conversions"]
+    want.index = want.index.astype(str)
+    got, want = got.drop(list(REMAINDER), errors="ignore"), want.drop(list(REMAINDER),
+                                                                      errors="ignore")
+    diff = got.reindex(want.index, fill_value=0.0) - want
+    extra = got.index.difference(want.index)
+    tol = 1e-6 * max(1.0, float(np.abs(want).sum()))
+    if len(extra) or (len(diff) and float(np.abs(diff).max()) > tol):
+        worst = str(extra[0]) if len(extra) else str(np.abs(diff).idxmax())
+        raise InputError(
+            f"touches do not add up to this result's credit ({col} {worst!r}: "
+            f"{got.get(worst, 0.0):.6g} vs {want.get(worst, 0.0):.6g}): pass "
+            "touches=model.transform(journeys) of the same fitted model and journeys")

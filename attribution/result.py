@@ -157,12 +157,13 @@ class AttributionResult:
         credit, which carries each conversion's time). The result itself keeps no per-journey
         data. See :func:`attribution.periods.by_period`.
         """
-        from attribution.periods import by_period
+        from attribution.periods import by_period, check_touches
 
         if touches is None:
             raise ParameterError(
                 "by_period needs the per-touch credit: result.by_period('W', "
                 "touches=model.transform(journeys))")
+        check_touches(self, touches)
         return by_period(touches, freq, level=self.level, entities=self.names)
 
     def rank_probabilities(self, p: float = 0.2, on: str = "conversions"):

@@ -125,3 +125,27 @@ def test_filling_equals_naming_the_touchpoint_after_its_channel(rows):
     filled = int((df["tp"].isna() & df["ch"].notna()).sum())
     report = got.report_.set_index("item")["count"]
     assert report.get("touch rows without touchpoint named after their channel", 0) == filled
+
+
+@pytest.mark.parametrize("kind", ["object", "string", "category", "arrow"])
+def test_empty_strings_are_missing_labels_as_a_csv_reader_may_keep_them(kind):
+    """pyarrow's CSV reader and keep_default_na=False keep "" where pandas reads NaN: the same
+    journeys either way, never a touchpoint named ""."""
+    rows = [(1, T("2024-01-01"), "newsletter", "email", 0, 0.0),
+            (1, T("2024-01-02"), "ad", "display", 0, 0.0),
+            (1, T("2024-01-03"), None, None, 1, 10.0),
+            (2, T("2024-01-01"), "ad", "display", 0, 0.0),
+            (2, T("2024-01-04"), None, None, 1, 5.0)]
+    nan = log(rows)
+    blank = nan.fillna({"tp": "", "ch": ""})
+    if kind == "arrow":
+        import pyarrow as pa
+
+        blank = pa.Table.from_pandas(blank, preserve_index=False)
+    else:
+        blank = blank.astype({"tp": kind, "ch": kind})
+    want = at.Journeys.from_events(nan, touchpoint="tp", channel="ch", **ARGS)
+    got = at.Journeys.from_events(blank, touchpoint="tp", channel="ch", **ARGS)
+    assert "" not in list(got.names) and "" not in list(got.channel_names)
+    assert paths_of(got) == paths_of(want) == [["newsletter", "ad"], ["ad"]]
+    assert at.Linear().fit(got).credit_.to_dict() == at.Linear().fit(want).credit_.to_dict()

@@ -3,6 +3,7 @@
 terminal, one set of column names from `simulate` to `fit`, --conversion-touchpoint."""
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -291,7 +292,12 @@ def test_simulate_then_fit_and_compare_with_no_flags(sim, tmp_path):
     assert got["value"].sum() == pytest.approx(ev["revenue"].sum())  # revenue: the value
     assert main(["--quiet", "compare", str(sim), "--truth", str(sim.parent / "ev.truth.json"),
                  "-m", "linear", "-o", str(tmp_path / "cmp.csv")]) == 0
-    assert "TRUTH" in pd.read_csv(tmp_path / "cmp.csv").columns
+    cmp_ = pd.read_csv(tmp_path / "cmp.csv").set_index("entity")
+    truth = json.loads((sim.parent / "ev.truth.json").read_text())
+    # TRUTH: each touchpoint's incremental share of all expected conversions, and the baseline
+    assert cmp_.loc["(baseline)", "TRUTH"] == pytest.approx(
+        truth["baseline"] / truth["conversions"])
+    assert cmp_["TRUTH"].sum() == pytest.approx(1.0)
 
 
 def test_compare_runs_its_documented_default_set(sim, tmp_path):

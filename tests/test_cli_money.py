@@ -105,3 +105,45 @@ def test_report_command_writes_a_self_contained_page(log, tmp_path, capsys):
 def test_report_refuses_an_existing_input_as_output(log, capsys):
     assert main(["report", str(log), "-o", str(log)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def _linear(log):
+    import attribution as at
+
+    j = at.Journeys.from_events(pd.read_csv(log), journey="user_id", time="timestamp",
+                                touchpoint="touchpoint", conversion="converted",
+                                value="revenue")
+    return j, at.Linear().fit(j)
+
+
+def test_spend_names_differing_in_case_warn_naming_the_pair(log):
+    import attribution as at
+
+    _, m = _linear(log)
+    spend = pd.DataFrame({"touchpoint": ["A", "b"], "cost": [1.0, 2.0]})
+    with pytest.warns(at.AttributionWarning, match="'A' ~ 'a'"):
+        eff = m.result_.efficiency(spend)
+    assert eff.set_index("entity").loc["A", "status"] == "unknown"
+
+
+def test_spend_periods_that_meet_no_conversion_warn(log):
+    import attribution as at
+
+    j, m = _linear(log)
+    spend = pd.DataFrame({"touchpoint": ["a", "b"], "period": ["2024-01-01", "2024-02-01"],
+                          "cost": [1.0, 2.0]})  # month starts, read as days
+    with pytest.warns(at.AttributionWarning, match="read as days"):
+        m.result_.efficiency(spend, touches=m.transform(j))
+    monthly = spend.assign(period=["2024-01", "2024-02"])
+    eff = m.result_.efficiency(monthly, touches=m.transform(j)).set_index(["period", "entity"])
+    assert eff["status"].value_counts()["ok"] >= 1
+
+
+def test_roas_is_missing_not_zero_without_value(log):
+    import attribution as at
+
+    j = at.Journeys.from_events(pd.read_csv(log), journey="user_id", time="timestamp",
+                                touchpoint="touchpoint", conversion="converted")
+    eff = at.Linear().fit(j).result_.efficiency(
+        pd.DataFrame({"touchpoint": ["a", "b"], "cost": [1.0, 2.0]})).set_index("entity")
+    assert eff["roas"].isna().all() and eff.loc["a", "cpa"] == pytest.approx(2.0)

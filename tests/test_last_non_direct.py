@@ -65,9 +65,12 @@ def test_direct_names_channels_and_rollup_equals_channel_level():
     assert m.credit_.to_dict() == {"home": 0.0, "newsletter": 0.0, "promo": 2.0}
     ch = at.LastNonDirect(direct=["organic"], level="channel").fit(j)
     assert ch.credit_.to_dict() == {"email": 2.0, "organic": 0.0}
-    # a name that is no channel makes no touch direct: last touch
+    # a name that is no channel makes no touch direct: last touch, and a warning says so
     last = at.LastTouch().fit(j).credit_
-    pd.testing.assert_series_equal(at.LastNonDirect(direct=["tv"]).fit(j).credit_, last)
+    with pytest.warns(at.AttributionWarning, match="'tv' match no channel or touchpoint"):
+        pd.testing.assert_series_equal(at.LastNonDirect(direct=["tv"]).fit(j).credit_, last)
+    # a touchpoint name is direct too
+    assert at.LastNonDirect(direct=["home"]).fit(j).credit_.to_dict() == m.credit_.to_dict()
 
 
 def reference(paths, channels, times, ends, direct, window):
@@ -115,7 +118,7 @@ def test_matches_the_definition_on_random_step_journeys(data, window):
 
 def test_json_round_trip_keeps_the_window():
     j = journeys(EMAIL_THEN_DIRECT)
-    m = at.LastNonDirect(direct=["direct", "bookmark"], window="30min").fit(j)
+    m = at.LastNonDirect(direct=["direct", "type_in"], window="30min").fit(j)
     back = at.load_json(at.to_json(m))
     assert back.get_params() == m.get_params()
     pd.testing.assert_series_equal(back.credit_, m.credit_)
@@ -131,8 +134,12 @@ def test_errors_name_the_parameter():
         at.LastNonDirect(window="1h").fit(paths)
     with pytest.raises(at.ParameterError, match="window=24 has no unit"):
         at.LastNonDirect(window=24).fit(journeys(EMAIL_THEN_DIRECT))
-    with pytest.raises(at.ParameterError, match=r"pass \['direct'\]"):
-        at.LastNonDirect(direct="direct").fit(paths)
+    # a bare string is one name
+    assert at.LastNonDirect(direct="direct").fit(paths).credit_.to_dict() == {"a": 1.0,
+                                                                              "direct": 0.0}
+    with pytest.warns(at.AttributionWarning, match=r"'Direct' match no channel.*direct"):
+        got = at.LastNonDirect(direct=["Direct"]).fit(paths).credit_.to_dict()
+    assert got == {"a": 0.0, "direct": 1.0}  # as it said: no touch is direct
     with pytest.raises(at.ParameterError, match="window must be a duration"):
         at.LastNonDirect(window="soon").fit(paths)
 

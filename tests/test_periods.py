@@ -154,3 +154,14 @@ def test_errors(ca_journeys):
             by_period(t, bad)
     with pytest.raises(at.InputError, match="no 'touchpoint' column"):
         by_period(t.drop(columns="touchpoint"), "W", level="touchpoint")
+
+
+def test_touches_of_another_model_are_refused(sample_journeys):
+    """by_period labels the touches' credit with this result's name: another model's touches
+    would be reported as this model's, so they are refused, naming an entity that differs."""
+    lin = at.Linear().fit(sample_journeys)
+    other = at.LastTouch().fit(sample_journeys).transform(sample_journeys)
+    with pytest.raises(at.InputError, match="do not add up to this result's credit"):
+        lin.result_.by_period("M", touches=other)
+    out = lin.result_.by_period("M", touches=lin.transform(sample_journeys))
+    assert out["conversions"].sum() == pytest.approx(sample_journeys.conversions.sum())

@@ -108,9 +108,12 @@ def test_intervals_truth_and_notes(sample_journeys):
     assert cmp_["columns"] == ["lin", "td", "truth"] and cmp_["has_intervals"]
     first = cmp_["rows"][0]["cells"]
     assert re.fullmatch(r"\[\d+\.\d%, \d+\.\d%\]", first[0]["ci"])
-    shares = truth.shapley / truth.shapley.sum()
+    # the truth's share of all expected conversions: incremental credit, and the baseline
+    shares = truth.shapley / truth.conversions
     entity = cmp_["rows"][0]["entity"]
     assert first[2]["v"] == f"{shares[entity]:.1%}"
+    base = [r for r in cmp_["rows"] if r["entity"] == "(baseline)"][0]["cells"][2]["v"]
+    assert base == f"{truth.baseline / truth.conversions:.1%}"
     assert ctx["concentration"]["rows"][-1]["model"] == "truth"
     assert ctx["level"] == "touchpoint" and ctx["markov"]["chart"]
 

@@ -49,6 +49,16 @@ class Truth:
         """Lorenz points of the true Shapley credit."""
         return lorenz(self.shapley.to_numpy())
 
+    def shares(self, level: str = "touchpoint") -> pd.Series:
+        """True share of the expected conversions per touchpoint (or channel), its incremental
+        Shapley credit, and the ``(baseline)`` row: the conversions with every touch off. The
+        shares sum to 1; compare them with a model's shares of all conversions (heuristics
+        hand the baseline to the entities, incremental models keep it apart).
+        """
+        credit = self.channel_shapley if level == "channel" else self.shapley
+        out = pd.concat([credit.astype(float), pd.Series({"(baseline)": self.baseline})])
+        return out / self.conversions
+
     def to_frame(self) -> pd.DataFrame:
         """One row per touchpoint type: channel, stage, role, lift, removal and Shapley truth."""
         cat = self.catalogue.set_index("touchpoint")

@@ -49,6 +49,26 @@ class EventRows:
         return self.touchpoint >= 0
 
 
+def blanks_as_missing(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """``df`` with empty strings in the label ``columns`` read as missing: a reader that keeps
+    ``""`` (pyarrow's CSV reader, ``keep_default_na=False``) means what one that reads NaN
+    means, a row without a touchpoint (or channel, stage). Returns ``df`` itself when no
+    column holds an empty string.
+    """
+    fixed = {}
+    for col in dict.fromkeys(c for c in columns if c is not None):
+        values = df[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            blank = [c for c in values.cat.categories if isinstance(c, str) and not c.strip()]
+            if blank:
+                fixed[col] = values.cat.remove_categories(blank)
+        elif pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+            blank = values.eq("").to_numpy(dtype=bool, na_value=False)
+            if blank.any():
+                fixed[col] = values.mask(blank)
+    return df.assign(**fixed) if fixed else df
+
+
 def read_rows(df: pd.DataFrame, touchpoint: str, conversion: str | None, value: str | None,
               conversion_touchpoints=None, channel: str | None = None) -> EventRows:
     """Touchpoint codes, conversion flags, counts and values of the rows of an event log.

@@ -30,6 +30,7 @@ from attribution.journeys.arrays import offsets_of
 from attribution.journeys.event_rows import (
     EventRows,
     Report,
+    blanks_as_missing,
     check_arguments,
     entity_labels,
     note_ignored_rows,
@@ -79,6 +80,7 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     roles = dict(journey=journey, time=time, touchpoint=touchpoint, channel=channel,
                  conversion=conversion, value=value, stage=stage)
     df = as_pandas(df, "event log", roles, _cov.column_list(covariates))
+    df = blanks_as_missing(df, (touchpoint, channel, stage))
     conversion_touchpoints = check_arguments(df, roles, conversion_touchpoints, open_journeys,
                                              max_touches, conversion_window)
     covariates = _cov.columns_of(df, covariates, roles)

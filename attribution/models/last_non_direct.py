@@ -9,10 +9,17 @@ that touch (MODELS.md, Heuristics). Credit sums to the total conversions and val
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from attribution.journeys.times import duration, is_bare_number
-from attribution.journeys.validation import InputError, ParameterError, label_list
+from attribution.journeys.validation import (
+    AttributionWarning,
+    InputError,
+    ParameterError,
+    label_list,
+)
 from attribution.models import _checks
 from attribution.models._allocate import SingleTouch
 from attribution.models._registry import register
@@ -23,20 +30,22 @@ from attribution.models.heuristic import _Heuristic
 class LastNonDirect(_Heuristic):
     """Last non-direct touch: all credit to the last touch whose channel is not direct.
 
-    A touch is direct when its channel is one of ``direct``. The credit of a journey goes to
+    A touch is direct when its channel (or, for names that are touchpoints, its touchpoint)
+    is one of ``direct``; names that match neither a channel nor a touchpoint of the journeys
+    are warned about (an AttributionWarning naming the channels). The credit of a journey goes to
     its last non-direct touch; a non-direct touch older than ``window`` before the conversion
     does not take it from a later direct touch; a journey with no eligible touch (direct
     touches only) credits its last touch. Credit sums to the total conversions and value.
 
-    At touchpoint level the credit goes to the touchpoint of that touch (``direct`` still
-    names channels: a touchpoint is direct when its channel is). On journeys without
+    At touchpoint level the credit goes to the touchpoint of that touch (a touchpoint is
+    direct when its channel is, or when ``direct`` names it). On journeys without
     channels (a path table without ``channel_map``) every name is its own channel.
 
     Parameters
     ----------
     direct : list of str
-        Channel names that count as direct (default ``("direct",)``). Names absent from the
-        data are allowed (no touch is then direct); a bare string is refused (pass a list).
+        Channel (or touchpoint) names that count as direct (default ``("direct",)``); a
+        bare string is one name. Names absent from the data are warned about, not refused.
     window : str, pandas.Timedelta, number or None
         Only non-direct touches within this duration before the conversion may take the
         credit: a duration with a unit (``"24h"``, ``"30D"``) on datetime journeys, a number of
@@ -57,7 +66,8 @@ class LastNonDirect(_Heuristic):
         self.level = level
 
     def _direct_names(self) -> list:
-        names = label_list(self.direct, "direct")
+        names = [self.direct] if isinstance(self.direct, str) else label_list(self.direct,
+                                                                              "direct")
         if not all(isinstance(x, str) for x in names):
             raise ParameterError(f"direct must be a list of channel names (strings), got "
                                  f"{_checks.shown(self.direct)}")
@@ -76,6 +86,23 @@ class LastNonDirect(_Heuristic):
             raise ParameterError(f"window must be >= 0, got {_checks.shown(w)}")
         return out
 
+    def fit(self, journeys, y=None):
+        """Fit on ``journeys``; direct names that match no channel or touchpoint of them are
+        warned about (checked here, on the whole data, not per partition)."""
+        self._check_params()
+        direct = [str(d) for d in self._direct_names()]
+        channels = [str(c) for c in (journeys.channel_names if journeys.channel_names
+                                     is not None else journeys.names)]
+        known = set(channels) | {str(n) for n in journeys.names}
+        unknown = [d for d in direct if d not in known]
+        if unknown:
+            shown = ", ".join(sorted(set(channels)))[:300]
+            warnings.warn(f"LastNonDirect: direct name(s) {', '.join(map(repr, unknown))} "
+                          f"match no channel or touchpoint of the journeys (channels: "
+                          f"{shown}); pass direct=[...] with the names of the data",
+                          AttributionWarning, stacklevel=2)
+        return super().fit(journeys, y)
+
     def _check_params(self):
         super()._check_params()
         self._direct_names()
@@ -88,8 +115,10 @@ class LastNonDirect(_Heuristic):
 
     def _eligible(self, j) -> np.ndarray:
         """Whether each touch may take its journey's credit."""
+        direct = np.asarray(self._direct_names(), dtype=str)
         channel = np.asarray(j.channel_names, dtype=object).astype(str)[j.channel_of]
-        ok = ~np.isin(channel, np.asarray(self._direct_names(), dtype=str))[j.codes]
+        names = np.asarray(j.names, dtype=object).astype(str)
+        ok = ~(np.isin(channel, direct) | np.isin(names, direct))[j.codes]
         if self.window is None:
             return ok
         if j.times is None:

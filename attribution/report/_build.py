@@ -68,11 +68,13 @@ def data_summary(journeys, top: int = 10) -> dict:
 
 
 def truth_shares(truth, level: str) -> pd.Series | None:
-    """The truth's credit share per entity at ``level`` (a Truth, or a Series of credit)."""
+    """The truth's share of the conversions per entity at ``level``: a Truth's incremental
+    shares with its ``(baseline)`` row (:meth:`Truth.shares`), or a Series of credit.
+    """
     if truth is None:
         return None
-    if hasattr(truth, "shapley"):
-        truth = truth.channel_shapley if level == "channel" else truth.shapley
+    if hasattr(truth, "shares"):
+        return truth.shares(level)
     s = pd.Series(truth, dtype=float)
     return s / s.sum()
 
@@ -82,6 +84,8 @@ def comparison(fitted, truth_s, n_models: int) -> dict:
     frame = fitted.frame
     order = frame.groupby("entity", sort=False)["share"].mean().sort_values(
         ascending=False, kind="stable").index
+    if truth_s is not None:  # the truth's (baseline) even when no model keeps one
+        order = order.append(pd.Index([e for e in truth_s.index if e not in order]))
     extra = [e for e in order if str(e).startswith("(")]
     order = [e for e in order if e not in extra] + extra
     cells = {label: sub.set_index("entity") for label, sub in frame.groupby("model", sort=False)}
@@ -117,7 +121,8 @@ def concentration(fitted, truth_s, p: float = 0.2) -> dict:
 
     rows = []
     items = [(label, est.result_.concentration(p=p)) for label, est in fitted.estimators.items()]
-    if truth_s is not None:
+    if truth_s is not None:  # over the entities, as the models' (no baseline row)
+        truth_s = truth_s.drop(["(baseline)"], errors="ignore")
         items.append(("truth", conc(truth_s.to_numpy(), p=p)))
     for label, c in items:
         k = math.ceil(p * c.n_entities - 1e-12)

@@ -156,7 +156,7 @@ COMPARE = [
     (["compare", "{sim}", "--journey", "user_id", "--truth", "{ev}", "-o", "{out}.csv"],
      "--truth"),
     (["compare", "{sim}", "--journey", "user_id", "-m", "linear", "--truth",
-      "{other_truth}", "-o", "{out}.csv", "--plot", "{out}.png"], "names none of the channels"),
+      "{other_truth}", "-o", "{out}.csv", "--plot", "{out}.png"], "has no channel"),
     (["compare", "{sim}", "--journey", "user_id", "--plot", "{out}.xyz"], "--plot"),
     (["compare", "{sim}", "--journey", "user_id", "--plot", "{out}"], "--plot"),
     (["compare", "{sim}", "--journey", "user_id", "-o", "{out}.csv", "--plot",
