@@ -27,10 +27,10 @@ from attribution.cli_args import (
     interruptible,
     read_truth,
     truth_name,
-    with_conversions,
-    with_truth,
     unique_models,
     unknown_layout,
+    with_conversions,
+    with_truth,
 )
 from attribution.cli_models import estimators
 from attribution.cli_parser import build_parser as _build_parser

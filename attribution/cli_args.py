@@ -174,7 +174,8 @@ def _value(text: str):
 
 def parse_params(pairs) -> dict:
     """The ``--param key=value`` pairs as keyword arguments (numbers, booleans, None, text,
-    lists as ``[a,b]``)."""
+    lists as ``[a,b]``).
+    """
     out = {}
     for pair in pairs or []:
         if "=" not in pair:

@@ -88,7 +88,8 @@ class LastNonDirect(_Heuristic):
 
     def fit(self, journeys, y=None):
         """Fit on ``journeys``; direct names that match no channel or touchpoint of them are
-        warned about (checked here, on the whole data, not per partition)."""
+        warned about (checked here, on the whole data, not per partition).
+        """
         self._check_params()
         direct = [str(d) for d in self._direct_names()]
         channels = [str(c) for c in (journeys.channel_names if journeys.channel_names

@@ -124,7 +124,8 @@ def score(model, ddf, *, shuffle=True, **events):
 
     ``model`` must be fitted (e.g. by :func:`fit`). Columns as ``model.transform``:
     journey, conversion, conversion_id, position, (touchpoint), channel, (time,
-    conversion_time), credit, value_credit; touchpoint and channel as strings, times in one zone (module doc).
+    conversion_time), credit, value_credit; touchpoint and channel as strings, times in one
+    zone (module doc).
     """
     _require_dask()
     from sklearn.utils.validation import check_is_fitted
