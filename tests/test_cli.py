@@ -70,11 +70,18 @@ def test_bad_input_file_content(tmp_path, capsys):
     assert "must be numeric" in capsys.readouterr().err
 
 
-def test_demo_and_models(capsys, sample_events):
-    assert main(["demo"]) == 0
+def test_demo_and_models(capsys, tmp_path):
+    """`attribution demo` end to end: the learned models beside the heuristics and the truth,
+    the files it says it wrote (the report page among them), where to look next."""
+    assert main(["--quiet", "demo", "--out", str(tmp_path / "d")]) == 0
     out = capsys.readouterr().out
-    total = f"{sample_events['converted'].sum():.1f}"  # the (total) row: every conversion
-    assert "time_decay" in out and "(total)" in out and total in out and "TRUTH" in out
+    for word in ("time_decay", "markov", "shapley", "logistic", "TRUTH", "(baseline)",
+                 "Where to look next"):
+        assert word in out, word
+    page = tmp_path / "d" / "report.html"
+    assert str(page) in out and page.stat().st_size > 10_000
+    channels = pd.read_csv(tmp_path / "d" / "channels.csv", index_col=0)
+    assert channels["logistic"].sum() == pytest.approx(channels["linear"].sum())
     assert main(["models"]) == 0
     assert "PositionBased" in capsys.readouterr().out
 
