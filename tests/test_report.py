@@ -179,3 +179,15 @@ def test_template_is_package_data():
     from importlib import resources
 
     assert resources.files("attribution.report").joinpath("templates/report.html.j2").is_file()
+
+
+def test_auto_link_is_chosen_once_for_the_bootstrap(sample_journeys):
+    """A link="auto" model's replicates refit with the link it picks on the full data (the
+    page notes it); without a bootstrap it keeps "auto"."""
+    fitted = _fit.fit_models({"lr": at.Logistic()}, sample_journeys, n_boot=3)
+    chosen = at.Logistic().fit(sample_journeys).link_
+    assert fitted.estimators["lr"].get_params()["link"] == chosen
+    assert any(f"link chosen once on the full data by held-out log-loss ({chosen})" in n
+               for n in fitted.notes)
+    plain = _fit.fit_models({"lr": at.Logistic()}, sample_journeys, n_boot=0)
+    assert plain.estimators["lr"].get_params()["link"] == "auto"
