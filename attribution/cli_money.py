@@ -20,9 +20,19 @@ def read_spend(path: str) -> pd.DataFrame:
     """The spend table (CSV or Parquet): ``channel`` or ``touchpoint``, ``cost``, optional
     ``period``.
     """
+    from pathlib import Path
+
+    from attribution.journeys.validation import AttributionError
     from attribution.scale import io
 
-    return io.read_table(path)
+    what = ("the spend table (CSV or Parquet: channel or touchpoint, cost, optional period)")
+    if not Path(path).is_file():
+        state = "is a directory" if Path(path).is_dir() else "does not exist"
+        raise CLIError(f"--spend {path!r} {state}; pass {what}")
+    try:
+        return io.read_table(path)
+    except (AttributionError, CLIError, ValueError, OSError) as exc:
+        raise CLIError(f"--spend {path!r}: {exc}; pass {what}") from exc
 
 
 def check_analyst(args) -> None:
@@ -74,7 +84,8 @@ def report_page(args, journeys, models: dict, truth, progress: bool) -> str:
     """Write the page of ``attribution report`` to ``args.output``; its path."""
     from attribution.report import cli_report
 
-    path = cli_report(journeys, models, args.spend, args.output, level=args.level,
+    spend = read_spend(args.spend) if args.spend else None
+    path = cli_report(journeys, models, spend, args.output, level=args.level,
                       n_boot=args.n_boot, alpha=args.alpha, random_state=args.seed,
                       title=args.title, truth=truth, progress=progress)
     return str(path)
