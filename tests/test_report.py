@@ -191,3 +191,23 @@ def test_auto_link_is_chosen_once_for_the_bootstrap(sample_journeys):
                for n in fitted.notes)
     plain = _fit.fit_models({"lr": at.Logistic()}, sample_journeys, n_boot=0)
     assert plain.estimators["lr"].get_params()["link"] == "auto"
+
+
+def test_rank_uncertainty_from_the_bootstrap(sample_journeys):
+    """P(top 20%) per entity and model, and the pairwise orders of the last model: each pair's
+    two probabilities sum to 1 (no ties in continuous credit)."""
+    fitted = _fit.fit_models(["linear", "last"], sample_journeys, n_boot=10)
+    r = _build.ranks(fitted)
+    assert r["columns"] == ["linear", "last"] and r["pair_model"] == "last"
+    share = {row["entity"]: row["cells"] for row in r["rows"]}
+    assert set(share) == set(fitted.estimators["linear"].result_.names)
+    want = fitted.estimators["linear"].result_.rank_probabilities().set_index("entity")["p_top"]
+    for e, p in want.items():
+        assert share[e][0] == f"{p:.0%}"
+    pw = fitted.estimators["last"].result_.pairwise_order(top=6)
+    assert len(r["pair_rows"]) == 6
+    a, b = pw.index[0], pw.index[1]
+    assert pw.loc[a, b] + pw.loc[b, a] == pytest.approx(1.0)
+    assert _build.ranks(_fit.fit_models(["linear"], sample_journeys, n_boot=0)) is None
+    html = build_report(sample_journeys, models=["linear"], n_boot=5)
+    assert "How sure is the ranking?" in html

@@ -135,6 +135,32 @@ def concentration(fitted, truth_s, p: float = 0.2) -> dict:
                 chart=_charts.lorenz_chart(dict(fitted.estimators), truth_curve))
 
 
+def ranks(fitted, p: float = 0.2, top: int = 6) -> dict | None:
+    """Rank uncertainty from the bootstrap: per entity and model, the share of replicates in
+    which the entity is among the top ``p`` (:mod:`attribution.inference.ranks`); for the
+    last model, the probability of each pairwise order among its ``top`` entities. None
+    without replicates.
+    """
+    probs = {label: est.result_.rank_probabilities(p=p).set_index("entity")["p_top"]
+             for label, est in fitted.estimators.items()
+             if getattr(est.result_, "bootstrap_", None) is not None}
+    if not probs:
+        return None
+    table = pd.DataFrame(probs)
+    order = table.mean(axis=1).sort_values(ascending=False, kind="stable").index
+    rows = [dict(entity=e, cells=["" if pd.isna(v) else pct(v, 0) for v in table.loc[e]])
+            for e in order]
+    out = dict(columns=list(probs), rows=rows, p=pct(p, 0), pair_model=None)
+    last = list(probs)[-1]
+    n = len(fitted.estimators[last].result_.names)
+    if n >= 2:
+        pw = fitted.estimators[last].result_.pairwise_order(top=min(top, n))
+        out.update(pair_model=last, pair_columns=list(pw.columns),
+                   pair_rows=[dict(entity=a, cells=["" if a == b else pct(pw.loc[a, b], 0)
+                                                    for b in pw.columns]) for a in pw.index])
+    return out
+
+
 def money(fitted, journeys, spend: pd.DataFrame, alpha: float) -> dict:
     """Cost per conversion and ROAS per entity and model, with the ROAS chart."""
     frames = [_money.model_efficiency(est, journeys, spend, alpha).assign(model=label)
@@ -197,6 +223,6 @@ def context(journeys, models=None, spend=None, truth=None, title="Attribution re
         confidence=pct(1 - alpha, 0), summary=data_summary(journeys),
         comparison=comparison(fitted, truth_s, len(fitted.labels)),
         money=money(fitted, journeys, spend, alpha) if spend is not None else None,
-        concentration=concentration(fitted, truth_s),
+        concentration=concentration(fitted, truth_s), ranks=ranks(fitted),
         markov=markov(fitted, journeys, level), models=definitions(fitted),
         notes=fitted.notes)
