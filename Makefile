@@ -34,7 +34,7 @@ demo: $(RUN_STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -65,4 +65,4 @@ bench-quick: $(RUN_STAMP)
 	touch .venv-pandas2/.installed
 
 test-pandas2: .venv-pandas2/.installed
-	.venv-pandas2/bin/python -m pytest -q -p no:cacheprovider
+	.venv-pandas2/bin/python -m pytest -q -p no:cacheprovider -n auto

@@ -22,6 +22,7 @@ from attribution.cli_args import (
     COMPARE_MODELS,
     CLIError,
     as_flags,
+    bench_spec,
     event_kwargs,
     event_options,
     interruptible,
@@ -297,24 +298,10 @@ def _models(args) -> int:
 
 def _bench(args) -> int:
     from attribution.evaluation import harness
-    from attribution.models import get_model
 
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise CLIError(f"--out {args.out!r} is a file; name a folder for the report")
-    spec = dict(harness.QUICK_GRID if args.quick else harness.FULL_GRID)
-    if args.journeys:
-        spec["n_journeys"] = (args.journeys,)
-    if args.seeds:
-        spec["seed"] = tuple(range(args.seeds))
-    models = None
-    if args.models:
-        models = [m.strip() for m in args.models.split(",") if m.strip()]
-        for name in models:
-            get_model(name)  # an unknown name fails here, naming the models there are
+    spec, models, tier_journeys = bench_spec(args, harness)
     results = harness.run_grid(spec, models=models, n_jobs=args.n_jobs,
-                               progress=_progress(args),
-                               tier_journeys={"logit": args.logit_journeys}
-                               if args.logit_journeys else None)
+                               progress=_progress(args), tier_journeys=tier_journeys)
     paths = harness.report(results, args.out)
     print(harness.summarise(results).round(3).to_string())
     print("wrote " + ", ".join(str(p) for p in paths.values()))

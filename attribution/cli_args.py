@@ -311,6 +311,35 @@ def with_truth(wide, truth, level: str, args):
     return wide
 
 
+def bench_spec(args, harness) -> tuple[dict, list | None, dict | None]:
+    """``attribution bench``'s grid (the quick or full one, narrowed by ``--tiers``,
+    ``--journeys``, ``--seeds``), its models and the logit tier's journeys, checked before
+    any work.
+    """
+    from attribution.models import get_model
+
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise CLIError(f"--out {args.out!r} is a file; name a folder for the report")
+    spec = dict(harness.QUICK_GRID if args.quick else harness.FULL_GRID)
+    if args.journeys:
+        spec["n_journeys"] = (args.journeys,)
+    if args.seeds:
+        spec["seed"] = tuple(range(args.seeds))
+    if args.tiers:
+        tiers = tuple(t.strip() for t in args.tiers.split(",") if t.strip())
+        bad = [t for t in tiers if t not in harness.TIERS]
+        if bad or not tiers:
+            raise CLIError(f"--tiers {args.tiers!r}: the tiers are {', '.join(harness.TIERS)}")
+        spec["tier"] = tiers
+    models = None
+    if args.models:
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+        for name in models:
+            get_model(name)  # an unknown name fails here, naming the models there are
+    logit = {"logit": args.logit_journeys} if args.logit_journeys else None
+    return spec, models, logit
+
+
 def read_truth(path):
     """The truth JSON of ``compare --truth``, read before any work."""
     from attribution.evaluation.simulate import Truth

@@ -272,6 +272,9 @@ def _add_bench(sub, p: Parents):
                        help="journeys per scenario (default: the grid's, 20000 full, 5000 quick)")
     bench.add_argument("--logit-journeys", type=at_least(1), default=None,
                        help="journeys per scenario of the logit tier (default: --journeys)")
+    bench.add_argument("--tiers", default=None,
+                       help="comma-separated outcome tiers to run, e.g. additive,noisy_or "
+                            "(default: every tier of the grid)")
     bench.add_argument("--seeds", type=at_least(1), default=None,
                        help="seeds per scenario (default: the grid's, 3 full, 1 quick)")
     bench.add_argument("--models", default=None,

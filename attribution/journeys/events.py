@@ -80,9 +80,9 @@ def journeys_from_events(cls, df, *, journey, time, touchpoint, channel, convers
     roles = dict(journey=journey, time=time, touchpoint=touchpoint, channel=channel,
                  conversion=conversion, value=value, stage=stage)
     df = as_pandas(df, "event log", roles, _cov.column_list(covariates))
-    df = blanks_as_missing(df, (touchpoint, channel, stage))
     conversion_touchpoints = check_arguments(df, roles, conversion_touchpoints, open_journeys,
                                              max_touches, conversion_window)
+    df = blanks_as_missing(df, (touchpoint, channel, stage))
     covariates = _cov.columns_of(df, covariates, roles)
     check_no_missing(df[journey], journey, "journey")
     t, kind, zone, _ = time_values(df[time], time, time_unit=time_unit, time_format=time_format,

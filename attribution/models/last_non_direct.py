@@ -22,6 +22,7 @@ from attribution.journeys.validation import (
 )
 from attribution.models import _checks
 from attribution.models._allocate import SingleTouch
+from attribution.models._base import check_journeys
 from attribution.models._registry import register
 from attribution.models.heuristic import _Heuristic
 
@@ -91,6 +92,7 @@ class LastNonDirect(_Heuristic):
         warned about (checked here, on the whole data, not per partition).
         """
         self._check_params()
+        journeys = check_journeys(journeys, self.level)
         direct = [str(d) for d in self._direct_names()]
         channels = [str(c) for c in (journeys.channel_names if journeys.channel_names
                                      is not None else journeys.names)]
