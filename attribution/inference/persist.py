@@ -143,8 +143,9 @@ def load_json(source):
 
 
 def _show(source) -> str:
+    """``source`` for a message; a long path keeps its end, where the file name is."""
     text = str(source)
-    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
+    return repr(text if len(text) <= _SHOWN else "..." + text[-_SHOWN:])
 
 
 def _read(source) -> str:
