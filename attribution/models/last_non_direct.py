@@ -22,7 +22,6 @@ from attribution.journeys.validation import (
 )
 from attribution.models import _checks
 from attribution.models._allocate import SingleTouch
-from attribution.models._base import check_journeys
 from attribution.models._registry import register
 from attribution.models.heuristic import _Heuristic
 
@@ -87,12 +86,10 @@ class LastNonDirect(_Heuristic):
             raise ParameterError(f"window must be >= 0, got {_checks.shown(w)}")
         return out
 
-    def fit(self, journeys, y=None):
-        """Fit on ``journeys``; direct names that match no channel or touchpoint of them are
-        warned about (checked here, on the whole data, not per partition).
+    def _fit(self, journeys):
+        """Fit state; direct names that match no channel or touchpoint of the journeys are
+        warned about (here, on the whole data the fit sees, not per partition).
         """
-        self._check_params()
-        journeys = check_journeys(journeys, self.level)
         direct = [str(d) for d in self._direct_names()]
         channels = [str(c) for c in (journeys.channel_names if journeys.channel_names
                                      is not None else journeys.names)]
@@ -103,8 +100,8 @@ class LastNonDirect(_Heuristic):
             warnings.warn(f"LastNonDirect: direct name(s) {', '.join(map(repr, unknown))} "
                           f"match no channel or touchpoint of the journeys (channels: "
                           f"{shown}); pass direct=[...] with the names of the data",
-                          AttributionWarning, stacklevel=2)
-        return super().fit(journeys, y)
+                          AttributionWarning, stacklevel=3)
+        return super()._fit(journeys)
 
     def _check_params(self):
         super()._check_params()
