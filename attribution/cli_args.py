@@ -298,7 +298,9 @@ def with_truth(wide, truth, level: str, args):
     not cover every entity of the input is another data set's, and refused.
     """
     true = truth.shares(level)
-    entities = [e for e in wide.index if not (str(e).startswith("(") and str(e).endswith(")"))]
+    from attribution.periods import REMAINDER
+
+    entities = [e for e in wide.index if e not in REMAINDER]
     missing = [e for e in entities if e not in true.index]
     if missing:
         shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")

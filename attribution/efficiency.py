@@ -30,11 +30,14 @@ date as the week that contains it (weeks ending on Sunday; ``"W-SAT"`` for weeks
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from attribution import periods as _periods
 from attribution.journeys.validation import (
+    AttributionWarning,
     InputError,
     MissingColumnError,
     ParameterError,
@@ -255,10 +258,6 @@ def _check_matches(out: pd.DataFrame, result, key: str, has_period: bool) -> Non
     ignored, spend periods that meet no conversion, intervals asked of periods, and a ROAS
     of results without value (set to NaN: no value is not a return of 0).
     """
-    import warnings
-
-    from attribution.journeys.validation import AttributionWarning
-
     lower = {str(n).lower(): str(n) for n in result.names}
     near = [f"{e!r} ~ {lower[str(e).lower()]!r}" for e in out.loc[out["status"] == "unknown",
                                                                   "entity"].unique()
