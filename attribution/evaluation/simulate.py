@@ -31,6 +31,8 @@ The journeys' exposures and outcome probabilities live in
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -59,7 +61,7 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
                       n_placebo=1, n_clones=2, mean_length=4.0, frequency_effect_corr=0.0,
                       targeting=0.0, baseline=0.02, effect_scale=0.25, upstream_rate=0.5,
                       synergy=0.5, truth_journeys=200_000, start="2024-01-01",
-                      random_state=None, observe_intent=True):
+                      random_state=None, observe_intent=True, span_days=60, drift=None):
     """Simulate an event log with known causal credit.
 
     Parameters
@@ -97,6 +99,14 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
     observe_intent : bool
         Confounded tier: add the journeys' latent intent as the ``intent`` column (True), or
         hide it (False: the confounder is unobserved). Other tiers have no intent column.
+    span_days : int
+        Journeys start uniformly within this many days of ``start`` (a year's log: 365).
+    drift : dict, optional
+        A change of the world at a known date: ``{"date": "2024-07-01", "lifts": {name:
+        factor}}`` multiplies the lift theta of each named touchpoint (or of every touchpoint
+        of a named channel) by its factor for the journeys that start on or after
+        ``date``; the others live in the world before it. ``truth`` is the world before the
+        drift, ``truth.drift`` the change (date, factors, and the drifted world's lifts).
 
     Returns
     -------
@@ -109,27 +119,86 @@ def simulate_journeys(n_journeys=10_000, catalogue=None, tier="additive", target
     truth : Truth
         With ``truth.world``, the :class:`World` of the seed.
     """
+    _check_sizes(n_journeys, mean_length, span_days)
+    random_state = seed_root(random_state)  # one root for both children (even from None)
+    world = make_world(catalogue, tier, target_top20, frequency_effect_corr, targeting,
+                       baseline, effect_scale, upstream_rate, synergy, n_placebo, n_clones,
+                       random_state=random_state)
+    shift = drifted_world(world, drift)
+    rng = np.random.default_rng(seed_streams(random_state)[1])
+    n = int(n_journeys)
+    pop, events = _simulate(rng, world, shift, n, mean_length, start, span_days)
+    if tier == "confounded" and observe_intent:
+        events["intent"] = pop.intent[events["user_id"].to_numpy()]
+    truth = true_credit(pop, min(n, int(truth_journeys)), n)
+    truth.population = pop
+    if shift is not None:
+        truth.drift = {"date": str(pd.Timestamp(shift["date"])), "lifts": shift["factors"],
+                       "theta_after": pd.Series(np.array(shift["world"].theta),
+                                                index=truth.theta.index)}
+    return events, truth
+
+
+def _check_sizes(n_journeys, mean_length, span_days):
     if not 1 <= mean_length <= MAX_MEAN_LENGTH:
         raise ParameterError(f"mean_length must be from 1 to {MAX_MEAN_LENGTH} (mean touches per "
                              f"journey), got {mean_length!r}")
     if not 0 <= n_journeys <= MAX_JOURNEYS:
         raise ParameterError(f"n_journeys must be from 0 to {MAX_JOURNEYS:_} (journeys to "
                              f"simulate), got {n_journeys!r}")
-    random_state = seed_root(random_state)  # one root for both children (even from None)
-    world = make_world(catalogue, tier, target_top20, frequency_effect_corr, targeting,
-                       baseline, effect_scale, upstream_rate, synergy, n_placebo, n_clones,
-                       random_state=random_state)
-    rng = np.random.default_rng(seed_streams(random_state)[1])
-    n = int(n_journeys)
+    if not (isinstance(span_days, (int, np.integer)) and span_days >= 1):
+        raise ParameterError(f"span_days must be a whole number of days >= 1, got {span_days!r}")
+
+
+def _simulate(rng, world, shift, n, mean_length, start, span_days):
+    """The population and the event log of ``n`` journeys (the stream's order is fixed:
+    touches, induced touches, the conversion draw, the order of touches, their times, the
+    values).
+    """
     tj, types, intent = _draw_touches(rng, world, n, mean_length)
     base = or_by_journey(tj, types, n)  # tj is sorted
     induced, ind_j, ind_t = _induced_touches(rng, world, base)
     pop = Population(world, base, induced, intent)
-    converted = rng.random(n) < pop.prob(pop.exposure(all_types(len(world.catalogue))))
-    events = _events(rng, world.catalogue, (tj, types), (ind_j, ind_t), converted, start)
-    if tier == "confounded" and observe_intent:
-        events["intent"] = intent[events["user_id"].to_numpy()]
-    return events, true_credit(pop, min(n, int(truth_journeys)), n)
+    draw = rng.random(n)
+    j_all, t_all = _ordered_touches(rng, (tj, types), (ind_j, ind_t), _stage_rank(world))
+    ts, t0 = _touch_seconds(rng, j_all, n, start, span_days)
+    full = pop.exposure(all_types(len(world.catalogue)))
+    p = pop.prob(full)
+    if shift is not None:  # journeys that start on or after the date live in the new world
+        after = t0 >= pd.Timestamp(shift["date"]).value // 10**9
+        p = np.where(after, Population(shift["world"], base, induced, intent).prob(full), p)
+    return pop, _events(rng, world.catalogue, j_all, t_all, ts, draw < p)
+
+
+def drifted_world(world, drift):
+    """``{"date", "world", "factors"}``: the world after ``drift`` (None without one)."""
+    if drift is None:
+        return None
+    if not isinstance(drift, dict) or set(drift) != {"date", "lifts"}:
+        raise ParameterError("drift must be a dict with keys 'date' and 'lifts', e.g. "
+                             "{'date': '2024-07-01', 'lifts': {'tv_ad': 2.0}}")
+    try:
+        date = pd.Timestamp(drift["date"])
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"drift['date'] must be a date, got {drift['date']!r}") from exc
+    cat = world.catalogue
+    theta = np.array(world.theta)
+    factors = dict(drift["lifts"])
+    for name, factor in factors.items():
+        hit = ((cat["touchpoint"] == name) | (cat["channel"] == name)).to_numpy()
+        if not hit.any():
+            raise ParameterError(f"drift['lifts'] names {name!r}, which is neither a "
+                                 "touchpoint nor a channel of the catalogue")
+        if not (np.isfinite(factor) and factor >= 0):
+            raise ParameterError(f"drift['lifts'][{name!r}] must be a factor >= 0, "
+                                 f"got {factor!r}")
+        theta[hit] *= factor
+    theta.setflags(write=False)
+    return {"date": date, "world": replace(world, theta=theta), "factors": factors}
+
+
+def _stage_rank(world):
+    return world.catalogue["stage"].map({s: i for i, s in enumerate(STAGES)}).to_numpy()
 
 
 def _draw_touches(rng, world, n, mean_length):
@@ -170,14 +239,12 @@ def _induced_touches(rng, world, base):
     return induced, np.concatenate(ind_j), np.concatenate(ind_t)
 
 
-def _events(rng, cat, touches, induced, converted, start):
-    """The event log: each journey's touches ordered by stage (its own before induced ones,
-    random among equals), then its conversion row if it converts.
+def _events(rng, cat, j_all, t_all, ts, converted):
+    """The event log: each journey's touches (ordered by stage, its own before induced ones,
+    random among equals: :func:`_ordered_touches`) at times ``ts``, then its conversion row
+    if it converts.
     """
     n = len(converted)
-    stage_rank = cat["stage"].map({s: i for i, s in enumerate(STAGES)}).to_numpy()
-    j_all, t_all = _ordered_touches(rng, touches, induced, stage_rank)
-    ts = _touch_seconds(rng, j_all, n, start)
     last_ts = np.zeros(n, dtype=np.int64)
     np.maximum.at(last_ts, j_all, ts)
     conv_j = np.flatnonzero(converted)
@@ -231,13 +298,14 @@ def _ordered_touches(rng, touches, induced, stage_rank):
     return j_all[order], t_all[order]
 
 
-def _touch_seconds(rng, j_all, n, start):
-    """Time of every touch (seconds since the epoch): each journey starts within 60 days of
-    ``start`` and its touches follow each other after exponential gaps (mean one day).
+def _touch_seconds(rng, j_all, n, start, span_days=60):
+    """Time of every touch and the start of every journey (seconds since the epoch): each
+    journey starts within ``span_days`` days of ``start`` and its touches follow each other
+    after exponential gaps (mean one day).
     """
     gaps = rng.exponential(24 * 3600, size=len(j_all))
     first = np.r_[True, j_all[1:] != j_all[:-1]]
-    t0 = pd.Timestamp(start).value // 10**9 + rng.integers(0, 60 * 86_400, size=n)
+    t0 = pd.Timestamp(start).value // 10**9 + rng.integers(0, int(span_days) * 86_400, size=n)
     secs = np.cumsum(gaps)
     secs -= np.maximum.accumulate(np.where(first, secs - gaps, 0))
-    return t0[j_all] + secs.astype(np.int64)
+    return t0[j_all] + secs.astype(np.int64), t0

@@ -35,6 +35,18 @@ class Truth:
     catalogue: pd.DataFrame = field(repr=False)
     # the simulated world (lifts, ranks, drivers); not written by to_json, so None when read
     world: World | None = field(default=None, repr=False, compare=False)
+    # the simulated journeys (for lift_test); None when read from JSON
+    population: Population | None = field(default=None, repr=False, compare=False)
+    # simulate_journeys(drift=...): date, factors and the lifts after it; None without drift
+    drift: dict | None = field(default=None, repr=False, compare=False)
+
+    def lift_test(self, channel, fraction=0.1, random_state=None) -> pd.DataFrame:
+        """A randomised holdout of ``channel`` in the simulated world
+        (:func:`attribution.evaluation.experiment.lift_test`).
+        """
+        from attribution.evaluation.experiment import lift_test
+
+        return lift_test(self, channel, fraction, random_state)
 
     @property
     def top20(self) -> float:
