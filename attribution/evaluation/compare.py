@@ -49,14 +49,25 @@ def _as_models(models):
     return out
 
 
-def _fit(label, model, journeys, level, extra) -> pd.DataFrame:
+def calibrate(model, journeys, experiments):
+    """A clone of ``model`` fitted on ``journeys`` and calibrated to the lift tests
+    ``experiments`` (:mod:`attribution.experiments`): ``model.fit(journeys,
+    experiments=experiments)`` on a copy. Its ``experiments_`` table says how far the
+    observational fit disagreed with each test (``z_observational``) and how far the
+    calibrated one does (``z_calibrated``). Models without a value model (heuristics, Markov)
+    refuse, saying so.
+    """
+    return clone(_as_model(model, "model")).fit(journeys, experiments=experiments)
+
+
+def _fit(label, model, journeys, level, extra, experiments=None) -> pd.DataFrame:
     est = clone(model)
     if level is not None:
         try:
             est.set_params(level=level)
         except ValueError as exc:  # a user model without a level parameter
             raise ParameterError(f"model {label!r} takes no level parameter ({exc})") from exc
-    frame = est.fit(journeys).result_.to_frame(extra=extra)
+    frame = est.fit(journeys, experiments=experiments).result_.to_frame(extra=extra)
     frame.insert(0, "model", label)
     return frame
 
@@ -72,7 +83,7 @@ def _error(errors: list, message: str) -> AttributionError:
     return AttributionError(message)
 
 
-def compare(models, journeys, level=None, extra=True) -> pd.DataFrame:
+def compare(models, journeys, level=None, extra=True, experiments=None) -> pd.DataFrame:
     """Fit every model on ``journeys`` and return their credit as one tidy frame.
 
     A model that refuses the journeys (raises an :class:`AttributionError`, e.g. Shapley on
@@ -91,6 +102,10 @@ def compare(models, journeys, level=None, extra=True) -> pd.DataFrame:
         with ``result_.at_level("channel")``.
     extra : bool
         Keep rows such as ``(baseline)``.
+    experiments : DataFrame or path, optional
+        Lift tests (:mod:`attribution.experiments`): each model that can be calibrated is
+        fitted twice, as it is and calibrated (label ``"<label> (calibrated)"``), side by
+        side; the others are fitted once, and an :class:`AttributionWarning` names them.
 
     Returns
     -------
@@ -101,13 +116,23 @@ def compare(models, journeys, level=None, extra=True) -> pd.DataFrame:
     if not (level is None or (isinstance(level, str) and level in LEVELS)):
         raise ParameterError(f"level must be None, 'touchpoint' or 'channel', got {level!r}")
     check_journeys(journeys)
-    frames, refused, errors = [], {}, []
+    frames, refused, errors, fixed = [], {}, [], []
     for label, model in _as_models(models):
-        try:
-            frames.append(_fit(label, model, journeys, level, extra))
-        except AttributionError as exc:
-            refused[label] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-            errors.append(exc)
+        runs = [(label, None)]
+        if experiments is not None and model.accepts_experiments:
+            runs.append((f"{label} (calibrated)", experiments))
+        elif experiments is not None:
+            fixed.append(label)
+        for name, exps in runs:
+            try:
+                frames.append(_fit(name, model, journeys, level, extra, exps))
+            except AttributionError as exc:
+                refused[name] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+                errors.append(exc)
+    if fixed:
+        warnings.warn(f"compare: {', '.join(fixed)} cannot be calibrated to experiments (no "
+                      "value model that a lift test measures): shown uncalibrated only",
+                      AttributionWarning, stacklevel=2)
     if not frames:
         if len(errors) == 1:
             raise errors[0]

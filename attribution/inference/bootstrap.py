@@ -131,7 +131,8 @@ class BootstrapReplicates:
 
 def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
               method: str = "multinomial", n_jobs=None, random_state=None,
-              progress: bool = False, interval: str = "percentile") -> pd.DataFrame:
+              progress: bool = False, interval: str = "percentile",
+              experiments=None) -> pd.DataFrame:
     """Bootstrap ``model`` on ``journeys``; returns the tidy interval table.
 
     The model is (re)fitted on ``journeys`` first, and
@@ -155,6 +156,9 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
         A tqdm bar over replicates.
     interval : {"percentile", "bc"}
         Interval of the returned table (see :meth:`BootstrapReplicates.conf_int`).
+    experiments : DataFrame or path, optional
+        Lift tests the model is calibrated to, in the fit and in every replicate (the
+        experiments are fixed: their own error enters through their standard errors).
 
     Returns
     -------
@@ -163,7 +167,7 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
         ``share``, ``value_share``) with ``*_lower``, ``*_upper`` and ``*_se``.
     """
     _check_args(model, n_boot, alpha, method, n_jobs, random_state, interval)
-    model.fit(journeys)
+    model.fit(journeys, experiments=experiments)
     j = check_journeys(journeys, model.level_)
     base = j if model.requires_times else j.aggregate()
     children = np.random.SeedSequence(random_state).spawn(int(n_boot))

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
+from attribution.experiments import read_experiments
 from attribution.journeys import Journeys
 from attribution.journeys.export import missing_times, time_column
 from attribution.journeys.stats import merge, union_labels
@@ -14,6 +15,7 @@ from attribution.journeys.validation import (
     EmptyInputError,
     InputError,
     NotFittedError,
+    ParameterError,
 )
 from attribution.models import _checks
 from attribution.models._allocate import (  # noqa: F401 (re-exported)
@@ -61,7 +63,6 @@ class AttributionModel(BaseEstimator):
 
     Subclasses implement :meth:`_touch_weights` (fractions of each journey's conversions and value
     per touch) and, when their totals are not the sum of those fractions, :meth:`_fit`.
-
     ``fit(journeys)`` returns ``self`` and sets ``result_`` (an :class:`AttributionResult`),
     ``credit_`` (pandas Series of conversion credit per entity) and ``value_credit_``.
     ``transform(journeys)`` returns one row per touch of every journey with conversions or value.
@@ -84,6 +85,8 @@ class AttributionModel(BaseEstimator):
     #: models that need times their fitted results, summed) equals the fit on all journeys;
     #: False for fits that need every journey at once (batch and Dask then gather them)
     mergeable: bool = True
+    #: True when ``fit(journeys, experiments=...)`` calibrates the model to lift tests
+    accepts_experiments: bool = False
 
     def __init__(self, level=None):
         self.level = level
@@ -169,18 +172,26 @@ class AttributionModel(BaseEstimator):
         """
         est = clone(self)
 
+        exps = getattr(self, "_experiments_in", None)  # replicates are calibrated too
+
         def refit(c, u, v):
-            est.fit(base.replace(conversions=c, nulls=u, value=v))
+            est.fit(base.replace(conversions=c, nulls=u, value=v), experiments=exps)
             r = est.result_
             return dict(conversions=r.conversions, value=r.value, extra=dict(r.extra))
 
         return refit
 
     # -- public API ----------------------------------------------------------------------
-    def fit(self, journeys, y=None):
-        """Fit on ``journeys`` (a :class:`Journeys`); returns ``self``."""
+    def fit(self, journeys, y=None, experiments=None):
+        """Fit on ``journeys`` (a :class:`Journeys`); returns ``self``. ``experiments``: lift
+        tests to calibrate to (:mod:`attribution.experiments`; :attr:`accepts_experiments`)."""
         self._check_params()
         j = check_journeys(journeys, self.level)
+        if experiments is not None and not self.accepts_experiments:
+            raise ParameterError(f"{type(self).__name__} cannot be calibrated to experiments: "
+                                 "it has no value model that a lift test measures; calibrate "
+                                 "Logistic, the default model")
+        self._experiments_in = None if experiments is None else read_experiments(experiments)
         self._reset()
         out = self._fit(j)
         return self._adopt(AttributionResult(

@@ -10,7 +10,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from attribution.journeys.validation import AttributionWarning, ParameterError
-from attribution.models import _checks, _covariates, _links, _value_model
+from attribution.models import _calibrate, _checks, _covariates, _links, _value_model
 from attribution.models._bags import feature_patterns, fit_bag, pair_table
 from attribution.models._base import AttributionModel
 from attribution.models._links import CHOICES, glm_inference, one_class
@@ -134,6 +134,8 @@ class Logistic(AttributionModel):
     covariate_design_ : pandas.DataFrame or None
         The covariate cells the game averages over: their columns and ``(weight)``.
     """
+
+    accepts_experiments = True
 
     def __init__(self, features="exposure", C=1.0, link="auto", interactions=False,
                  estimator=None,
@@ -262,6 +264,9 @@ class Logistic(AttributionModel):
             self._fit_estimator(xz, conv, nulls, design)
         else:
             self._fit_bags(with_pairs(xz, pairs), pairs, conv, nulls, design, j.level)
+        self.experiments_ = None
+        if self._experiments_in is not None:
+            self._calibrate(j, xz, None if len(cov_names) else inv, pairs, conv, nulls)
         terms = [*design, *(f"{names[a]}:{names[b]}" for a, b in pairs)]
         self.inference_ = (glm_inference(self.link_, with_pairs(xz, pairs), conv, nulls, terms)
                            if self.inference else None)
@@ -275,6 +280,22 @@ class Logistic(AttributionModel):
         diag = {"features": self.features, "patterns": len(masks), "bags": self.n_estimators,
                 "credit": self.credit_mode_, "link": self.link_ or "estimator", **adjusted}
         return dict(conversions=credit, value=vcredit, extra=extra, diagnostics=diag)
+
+    def _calibrate(self, j, x, inv, pairs, conv, nulls):
+        """Refit the value model with the lift tests as a penalty (:mod:`._calibrate`)."""
+        exps = self._experiments_in
+        if self.estimator is not None or self.n_estimators != 1 or self.max_samples != 1 \
+                or self.max_features != 1:
+            raise ParameterError("experiments calibrate the binomial model fitted on all "
+                                 "journeys: use them without estimator and without bagging")
+        weights = _calibrate.row_weights(exps, j, inv, len(x), conv + nulls)
+        coef = np.concatenate([self.coef_.to_numpy(), self.interactions_["coef"].to_numpy()])
+        b, coef, self.experiments_ = _calibrate.calibrate(
+            self.link_, self.intercept_, coef, x, pairs, _calibrate.columns_of(exps, j),
+            weights, exps, conv, nulls, self.C)
+        self.intercept_ = b
+        self.coef_[:] = coef[:len(self.coef_)]
+        self.interactions_["coef"] = coef[len(self.coef_):]
 
     def _one_outcome(self):
         warnings.warn("the journeys have only one outcome (all convert or none): the "

@@ -1,0 +1,121 @@
+"""Lift-test tables: randomised experiments that a value model can be calibrated to.
+
+A lift test holds a random part of the people out of a channel (or of one touchpoint) and
+measures the conversions the channel adds. A table has one row per experiment:
+
+- ``channel`` or ``touchpoint``: what was held out (one of the two columns);
+- ``incremental``: the conversions the channel adds over the journeys the model is fitted on
+  (the measured lift per person times the people of the period, not of the test cell);
+- ``se``: its standard error, or ``lower`` and ``upper``: its 95% interval (se = (upper -
+  lower) / (2 x 1.96));
+- ``start``, ``end`` (optional): the period the experiment covers, end exclusive; the journeys
+  whose conversion (or, not converting, last touch) time falls in it are its population. Rows
+  without them cover every journey.
+
+Other columns are kept but not read. :func:`read_experiments` checks a table and returns it
+in one form; the calibration itself is in :mod:`attribution.models._calibrate`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from attribution.journeys.validation import InputError, MissingColumnError, ParameterError
+
+#: the columns read_experiments returns
+COLUMNS = ("entity", "level", "incremental", "se", "start", "end")
+Z95 = float(stats.norm.ppf(0.975))
+
+
+def read_experiments(table) -> pd.DataFrame:
+    """The lift-test ``table`` (a DataFrame, or the path of a CSV file) checked and in one
+    form: columns entity, level (``"channel"`` or ``"touchpoint"``), incremental, se, start,
+    end (NaT where open). Raises naming the column, row and fix.
+    """
+    source = "experiments"
+    if isinstance(table, (str, Path)):
+        source = str(table)
+        try:
+            table = pd.read_csv(table)
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the lift-test table {source!r}: {exc}") from exc
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"experiments must be a DataFrame or a CSV path (columns channel "
+                             f"or touchpoint, incremental, se), got {type(table).__name__}")
+    if len(table) == 0:
+        raise InputError(f"{source}: the lift-test table has no rows")
+    table = table.reset_index(drop=True)
+    level = [c for c in ("channel", "touchpoint") if c in table]
+    if len(level) != 1:
+        raise MissingColumnError(f"{source}: a lift-test table needs exactly one of the columns "
+                                 f"'channel' or 'touchpoint' (what was held out); it has "
+                                 f"{level or 'neither'}")
+    level = level[0]
+    names = table[level]
+    bad = names.isna() | (names.astype(str).str.strip() == "")
+    if bad.any():
+        raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])} has no {level} name")
+    incremental = _numbers(table, "incremental", source)
+    se = _standard_errors(table, source)
+    start, end = _period(table, source)
+    out = pd.DataFrame({"entity": names.astype(str).to_numpy(), "level": level,
+                        "incremental": incremental, "se": se, "start": start, "end": end})
+    read = {level, "incremental", "se", "lower", "upper", "start", "end", *COLUMNS}
+    for col in table.columns:  # kept as they are (e.g. the simulator's true_incremental)
+        if col not in read:
+            out[col] = table[col].to_numpy()
+    return out
+
+
+def _numbers(table, col, source) -> np.ndarray:
+    if col not in table:
+        raise MissingColumnError(f"{source}: the lift-test table has no {col!r} column")
+    values = pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{source}: column {col!r}, row {row}: {table[col].iloc[row]!r} is not "
+                         "a finite number")
+    return values
+
+
+def _standard_errors(table, source) -> np.ndarray:
+    if "se" in table:
+        se = _numbers(table, "se", source)
+    elif "lower" in table and "upper" in table:
+        se = (_numbers(table, "upper", source) - _numbers(table, "lower", source)) / (2 * Z95)
+    else:
+        raise MissingColumnError(f"{source}: the lift-test table needs 'se' (the standard "
+                                 "error of incremental) or 'lower' and 'upper' (its 95% interval)")
+    bad = ~(se > 0)
+    if bad.any():
+        raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])}: the standard error must "
+                         "be > 0 (upper above lower); an exact experiment has no error to weigh")
+    return se
+
+
+def _period(table, source):
+    if ("start" in table) != ("end" in table):
+        raise MissingColumnError(f"{source}: give both 'start' and 'end' (the experiment's "
+                                 "period, end exclusive) or neither")
+    if "start" not in table:
+        return pd.NaT, pd.NaT
+    out = []
+    for col in ("start", "end"):
+        try:
+            values = pd.to_datetime(table[col])
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"{source}: column {col!r} must hold dates: {exc}") from exc
+        if getattr(values.dt, "tz", None) is not None:
+            raise InputError(f"{source}: column {col!r} has a time zone; give local dates (the "
+                             "journeys' own zone is used)")
+        out.append(values.to_numpy())
+    start, end = out
+    bad = ~pd.isna(start) & ~pd.isna(end) & (end <= start)
+    if bad.any():
+        raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])}: end must be after start")
+    return start, end

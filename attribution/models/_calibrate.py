@@ -1,0 +1,202 @@
+r"""Calibration of the binomial value model to randomised lift tests (docs/models.md,
+"Calibration with experiments").
+
+An experiment e reports L_e, the conversions that removing its entities (a channel's
+touchpoints, or one touchpoint) costs over its journeys, with standard error s_e. The value
+model predicts that number as the removal effect
+
+    R_e(params) = sum_i w_ei [p(x_i) - p(x_i without e's entities)],
+
+w_ei the journeys of row i in e's period. The calibrated fit treats each experiment as one
+more, independent Gaussian observation L_e ~ N(R_e, s_e^2) of the same parameters and
+maximises the joint penalised likelihood: it minimises
+
+    C * (NLL(params) + sum_e z_e^2 / 2) + ||beta||^2 / 2,   z_e = (R_e - L_e) / s_e,
+
+the fit's own objective (:mod:`._links`) plus the experiments' squared z-scores. This is the
+likelihood form of the experiment priors of media-mix calibration (Jin et al. 2017, "Bayesian
+methods for media mix modeling with carryover and shape effects", Google; Zhang et al. 2024,
+"Media mix model calibration with Bayesian priors", Google): an experiment with a small
+error pins R_e, one with a huge error changes nothing, and the other parameters move as the
+likelihood of the journeys demands under that constraint. Solved by L-BFGS-B from the
+uncalibrated optimum, within the link's bounds.
+
+Observational data are many and, where a confounder is hidden, biased: their likelihood then
+outweighs any experiment and the calibrated fit still rejects it (|z| of several). So the
+journeys' NLL carries a weight w <= 1 (a power likelihood: Holmes & Walker 2017, "Assigning
+a value to a power likelihood in a general Bayesian model", Biometrika; Grunwald & van Ommen
+2017, "Inconsistency of Bayesian inference for misspecified linear models"): w = 1 when the
+fit agrees with the experiments (sum z_e^2 <= the number of experiments, the chi-square's
+mean), otherwise the largest w (down to 1e-4, found by bisection on log w) at which it does.
+An experiment consistent with the journeys, or with a huge error, changes (almost) nothing;
+one that the journeys contradict is believed to within its error. The weight is the
+``weight`` column of ``experiments_``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from attribution.journeys.validation import InputError, ParameterError
+from attribution.models._links import MAX_HAZARD, _objective
+from attribution.models._value_model import with_pairs
+
+#: the smallest weight of the journeys' likelihood, and the bisection steps that find it
+MIN_WEIGHT, BISECTIONS = 1e-4, 14
+
+
+def columns_of(exps: pd.DataFrame, j) -> list[np.ndarray]:
+    """The entity columns each experiment removes, at the level of journeys ``j``."""
+    names = pd.Index(j.names.astype(str))
+    channels = pd.Index(np.asarray(j.channel_names).astype(str))
+    out = []
+    for row, (name, level) in enumerate(zip(exps["entity"], exps["level"], strict=True)):
+        if level == "touchpoint" and j.level == "channel":
+            raise ParameterError(f"experiment row {row} holds out touchpoint {name!r}, but the "
+                                 "model is fitted at channel level; fit at touchpoint level")
+        if level == j.level:
+            cols = np.flatnonzero(names == name)
+        else:  # a channel experiment on touchpoint journeys: all its touchpoints
+            code = channels.get_indexer([name])[0]
+            cols = np.flatnonzero(np.asarray(j.channel_of) == code) if code >= 0 else []
+        if not len(cols):
+            raise InputError(f"experiment row {row}: {level} {name!r} is not in the journeys "
+                             f"({', '.join(names[:8])}...); check the name")
+        out.append(np.asarray(cols, dtype=np.int64))
+    return out
+
+
+def row_weights(exps: pd.DataFrame, j, inv, n_rows, table_weights) -> np.ndarray:
+    """(experiments, rows): the journeys of each fit-table row in each experiment's period.
+    ``inv`` maps journeys to rows, or is None when the rows are (pattern, covariate cell)
+    (then only experiments without a period: ``table_weights``).
+    """
+    out = np.empty((len(exps), n_rows))
+    for e, (start, end) in enumerate(zip(exps["start"], exps["end"], strict=True)):
+        if pd.isna(start) and pd.isna(end):
+            out[e] = table_weights
+            continue
+        if inv is None:
+            raise ParameterError("experiments with a period cannot be matched to journeys "
+                                 "with regression covariates yet; drop start/end or the "
+                                 "covariates")
+        if j.end_times is None:
+            raise InputError("experiments with a period need journeys with times "
+                             "(Journeys.from_events); path tables have none: drop start/end")
+        t = j.end_times
+        keep = np.ones(j.n_journeys, dtype=bool)
+        for bound, side in ((start, 1), (end, -1)):
+            if not pd.isna(bound):
+                stamp = pd.Timestamp(bound)
+                if j.time_zone is not None:
+                    stamp = stamp.tz_localize(j.time_zone).tz_convert("UTC").tz_localize(None)
+                keep &= (t >= stamp.value) if side == 1 else (t < stamp.value)
+        out[e] = np.bincount(inv[keep], (j.conversions + j.nulls)[keep], minlength=n_rows)
+    return out
+
+
+def _to_linear(link, b, coef):
+    if link == "noisy_or":
+        return np.concatenate([[-np.log1p(-b)], -np.log1p(-np.minimum(coef, 1 - 1e-13))])
+    return np.concatenate([[b], coef])
+
+
+def _from_linear(link, params):
+    if link == "noisy_or":
+        return float(-np.expm1(-params[0])), -np.expm1(-params[1:])
+    return float(params[0]), params[1:].copy()
+
+
+def _inverse(link, eta):
+    """p and dp/d(eta) of ``link`` on its linear scale."""
+    if link == "logit":
+        p = 1.0 / (1.0 + np.exp(-eta))
+        return p, p * (1 - p)
+    if link == "noisy_or":
+        return -np.expm1(-eta), np.exp(-eta)
+    inside = (eta > 0) & (eta < 1)
+    return np.clip(eta, 0.0, 1.0), inside.astype(np.float64)
+
+
+def _nll(params, link, d, conv, nulls):
+    """Binomial NLL of the rows and its gradient (intercept first)."""
+    if link != "logit":
+        return _objective(params, link, d, conv, nulls, (1.0, 0.0))
+    eta = params[0] + d @ params[1:]
+    nll = conv @ np.logaddexp(0.0, -eta) + nulls @ np.logaddexp(0.0, eta)
+    p = 1.0 / (1.0 + np.exp(-eta))
+    g = -conv * (1 - p) + nulls * p
+    return nll, np.concatenate([[g.sum()], d.T @ g])
+
+
+def removal_effects(link, params, d, removed, weights):
+    """R_e for every experiment, and dR_e/d(params) (experiments, params)."""
+    p, dp = _inverse(link, params[0] + d @ params[1:])
+    r, grad = np.empty(len(removed)), np.empty((len(removed), len(params)))
+    for e, (de, w) in enumerate(zip(removed, weights, strict=True)):
+        pe, dpe = _inverse(link, params[0] + de @ params[1:])
+        r[e] = w @ (p - pe)
+        grad[e] = np.concatenate([[w @ (dp - dpe)], d.T @ (w * dp) - de.T @ (w * dpe)])
+    return r, grad
+
+
+def calibrate(link, intercept, coef, x, pairs, cols, weights, exps, conv, nulls, C):
+    """The calibrated ``(intercept, coef)`` (reported parametrisation, as ``fit_link``) and
+    the experiment table: observational and calibrated R_e, their z-scores and the weight
+    of the journeys' likelihood (module docstring).
+
+    ``x`` the fit table's entity (and covariate) columns, ``pairs`` the pairwise terms,
+    ``cols`` the columns each experiment removes, ``weights`` (experiments, rows).
+    """
+    d = with_pairs(x, pairs)
+    removed = []
+    for c in cols:
+        xe = x.copy()
+        xe[:, c] = 0.0
+        removed.append(with_pairs(xe, pairs))
+    target, se = exps["incremental"].to_numpy(), exps["se"].to_numpy()
+    start = _to_linear(link, intercept, np.nan_to_num(coef))
+    problem = (link, d, removed, weights, target, se, conv, nulls, C)
+
+    def chi2(params):
+        z = (removal_effects(link, params, d, removed, weights)[0] - target) / se
+        return float(z @ z)
+
+    params, w = _solve(problem, start, 1.0), 1.0
+    if chi2(params) > len(se):  # the journeys reject the experiments: temper their weight
+        lo, hi = np.log10(MIN_WEIGHT), 0.0
+        for _ in range(BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            trial = _solve(problem, params, 10.0 ** mid)
+            lo, hi = (lo, mid) if chi2(trial) > len(se) else (mid, hi)
+        w = 10.0 ** lo
+        params = _solve(problem, params, w)
+    before = removal_effects(link, start, d, removed, weights)[0]
+    after = removal_effects(link, params, d, removed, weights)[0]
+    table = exps.assign(observational=before, z_observational=(before - target) / se,
+                        calibrated=after, z_calibrated=(after - target) / se, weight=w)
+    return (*_from_linear(link, params), table)
+
+
+def _solve(problem, start, tempering):
+    """argmin of C (tempering NLL + sum z^2 / 2) + ||beta||^2 / 2 from ``start``."""
+    link, d, removed, weights, target, se, conv, nulls, C = problem
+    n = float(np.sum(conv) + np.sum(nulls))
+    k = d.shape[1]
+
+    def objective(params):
+        nll, g = _nll(params, link, d, conv, nulls)
+        r, dr = removal_effects(link, params, d, removed, weights)
+        z = (r - target) / se
+        beta = params[1:]
+        f = C * (tempering * nll + 0.5 * z @ z) + 0.5 * beta @ beta
+        grad = C * (tempering * g + (z / se) @ dr) + np.concatenate([[0.0], beta])
+        return f / (C * n), grad / (C * n)
+
+    bounds = {"logit": [(None, None)] * (k + 1),
+              "noisy_or": [(0.0, MAX_HAZARD)] * (k + 1),
+              "identity": [(0.0, 1.0)] + [(-1.0, 1.0)] * k}[link]
+    return minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                    options=dict(maxiter=5000, maxcor=30, ftol=1e-15, gtol=1e-10)).x
