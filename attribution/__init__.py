@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
-from attribution.evaluation.compare import compare
+from attribution.changes import detect_changes
+from attribution.epochs import EpochFits, fit_by_epoch
+from attribution.evaluation.compare import calibrate, compare
 from attribution.evaluation.lookbacks import compare_lookbacks
+from attribution.experiments import read_experiments
 from attribution.inference.bootstrap import bootstrap
 from attribution.inference.persist import load_json, to_json
 from attribution.journeys import Journeys
@@ -60,7 +63,8 @@ __all__ = [
     "DroppedDataWarning",
     "EmptyInputError", "InputError", "Journeys", "MissingColumnError", "NotFittedError",
     "ParameterError",
-    "UnknownModelError", "available_models", "bootstrap", "compare", "compare_lookbacks",
+    "UnknownModelError", "available_models", "bootstrap", "calibrate", "compare",
+    "compare_lookbacks", "detect_changes", "EpochFits", "fit_by_epoch", "read_experiments",
     "get_model", "load_json",
     "to_json",
     "register",
