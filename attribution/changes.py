@@ -9,9 +9,11 @@ inverse-variance weighted means of the epochs before and after it give
 
 a two-sample z-test of a step change at tau (the epochs are independent samples: journeys
 are assigned to one epoch each). The standard error of one epoch from B bootstrap replicates
-is itself noisy (relative error about 1 / sqrt(2B)), and one epoch whose error comes out small
-would carry its segment: so each series uses one error, scaled by epoch size, se_t =
-median(se_s sqrt(n_s)) / sqrt(n_t) (n the epoch's journeys, when the frame has them).
+is itself noisy (relative error about 1 / sqrt(2B)), and an estimate held at a bound (a
+share of 0 under the noisy-OR link) has a bootstrap error near 0: one such epoch would carry
+its segment. So each series uses one error, the root mean square over its epochs, scaled
+by epoch size: se_t = sqrt(mean_s(se_s^2 n_s) / n_t) (n the epoch's journeys, when the
+frame has them).
 
 A change is reported at the boundary and series with the largest |z| when it exceeds the
 Bonferroni threshold Phi^-1(1 - alpha / (2 m)), m the number of (series, boundary) tests, so
@@ -69,7 +71,7 @@ def detect_changes(series: pd.DataFrame, alpha: float = 0.05, max_changes: int =
     values, se = values[keep], se[keep]
     n = (series.groupby("epoch", sort=False)["journeys"].first()[epochs].to_numpy(np.float64)
          if "journeys" in series else np.ones(len(epochs)))
-    pooled = np.median(se.to_numpy() * np.sqrt(n), axis=1, keepdims=True) / np.sqrt(n)
+    pooled = np.sqrt(np.mean(np.square(se.to_numpy()) * n, axis=1, keepdims=True) / n)
     se = pd.DataFrame(pooled, index=se.index, columns=se.columns)
     lower = (series.pivot(index="entity", columns="epoch", values="lower")[epochs][keep]
              if "lower" in series else None)

@@ -121,6 +121,7 @@ def _read_input(args) -> pd.DataFrame:
 
 
 def _fit(args) -> int:
+    from attribution.cli_epochs import check_epoch, epoch_table
     from attribution.cli_money import analyst_table, check_analyst, with_rank_probabilities
     from attribution.evaluation.compare import compare
 
@@ -128,25 +129,31 @@ def _fit(args) -> int:
     models_run = estimators(models, args.param, args.seed)
     _check_outputs(args, args.output)
     check_analyst(args)  # --spend and --by: fails before any fit
+    check_epoch(args)
     j = load_journeys(args)
     for est in models_run.values():
         if args.level:
             est.set_params(level=args.level)
+    if args.by_epoch:
+        frame = epoch_table(args, models_run, j)
+        _emit(args, frame, args.output, title=frame.attrs["title"])
+        return 0
     if args.n_boot:
         from attribution.inference.bootstrap import bootstrap
 
         frames = []
         for name, est in models_run.items():
             ci = bootstrap(est, j, n_boot=args.n_boot, alpha=args.alpha, n_jobs=args.n_jobs,
-                           random_state=args.seed, progress=_progress(args))
+                           random_state=args.seed, progress=_progress(args),
+                           experiments=args.experiments)
             frames.append(with_rank_probabilities(ci, est.result_).assign(model=name))
         frame = pd.concat(frames, ignore_index=True)
         frame = frame[["model", *[c for c in frame.columns if c != "model"]]]
     elif not (args.spend or args.by):
-        frame = compare(models_run, j, level=args.level)
+        frame = compare(models_run, j, level=args.level, experiments=args.experiments)
     extra = analyst_table(args, models_run, j)  # fits the models the bootstrap did not
     frame = frame if extra is None else extra
-    if len(models) == 1:
+    if frame["model"].nunique() == 1:
         frame = frame.drop(columns="model")
     levels = {est.get_params().get("level") for est in models_run.values()}
     level = args.level or (levels.pop() if len(levels) == 1 else None) or j.level
@@ -257,7 +264,8 @@ def _simulate(args) -> int:
         raise CLIError(f"--truth {args.truth!r} must be a .json file apart from --output")
     events, truth = simulate_journeys(args.journeys, tier=args.tier,
                                       target_top20=args.target_top20,
-                                      mean_length=args.mean_length, random_state=args.seed)
+                                      mean_length=args.mean_length, random_state=args.seed,
+                                      span_days=args.span_days)
     with _atomic(args.truth) as tmp:  # the truth appears only if the events are written
         truth.to_json(tmp)
         _emit(args, events, args.output)

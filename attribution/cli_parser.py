@@ -158,6 +158,14 @@ def _add_fit(sub, p: Parents):
     fit.add_argument("--by", choices=list(BY), default=None,
                      help="credit per period of the conversion's time, the model fitted once "
                           "over the whole input (default: none, totals)")
+    fit.add_argument("--by-epoch", choices=list(BY), default=None,
+                     help="refit the model on each period's journeys (by conversion time) "
+                          "and report the changes between periods; intervals and the change "
+                          "test need --n-boot (default: none)")
+    fit.add_argument("--experiments", metavar="FILE", default=None,
+                     help="lift tests to calibrate to (CSV: channel or touchpoint, "
+                          "incremental, se, optional start and end); Logistic only "
+                          "(default: none)")
     return fit
 
 
@@ -212,6 +220,8 @@ def _add_simulate(sub, p: Parents):
                      help="true share of the top 20%% of touchpoints, or 'flat'")
     sim.add_argument("--mean-length", type=mean_length, default=4.0,
                      help="mean touches per journey")
+    sim.add_argument("--span-days", type=at_least(1), default=60,
+                     help="journeys start within this many days (a year: 365)")
     sim.add_argument("--seed", type=at_least(0), default=None,
                      help="random state (default: a new one each run)")
     sim.add_argument("--output", "-o", required=True,

@@ -48,6 +48,8 @@ def read_experiments(table) -> pd.DataFrame:
                              f"or touchpoint, incremental, se), got {type(table).__name__}")
     if len(table) == 0:
         raise InputError(f"{source}: the lift-test table has no rows")
+    if list(table.columns[:len(COLUMNS)]) == list(COLUMNS):  # already read (e.g. a replicate)
+        return table.reset_index(drop=True)
     table = table.reset_index(drop=True)
     level = [c for c in ("channel", "touchpoint") if c in table]
     if len(level) != 1:

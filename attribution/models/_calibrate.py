@@ -53,10 +53,10 @@ def columns_of(exps: pd.DataFrame, j) -> list[np.ndarray]:
     channels = pd.Index(np.asarray(j.channel_names).astype(str))
     out = []
     for row, (name, level) in enumerate(zip(exps["entity"], exps["level"], strict=True)):
-        if level == "touchpoint" and j.level == "channel":
+        if level == "touchpoint" and j.level == "channel" and name not in names:
             raise ParameterError(f"experiment row {row} holds out touchpoint {name!r}, but the "
                                  "model is fitted at channel level; fit at touchpoint level")
-        if level == j.level:
+        if level == j.level or j.level == "channel":  # (a path table's names are its own)
             cols = np.flatnonzero(names == name)
         else:  # a channel experiment on touchpoint journeys: all its touchpoints
             code = channels.get_indexer([name])[0]

@@ -1,0 +1,234 @@
+"""Lift tests and calibration: the simulated experiment, the table, and the calibrated fit."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import attribution as at
+from attribution.evaluation import harness
+from attribution.evaluation.simulate import simulate_journeys
+from attribution.experiments import Z95, read_experiments
+
+
+def world(n=30_000, seed=3, **kw):
+    kw = {"tier": "confounded", "targeting": 1.0, "baseline": 0.1, **kw}
+    events, truth = simulate_journeys(n, catalogue=harness.scenario_catalogue(0.8),
+                                      random_state=seed, observe_intent=False, **kw)
+    return harness._journeys(events), truth
+
+
+@pytest.fixture(scope="module")
+def confounded():
+    return world()
+
+
+def share(model, name):
+    r = model.result_
+    return r.conversions[list(r.names.astype(str)).index(name)] / r.total_conversions
+
+
+def test_lift_test_is_unbiased_for_the_removal_effect():
+    """Over independent holdouts the estimates centre on the true removal effect, within
+    their standard error (a randomised experiment, even in the confounded tier)."""
+    _, truth = world(n=20_000)
+    tests = pd.concat([truth.lift_test("search_ad", 0.3, random_state=s) for s in range(30)])
+    true = tests["true_incremental"].iloc[0]
+    assert (tests["true_incremental"] == true).all()
+    mean_se = tests["se"].mean() / np.sqrt(len(tests))
+    assert abs(tests["incremental"].mean() - true) < 3.5 * mean_se
+    assert tests["incremental"].std() == pytest.approx(tests["se"].mean(), rel=0.35)
+    assert (tests["treated"] + tests["holdout"] == 20_000).all()
+    assert list(tests.columns[:1]) == ["touchpoint"]
+    assert "channel" in truth.lift_test("web", random_state=0)
+
+
+def test_lift_test_refuses_unknown_names_and_bad_fractions():
+    _, truth = world(n=2_000)
+    with pytest.raises(at.ParameterError, match="neither a channel nor a touchpoint"):
+        truth.lift_test("billboard")
+    with pytest.raises(at.ParameterError, match="fraction"):
+        truth.lift_test("web", fraction=1.0)
+    read = at.evaluation.truth.Truth.from_dict(truth.to_dict())
+    with pytest.raises(at.ParameterError, match="no simulated journeys"):
+        read.lift_test("web")
+
+
+def test_experiment_equal_to_the_truth_moves_credit_toward_it(confounded):
+    j, truth = confounded
+    lt = truth.lift_test("search_ad", 0.1, random_state=0)
+    lt["incremental"], lt["se"] = lt["true_incremental"], lt["true_incremental"] * 0.02
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        plain = at.Logistic(link="identity").fit(j)
+        cal = at.calibrate(at.Logistic(link="identity"), j, lt)
+    e = cal.experiments_.iloc[0]
+    true = lt["true_incremental"].iloc[0]
+    assert abs(e["z_observational"]) > 3  # the confounded fit disagrees with the experiment
+    assert abs(e["calibrated"] - true) < 0.2 * abs(e["observational"] - true)
+    assert abs(e["z_calibrated"]) <= 1.0 + 1e-6
+    true_share = truth.shares()["search_ad"]
+    assert abs(share(cal, "search_ad") - true_share) < abs(share(plain, "search_ad")
+                                                           - true_share)
+    # credit still adds up: entities and (baseline) give the conversions
+    r = cal.result_
+    assert r.conversions.sum() + r.extra["(baseline)"][0] == pytest.approx(
+        r.total_conversions, rel=1e-9)
+
+
+def test_the_journeys_are_tempered_until_the_experiment_is_not_rejected(confounded):
+    """A looser experiment that the plain penalised fit still rejects (|z| > 1): the
+    journeys' likelihood is down-weighted until |z| = 1, not further."""
+    j, truth = confounded
+    lt = truth.lift_test("search_ad", 0.1, random_state=0)
+    lt["incremental"] = lt["true_incremental"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        e = at.Logistic(link="identity").fit(j, experiments=lt).experiments_.iloc[0]
+    assert abs(e["z_observational"]) > 2 and e["weight"] < 1
+    assert abs(e["z_calibrated"]) == pytest.approx(1.0, abs=0.02)
+
+
+def test_an_experiment_with_a_huge_error_changes_nothing(confounded):
+    j, truth = confounded
+    lt = truth.lift_test("search_ad", 0.1, random_state=0).assign(se=1e9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        plain = at.Logistic(link="noisy_or").fit(j)
+        cal = at.Logistic(link="noisy_or").fit(j, experiments=lt)
+    assert cal.experiments_["weight"].iloc[0] == 1.0
+    np.testing.assert_allclose(cal.credit_, plain.credit_, rtol=1e-5, atol=1e-3)
+
+
+def test_an_experiment_that_agrees_with_the_fit_is_its_optimum(confounded):
+    """The penalty's gradient is 0 where R_e equals the experiment: the fit does not move."""
+    j, truth = confounded
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        plain = at.Logistic(link="logit").fit(j)
+        lt = truth.lift_test("display_ad", 0.1, random_state=0).assign(se=1.0)
+        probe = at.Logistic(link="logit").fit(j, experiments=lt)
+        agree = lt.assign(incremental=probe.experiments_["observational"].iloc[0])
+        cal = at.Logistic(link="logit").fit(j, experiments=agree)
+    assert cal.experiments_["z_calibrated"].abs().iloc[0] < 1e-3
+    np.testing.assert_allclose(cal.coef_, plain.coef_, atol=2e-4)
+
+
+def test_removal_effect_by_hand():
+    """Identity link: rates 0.40 (a), 0.10 (b) and 0.45 (a > b) solve to b = 0.05,
+    theta_a = 0.35, theta_b = 0.05; removing a costs theta_a in each of the 200 journeys
+    that carry it: R_a = 70."""
+    paths = pd.DataFrame({"path": ["a", "b", "a > b"], "total_conversions": [40, 10, 45],
+                          "total_null": [60, 90, 55]})
+    j = at.Journeys.from_paths(paths)
+    lt = pd.DataFrame({"touchpoint": ["a"], "incremental": [30.0], "se": [1e9]})
+    m = at.Logistic(link="identity", C=1e9).fit(j, experiments=lt)
+    assert m.intercept_ == pytest.approx(0.05, abs=1e-5)
+    assert m.coef_["a"] == pytest.approx(0.35, abs=1e-5)
+    assert m.experiments_["observational"].iloc[0] == pytest.approx(70.0, abs=1e-3)
+    assert m.experiments_["z_observational"].iloc[0] == pytest.approx(40.0 / 1e9, rel=1e-3)
+
+
+def test_channel_experiment_removes_all_its_touchpoints(confounded):
+    j, truth = confounded
+    lt = truth.lift_test("web", 0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        m = at.Logistic(link="identity").fit(j, experiments=lt)
+    web = [n for n, c in zip(j.names, np.asarray(j.channel_names)[j.channel_of], strict=True)
+           if c == "web"]
+    assert len(web) > 5 and m.experiments_["entity"].iloc[0] == "web"
+    assert m.experiments_["level"].iloc[0] == "channel"
+
+
+def test_models_without_a_value_model_refuse_experiments(ca_journeys):
+    lt = pd.DataFrame({"channel": ["a"], "incremental": [3.0], "se": [1.0]})
+    for name in ("linear", "markov", "first"):
+        with pytest.raises(at.ParameterError, match="cannot be calibrated"):
+            at.get_model(name).fit(ca_journeys, experiments=lt)
+
+
+def test_compare_shows_calibrated_and_uncalibrated_side_by_side(confounded):
+    j, truth = confounded
+    lt = truth.lift_test("search_ad", 0.1, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = at.compare({"logistic": at.Logistic(link="identity"), "linear": "linear"}, j,
+                         experiments=lt)
+    assert set(out["model"]) == {"logistic", "logistic (calibrated)", "linear"}
+    assert any("linear cannot be calibrated" in str(w.message) for w in caught)
+    a = out[out["model"] == "logistic"].set_index("entity")["conversions"]
+    b = out[out["model"] == "logistic (calibrated)"].set_index("entity")["conversions"]
+    assert not np.allclose(a, b.reindex(a.index))
+
+
+def test_bootstrap_replicates_are_calibrated(confounded):
+    j, truth = confounded
+    lt = truth.lift_test("search_ad", 0.1, random_state=0)
+    lt["incremental"], lt["se"] = lt["true_incremental"], 5.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        m = at.Logistic(link="identity")
+        ci = at.bootstrap(m, j, n_boot=8, random_state=0, experiments=lt)
+    row = ci.set_index("entity").loc["search_ad"]
+    true_share = lt["true_incremental"].iloc[0] / j.conversions.sum()
+    # calibrated replicates stay near the experiment (uncalibrated ones are far above it)
+    assert row["share_lower"] - 0.02 < true_share < row["share_upper"] + 0.02
+
+
+def test_read_experiments_checks_the_table(tmp_path):
+    ok = pd.DataFrame({"channel": ["web"], "incremental": [10.0], "lower": [6.0],
+                       "upper": [14.0], "note": ["geo test"]})
+    out = read_experiments(ok)
+    assert out["se"].iloc[0] == pytest.approx(8.0 / (2 * Z95))
+    assert out["note"].iloc[0] == "geo test" and out["level"].iloc[0] == "channel"
+    path = tmp_path / "lift.csv"
+    ok.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(read_experiments(path), out)
+    bad = [
+        (ok.drop(columns="channel"), at.MissingColumnError, "exactly one of"),
+        (ok.assign(touchpoint="x"), at.MissingColumnError, "exactly one of"),
+        (ok.drop(columns=["lower", "upper"]), at.MissingColumnError, "'se'"),
+        (ok.assign(upper=5.0), at.InputError, "row 0"),
+        (ok.assign(incremental="many"), at.InputError, "'incremental', row 0"),
+        (ok.assign(start="2024-01-01"), at.MissingColumnError, "both 'start' and 'end'"),
+        (ok.assign(start="2024-02-01", end="2024-01-01"), at.InputError, "after start"),
+        (ok.iloc[:0], at.InputError, "no rows"),
+    ]
+    for table, error, message in bad:
+        with pytest.raises(error, match=message):
+            read_experiments(table)
+
+
+def test_experiment_names_and_periods_are_checked(confounded):
+    j, truth = confounded
+    unknown = pd.DataFrame({"touchpoint": ["billboard"], "incremental": [1.0], "se": [1.0]})
+    with pytest.raises(at.InputError, match="row 0: touchpoint 'billboard'"):
+        at.Logistic(link="identity").fit(j, experiments=unknown)
+    on_channels = pd.DataFrame({"touchpoint": ["search_ad"], "incremental": [1.0],
+                                "se": [1.0]})
+    with pytest.raises(at.ParameterError, match="channel level"):
+        at.Logistic(link="identity", level="channel").fit(j, experiments=on_channels)
+    paths = at.Journeys.from_paths(pd.DataFrame({"path": ["a", "b"], "total_conversions": [1, 2],
+                                                 "total_null": [5, 5]}))
+    dated = pd.DataFrame({"touchpoint": ["a"], "incremental": [1.0], "se": [1.0],
+                          "start": ["2024-01-01"], "end": ["2024-02-01"]})
+    with pytest.raises(at.InputError, match="path tables have none"):
+        at.Logistic(link="identity").fit(paths, experiments=dated)
+
+
+def test_a_period_weighs_only_its_journeys(confounded):
+    """An experiment over the whole range equals one without a period; over an empty
+    period the model predicts no effect (R = 0)."""
+    j, truth = confounded
+    lt = truth.lift_test("search_ad", 0.1, random_state=0)[["touchpoint", "incremental", "se"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        whole = at.Logistic(link="identity").fit(j, experiments=lt).experiments_
+        dated = at.Logistic(link="identity").fit(j, experiments=lt.assign(
+            start="2000-01-01", end="2100-01-01")).experiments_
+        empty = at.Logistic(link="identity").fit(j, experiments=lt.assign(
+            start="1990-01-01", end="1991-01-01", se=1e9)).experiments_
+    assert dated["observational"].iloc[0] == pytest.approx(whole["observational"].iloc[0])
+    assert empty["observational"].iloc[0] == 0.0

@@ -1,0 +1,62 @@
+"""``attribution fit --by-epoch`` and ``--experiments`` on the command line."""
+
+import pandas as pd
+import pytest
+
+from attribution.cli import main
+from tests.test_cli_money import log  # noqa: F401 (fixture)
+
+
+def test_by_epoch_refits_each_month(log, tmp_path, capsys):  # noqa: F811
+    """u1 converts in January (a, b: linear 0.5 each), u2 in February (b: 1); u3 never
+    converts (its last touch is in February)."""
+    out = tmp_path / "ep.csv"
+    assert main(["--quiet", "fit", str(log), "-m", "linear", "--by-epoch", "month",
+                 "-o", str(out)]) == 0
+    ep = pd.read_csv(out)
+    got = {(r.epoch, r.entity): r.credit for r in ep.itertuples()}
+    assert got == {("2024-01", "a"): 0.5, ("2024-01", "b"): 0.5, ("2024-02", "b"): 1.0,
+                   ("2024-02", "a"): 0.0}
+    assert "model" not in ep and "lower" not in ep
+    assert "need intervals: add --n-boot" in capsys.readouterr().err
+
+
+def test_by_epoch_with_intervals_tells_the_changes(tmp_path, capsys):
+    from attribution.evaluation.simulate import simulate_journeys
+
+    events, _ = simulate_journeys(30_000, random_state=1, span_days=365, drift={
+        "date": "2024-07-01", "lifts": {"radio_spot": 0.1}})
+    p = tmp_path / "ev.csv"
+    events.to_csv(p, index=False)
+    out = tmp_path / "ep.csv"
+    assert main(["--quiet", "fit", str(p), "-m", "logistic", "--by-epoch", "quarter",
+                 "--n-boot", "20", "-o", str(out)]) == 0
+    ep = pd.read_csv(out)
+    assert {"lower", "upper", "se"} <= set(ep.columns)
+    err = capsys.readouterr().err
+    assert "change: logistic: from 2024Q3, radio_spot" in err
+    assert "2025Q1 hold under half" in err
+
+
+def test_experiments_on_the_command_line(log, tmp_path, capsys):  # noqa: F811
+    lift = tmp_path / "lift.csv"
+    pd.DataFrame({"touchpoint": ["b"], "incremental": [0.5], "se": [0.1]}).to_csv(lift,
+                                                                                   index=False)
+    out = tmp_path / "fit.csv"
+    assert main(["--quiet", "fit", str(log), "-m", "logistic", "-p", "link=identity",
+                 "--experiments", str(lift), "-o", str(out)]) == 0
+    assert set(pd.read_csv(out)["model"]) == {"logistic", "logistic (calibrated)"}
+    assert main(["--quiet", "fit", str(log), "-m", "linear", "--by-epoch", "month",
+                 "--experiments", str(lift)]) == 2
+    assert "--experiments" in capsys.readouterr().err
+    assert main(["--quiet", "fit", str(log), "-m", "linear", "--experiments",
+                 str(tmp_path / "missing.csv")]) != 0
+
+
+@pytest.mark.parametrize("flag", ["--by", "--spend"])
+def test_by_epoch_goes_alone(log, tmp_path, flag, capsys):  # noqa: F811
+    other = "month" if flag == "--by" else str(tmp_path / "s.csv")
+    if flag == "--spend":
+        pd.DataFrame({"touchpoint": ["a"], "cost": [1.0]}).to_csv(other, index=False)
+    assert main(["fit", str(log), "--by-epoch", "month", flag, other]) == 2
+    assert "--by-epoch refits per period" in capsys.readouterr().err
