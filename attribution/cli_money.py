@@ -87,5 +87,6 @@ def report_page(args, journeys, models: dict, truth, progress: bool) -> str:
     spend = read_spend(args.spend) if args.spend else None
     path = cli_report(journeys, models, spend, args.output, level=args.level,
                       n_boot=args.n_boot, alpha=args.alpha, random_state=args.seed,
-                      title=args.title, truth=truth, progress=progress)
+                      title=args.title, truth=truth, progress=progress,
+                      epochs=args.by_epoch)
     return str(path)

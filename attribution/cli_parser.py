@@ -262,6 +262,10 @@ def _add_report(sub, p: Parents):
     rep.add_argument("--alpha", type=alpha, default=0.05, help="1 - confidence level")
     rep.add_argument("--seed", type=at_least(0), default=0, help=_SEED)
     rep.add_argument("--title", default="Attribution report", help="the page's title")
+    rep.add_argument("--by-epoch", choices=list(BY), default=None,
+                     help="add 'Over time': the default model refitted per period (with "
+                          "--n-boot replicates) and the changes between periods "
+                          "(default: none)")
     return rep
 
 

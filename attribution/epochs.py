@@ -84,7 +84,7 @@ class EpochFits:
         """Share per epoch of the ``top`` entities (largest mean share), with intervals."""
         from attribution.plotting import _axes
 
-        fig, ax = _axes(ax, (8, 4.5))
+        ax = _axes(ax, (8, 4.5))
         f = self.frame[~self.frame["entity"].astype(str).str.startswith("(")]
         if entities is None:
             entities = f.groupby("entity")["share"].mean().nlargest(top).index
@@ -98,7 +98,6 @@ class EpochFits:
         ax.set_ylabel("share of conversions")
         ax.set_title("Credit share per epoch (bootstrap intervals)")
         ax.legend(fontsize="small", ncol=2)
-        fig.tight_layout()
         return ax
 
 

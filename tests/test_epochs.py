@@ -192,3 +192,19 @@ def test_drift_is_checked():
             simulate_journeys(100, drift=bad, random_state=0)
     with pytest.raises(at.ParameterError, match="span_days"):
         simulate_journeys(100, span_days=0, random_state=0)
+
+
+def test_report_page_shows_the_epochs_and_the_change():
+    from attribution.report import build_report
+
+    j, _, _ = year(30_000, 1, drift={"date": "2024-07-01", "lifts": {"radio_spot": 0.1}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        html = build_report(j, models=["linear"], n_boot=15, epochs="quarter")
+    section = html[html.index('<section id="time">'):]
+    section = section[:section.index("</section>")]
+    assert "Over time: has the credit changed?" in section and "data:image/svg+xml" in section
+    assert "<td>2024Q3</td><td>radio_spot</td>" in section
+    assert "2025Q1 hold under half" in section
+    assert '<a href="#time">' in html
+    assert 'id="time"' not in build_report(j, models=["linear"], n_boot=0)

@@ -15,8 +15,8 @@ maximises the joint penalised likelihood: it minimises
 
 the fit's own objective (:mod:`._links`) plus the experiments' squared z-scores. This is the
 likelihood form of the experiment priors of media-mix calibration (Jin et al. 2017, "Bayesian
-methods for media mix modeling with carryover and shape effects", Google; Zhang et al. 2024,
-"Media mix model calibration with Bayesian priors", Google): an experiment with a small
+methods for media mix modeling with carryover and shape effects", Google): an experiment with
+a small
 error pins R_e, one with a huge error changes nothing, and the other parameters move as the
 likelihood of the journeys demands under that constraint. Solved by L-BFGS-B from the
 uncalibrated optimum, within the link's bounds.

@@ -32,7 +32,7 @@ def _environment():
 
 def build_report(journeys, models=None, spend=None, truth=None, title: str = "Attribution report",
                  level: str | None = None, n_boot: int = 100, alpha: float = 0.05,
-                 random_state=0, progress: bool = False) -> str:
+                 random_state=0, progress: bool = False, epochs=None) -> str:
     """The report page of ``journeys`` as one HTML string.
 
     Parameters
@@ -59,6 +59,9 @@ def build_report(journeys, models=None, spend=None, truth=None, title: str = "At
         Seed of the bootstrap.
     progress : bool
         A progress bar per bootstrapped model (on stderr).
+    epochs : str, optional
+        A period ("month", "quarter", "M"...): adds "Over time", the default model refitted
+        on each period's journeys with ``n_boot`` replicates, and the changes between them.
 
     Returns
     -------
@@ -67,7 +70,8 @@ def build_report(journeys, models=None, spend=None, truth=None, title: str = "At
     from attribution.report._build import context
 
     ctx = context(journeys, models=models, spend=spend, truth=truth, title=title, level=level,
-                  n_boot=n_boot, alpha=alpha, random_state=random_state, progress=progress)
+                  n_boot=n_boot, alpha=alpha, random_state=random_state, progress=progress,
+                  epochs=epochs)
     return _environment().get_template(TEMPLATE).render(**ctx)
 
 
@@ -81,7 +85,7 @@ def write_report(path, journeys, **kwargs) -> Path:
 
 def cli_report(journeys, models, spend, out, level=None, n_boot: int = 100,
                alpha: float = 0.05, random_state=0, title: str | None = None, truth=None,
-               progress: bool = False) -> Path:
+               progress: bool = False, epochs=None) -> Path:
     """What ``attribution report INPUT -o OUT`` runs: the page written to ``out`` through a
     temporary file renamed at the end (no partial file is left on error).
 
@@ -94,6 +98,6 @@ def cli_report(journeys, models, spend, out, level=None, n_boot: int = 100,
         html = build_report(journeys, models=models or None, spend=spend,
                             title=title or "Attribution report", level=level, n_boot=n_boot,
                             alpha=alpha, random_state=random_state, truth=truth,
-                            progress=progress)
+                            progress=progress, epochs=epochs)
         Path(tmp).write_text(html, encoding="utf-8")
     return Path(out)

@@ -209,8 +209,10 @@ def definitions(fitted) -> list[dict]:
 
 def context(journeys, models=None, spend=None, truth=None, title="Attribution report",
             level=None, n_boot: int = 100, alpha: float = 0.05, random_state=0,
-            progress: bool = False) -> dict:
+            progress: bool = False, epochs=None) -> dict:
     """Everything the template shows."""
+    from attribution.report._time import over_time
+
     spend = _money.read_spend(spend)
     fitted = fit_models(models, journeys, level=level, n_boot=n_boot, alpha=alpha,
                         random_state=random_state, progress=progress)
@@ -225,4 +227,6 @@ def context(journeys, models=None, spend=None, truth=None, title="Attribution re
         money=money(fitted, journeys, spend, alpha) if spend is not None else None,
         concentration=concentration(fitted, truth_s), ranks=ranks(fitted),
         markov=markov(fitted, journeys, level), models=definitions(fitted),
+        over_time=(over_time(journeys, epochs, level, n_boot, alpha, random_state)
+                   if epochs else None), epochs=epochs,
         notes=fitted.notes)

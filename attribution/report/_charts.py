@@ -52,3 +52,8 @@ def transitions_chart(model, top: int = 25) -> str:
 def lengths_chart(journeys) -> str:
     """Journeys by number of touches, with the conversion rate."""
     return svg_uri(lambda ax: plotting.plot_lengths(journeys, ax=ax), (7, 2.8))
+
+
+def epochs_chart(fits) -> str:
+    """Share per epoch of the largest entities, with their intervals."""
+    return svg_uri(lambda ax: fits.plot(ax=ax), (8, 4.2))
