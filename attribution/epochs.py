@@ -169,7 +169,10 @@ def fit_by_epoch(model, journeys, freq="M", boundaries=None, n_boot: int = 100,
         raise ParameterError(f"n_boot must be 0 (no intervals) or >= 2, got {n_boot!r}")
     j = check_journeys(journeys, model.level)
     epoch = epoch_of(j, freq, boundaries).to_numpy()
-    model, notes = _fixed_link(model, j)
+    model, chosen = link_chosen(model, j)
+    notes = [] if chosen is None else [
+        f"link chosen once on all journeys by held-out log-loss ({chosen}); every epoch and "
+        "replicate refits with it"]
     order = pd.unique(epoch) if boundaries is not None else np.unique(epoch)
     if boundaries is not None:  # the labels' order is the edges' order
         order = [e for e in _boundary_order(order)]
@@ -210,18 +213,20 @@ def _one_epoch(est, sub, n_boot, alpha, n_jobs, seed, progress) -> pd.DataFrame:
                          "credit_upper": t["conversions_upper"]})
 
 
-def _fixed_link(model, j):
-    """``model`` with ``link="auto"`` replaced by the link it picks on all journeys."""
+def link_chosen(model, journeys):
+    """``(clone, link)``: a clone of ``model`` whose ``link="auto"`` is replaced by the link
+    it picks (held-out log-loss) on ``journeys``, and that link; ``(clone, None)`` for a
+    model that picks none. Refits (bootstrap replicates, epochs) then keep one link: about
+    six times faster, and comparable.
+    """
     params = model.get_params()
     if params.get("link") != "auto" or params.get("estimator") is not None or (
             params.get("value") == "count"):
-        return clone(model), []
-    chosen = getattr(clone(model).fit(j), "link_", None)
+        return clone(model), None
+    chosen = getattr(clone(model).fit(journeys), "link_", None)
     if chosen is None:
-        return clone(model), []
-    return clone(model).set_params(link=chosen), [
-        f"link chosen once on all journeys by held-out log-loss ({chosen}); every epoch and "
-        "replicate refits with it"]
+        return clone(model), None
+    return clone(model).set_params(link=chosen), chosen
 
 
 def _boundary_order(labels):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sklearn.base import clone
 
+from attribution.epochs import link_chosen
 from attribution.journeys.validation import AttributionError, ParameterError
 from attribution.models import AttributionModel, get_model
 
@@ -110,15 +111,10 @@ def fit_models(models, journeys, level=None, n_boot: int = 100, alpha: float = 0
 
 def _fix_link(label: str, est, journeys, notes: list) -> None:
     """A ``link="auto"`` model keeps, for its bootstrap, the link it picks on the full data
-    (held-out log-loss), rather than picking again in each replicate (k-fold fits each time,
-    about 6x slower); the page says so.
+    (:func:`attribution.epochs.link_chosen`); the page says so.
     """
-    params = est.get_params()
-    if params.get("link") != "auto" or params.get("estimator") is not None or (
-            params.get("value") == "count"):
-        return
-    chosen = getattr(clone(est).fit(journeys), "link_", None)
-    if chosen is None:  # a model that fits no link (Shapley with value="count")
+    chosen = link_chosen(est, journeys)[1]
+    if chosen is None:
         return
     est.set_params(link=chosen)
     notes.append(f"{label}: link chosen once on the full data by held-out log-loss "
