@@ -1,5 +1,6 @@
 """The report's "Over time" section: the default model refitted per epoch, its trend and
-the changes between epochs (:func:`attribution.epochs.fit_by_epoch`)."""
+the changes between epochs (:func:`attribution.epochs.fit_by_epoch`).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from attribution.report import _charts
 
 def over_time(journeys, freq, level, n_boot: int, alpha: float, random_state) -> dict:
     """Chart, change rows and notes of the epoch refits (``note`` when they cannot run)."""
-    from attribution.report._build import pct
-
     model = get_model("logistic", **({"level": level} if level else {}))
     try:
         fits = fit_by_epoch(model, journeys, freq, n_boot=n_boot, alpha=alpha,
@@ -21,8 +20,8 @@ def over_time(journeys, freq, level, n_boot: int, alpha: float, random_state) ->
         return dict(note=f"no epoch refits: {exc}", chart=None, changes=[], notes=[])
     changes = fits.detect_changes(alpha=alpha) if n_boot else None
     rows = [] if changes is None else [
-        dict(boundary=str(r.boundary), entity=str(r.entity), before=pct(r.before),
-             after=pct(r.after), z=f"{r.z:.1f}",
+        dict(boundary=str(r.boundary), entity=str(r.entity), before=f"{100 * r.before:.1f}%",
+             after=f"{100 * r.after:.1f}%", z=f"{r.z:.1f}",
              beyond="outside" if r.beyond_interval else "inside")
         for r in changes.itertuples()]
     notes = list(fits.notes)
