@@ -200,8 +200,9 @@ def _compare(args) -> int:
     if j.times is None and "time_decay" in models and not args.model:
         models = [m for m in models if m != "time_decay"]  # needs timestamps
     level = args.level or args.default_level
-    frame = compare({m: models_run[m] for m in models}, j, level=level)
-    models = [m for m in models if m in set(frame["model"])]  # without those that refused
+    frame = compare({m: models_run[m] for m in models}, j, level=level,
+                    experiments=args.experiments)
+    models = list(dict.fromkeys(frame["model"]))  # without those that refused; + calibrated
     wide = frame.pivot(index="entity", columns="model", values="share")[models]
     if truth is not None:
         wide = with_truth(wide, truth, level, args)

@@ -145,7 +145,8 @@ def share_table(wide: pd.DataFrame, total: float, level: str) -> str:
     rows, more = _cut(rows)
     shown = rows.copy()
     for c in frame.columns[1:]:
-        shown[c] = _percents(rows[c].where(~is_extra(rows["entity"]) | (c != "TRUTH")))
+        keep = ~is_extra(rows["entity"]) | (rows["entity"] == "(baseline)") | (c != "TRUTH")
+        shown[c] = _percents(rows[c].where(keep))  # the truth has a baseline, no other extra
     shown = shown.rename(columns={"entity": level})
     ent = rows[~is_extra(rows["entity"])]
     items = [f"{m}: {e} {100 * v:.1f}%" for m in models

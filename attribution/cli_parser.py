@@ -200,6 +200,9 @@ def _add_compare(sub, p: Parents):
                       help=_PARAM)
     _level(cmp_, "channel when the input has a channel column, else touchpoint")
     cmp_.add_argument("--seed", type=at_least(0), default=0, help=_SEED)
+    cmp_.add_argument("--experiments", metavar="FILE", default=None,
+                      help="lift tests (CSV: channel or touchpoint, incremental, se): models "
+                           "that can be calibrated are shown calibrated too (default: none)")
     cmp_.add_argument("--truth", help="truth JSON from `attribution simulate`: adds a TRUTH "
                       "column (default: none)")
     cmp_.add_argument("--output", "-o", help="write the share table with raw shares (0-1) to "

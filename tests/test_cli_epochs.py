@@ -60,3 +60,23 @@ def test_by_epoch_goes_alone(log, tmp_path, flag, capsys):  # noqa: F811
         pd.DataFrame({"touchpoint": ["a"], "cost": [1.0]}).to_csv(other, index=False)
     assert main(["fit", str(log), "--by-epoch", "month", flag, other]) == 2
     assert "--by-epoch refits per period" in capsys.readouterr().err
+
+
+def test_compare_shows_calibrated_models_and_the_true_baseline(tmp_path, capsys):
+    assert main(["--quiet", "simulate", "--journeys", "4000", "--seed", "3", "-o",
+                 str(tmp_path / "ev.csv")]) == 0
+    lift = tmp_path / "lift.csv"
+    pd.DataFrame({"channel": ["web"], "incremental": [50.0], "se": [10.0]}).to_csv(
+        lift, index=False)
+    capsys.readouterr()
+    assert main(["--quiet", "compare", str(tmp_path / "ev.csv"), "-m", "logistic", "-m",
+                 "linear", "--experiments", str(lift), "--truth",
+                 str(tmp_path / "ev.truth.json")]) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[1].split()
+    assert header[1:] == ["logistic", "logistic", "(calibrated)", "linear", "TRUTH"]
+    from attribution.evaluation.truth import Truth
+
+    true_base = Truth.read_json(tmp_path / "ev.truth.json").shares("channel")["(baseline)"]
+    base = next(line for line in out.splitlines() if line.startswith("(baseline)"))
+    assert base.split()[-1] == f"{100 * true_base:.1f}%"
