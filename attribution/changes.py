@@ -26,6 +26,8 @@ and whether the mean after lies outside the bootstrap interval of the epoch just
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -33,6 +35,26 @@ from scipy import stats
 from attribution.journeys.validation import InputError, ParameterError
 
 RATE = "(conversion rate)"
+
+
+def epoch_order(labels) -> list:
+    """Epoch labels in time order, whatever the order of the rows: numbers by value, the
+    labels of boundaries ("<b0" first, ">=bn" last) and periods ("2024-01", "2024Q3",
+    "2024-01-01/2024-01-07") in natural order (runs of digits compared as numbers).
+    """
+    labels = list(labels)
+    num = pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce")
+    if len(labels) and num.notna().all():
+        return [labels[i] for i in np.argsort(num.to_numpy(), kind="stable")]
+
+    def key(x):
+        x = str(x)
+        group = 0 if x.startswith("<") else 2 if x.startswith(">=") else 1
+        parts = re.split(r"(\d+(?:\.\d+)?)", x.lstrip("<>="))
+        return group, [(0, float(p), "") if i % 2 else (1, 0.0, p)
+                       for i, p in enumerate(parts)]
+
+    return sorted(labels, key=key)
 
 
 def step_z(values: np.ndarray, se: np.ndarray) -> np.ndarray:
@@ -63,11 +85,13 @@ def detect_changes(series: pd.DataFrame, alpha: float = 0.05, max_changes: int =
     missing = [c for c in ("epoch", "entity", "share", "se") if c not in series]
     if missing:
         raise InputError(f"the epoch frame has no {missing[0]!r} column; pass "
-                         "fit_by_epoch(...).frame")
-    epochs = pd.unique(series["epoch"])
+                         "fit_by_epoch(...).series()")
+    epochs = epoch_order(pd.unique(series["epoch"]))
     values = series.pivot(index="entity", columns="epoch", values="share")[epochs]
     se = series.pivot(index="entity", columns="epoch", values="se")[epochs]
-    keep = (values.notna() & se.gt(0)).all(axis=1)  # an entity missing from an epoch: skipped
+    # an entity missing from an epoch is skipped; an error of 0 (a share held at a bound) is
+    # pooled with the others below, so only a series with no error at all is left out
+    keep = values.notna().all(axis=1) & se.notna().all(axis=1) & se.gt(0).any(axis=1)
     values, se = values[keep], se[keep]
     n = (series.groupby("epoch", sort=False)["journeys"].first()[epochs].to_numpy(np.float64)
          if "journeys" in series else np.ones(len(epochs)))

@@ -21,6 +21,14 @@ def check_epoch(args) -> None:
                        "it cannot be combined with --by, --spend or --by-epoch yet: drop one")
     if args.experiments:
         from attribution.experiments import read_experiments
+        from attribution.models import get_model
+
+        fixed = [m for m in (args.model or ["linear"])
+                 if not get_model(m.split(".")[0]).accepts_experiments]
+        if fixed:
+            raise CLIError(f"--experiments calibrates Logistic; {', '.join(fixed)} cannot be "
+                           "calibrated (no value model that a lift test measures): drop them "
+                           "or use attribution compare to see them beside it")
 
         read_experiments(args.experiments)
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from attribution.changes import RATE, detect_changes
+from attribution.changes import RATE, detect_changes, epoch_order
 from attribution.inference.bootstrap import bootstrap
 from attribution.journeys import Journeys
 from attribution.journeys.validation import InputError, ParameterError
@@ -88,7 +88,7 @@ class EpochFits:
         f = self.frame[~self.frame["entity"].astype(str).str.startswith("(")]
         if entities is None:
             entities = f.groupby("entity")["share"].mean().nlargest(top).index
-        order = list(pd.unique(self.frame["epoch"]))
+        order = epoch_order(pd.unique(self.frame["epoch"]))
         x = np.arange(len(order))
         for name in entities:
             s = f[f["entity"] == name].set_index("epoch").reindex(order)
@@ -119,22 +119,26 @@ def epoch_of(journeys: Journeys, freq="M", boundaries=None) -> pd.Series:
     if boundaries is None:
         return pd.Series(conversion_periods(times, freq)).astype(str)
     try:
-        edges = (pd.DatetimeIndex(pd.to_datetime(list(boundaries))) if journeys.time_kind ==
-                 "datetime" else pd.Index(np.asarray(boundaries, dtype=np.int64)))
+        if journeys.time_kind == "datetime":
+            edges = pd.DatetimeIndex(pd.to_datetime(list(boundaries)))
+            if edges.tz is not None:  # an instant: the wall time of the journeys' zone
+                edges = edges.tz_convert(journeys.time_zone or "UTC").tz_localize(None)
+        else:
+            edges = pd.Index(np.asarray(boundaries, dtype=np.float64))
     except (ValueError, TypeError) as exc:
         raise ParameterError(f"boundaries must be dates (or numbers for numeric times): "
                              f"{exc}") from exc
     if len(edges) == 0 or not edges.is_monotonic_increasing or edges.has_duplicates:
         raise ParameterError("boundaries must be one or more increasing, distinct dates")
-    shown = [str(e.date()) if hasattr(e, "date") and e == e.normalize() else str(e)
-             for e in edges]
+    shown = [str(e.date()) if hasattr(e, "date") and e == e.normalize() else
+             f"{e:g}" if isinstance(e, (float, np.floating)) else str(e) for e in edges]
     pairs = zip(shown[:-1], shown[1:], strict=True)
     labels = np.array([f"<{shown[0]}"] + [f"{a}..{b}" for a, b in pairs]
                       + [f">={shown[-1]}"], dtype=object)
     return pd.Series(labels[np.searchsorted(edges.to_numpy(), times.to_numpy(), side="right")])
 
 
-def fit_by_epoch(model, journeys, freq="M", boundaries=None, n_boot: int = 100,
+def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
                  alpha: float = 0.05, n_jobs=None, random_state=None,
                  progress: bool = False) -> EpochFits:
     """Refit ``model`` on the journeys of each epoch, with bootstrap intervals.
@@ -147,7 +151,8 @@ def fit_by_epoch(model, journeys, freq="M", boundaries=None, n_boot: int = 100,
         With times (an event log).
     freq : str or int
         Calendar period of the epochs ("M", "W", "Q", or "month", "week"...), in the
-        journeys' time zone; a number of steps for numeric times.
+        journeys' time zone; a number of steps for numeric times. Default "M" (months),
+        unless ``boundaries`` are given (then not both).
     boundaries : sequence of dates, optional
         Epoch edges instead of ``freq``: epochs before the first, between consecutive ones
         (the start included), and from the last on.
@@ -167,22 +172,23 @@ def fit_by_epoch(model, journeys, freq="M", boundaries=None, n_boot: int = 100,
                              f"{type(model).__name__}; e.g. attribution.get_model('logistic')")
     if not (isinstance(n_boot, (int, np.integer)) and (n_boot == 0 or n_boot >= 2)):
         raise ParameterError(f"n_boot must be 0 (no intervals) or >= 2, got {n_boot!r}")
+    if freq is not None and boundaries is not None:
+        raise ParameterError("give freq or boundaries, not both: boundaries cut the epochs")
     j = check_journeys(journeys, model.level)
-    epoch = epoch_of(j, freq, boundaries).to_numpy()
+    epoch = epoch_of(j, "M" if freq is None else freq, boundaries).to_numpy()
     model, chosen = link_chosen(model, j)
     notes = [] if chosen is None else [
         f"link chosen once on all journeys by held-out log-loss ({chosen}); every epoch and "
         "replicate refits with it"]
-    order = pd.unique(epoch) if boundaries is not None else np.unique(epoch)
-    if boundaries is not None:  # the labels' order is the edges' order
-        order = [e for e in _boundary_order(order)]
+    order = epoch_order(pd.unique(epoch))
     seeds = [int(s.generate_state(1)[0]) for s in
              np.random.SeedSequence(random_state).spawn(len(order))]
     frames, rows, models = [], [], {}
     for name, seed in zip(order, seeds, strict=True):
         sub = j.select(epoch == name)
         n, conv = float((sub.conversions + sub.nulls).sum()), float(sub.conversions.sum())
-        rows.append(dict(epoch=name, journeys=n, conversions=conv, rate=conv / n,
+        rows.append(dict(epoch=name, journeys=int(round(n)) if float(n).is_integer() else n,
+                         conversions=conv, rate=conv / n,
                          rate_se=np.sqrt(conv / n * (1 - conv / n) / n)))
         if conv <= 0:
             notes.append(f"epoch {name}: no conversion, no fit")
@@ -227,11 +233,3 @@ def link_chosen(model, journeys):
     if chosen is None:
         return clone(model), None
     return clone(model).set_params(link=chosen), chosen
-
-
-def _boundary_order(labels):
-    """Epoch labels of boundaries in time order: "<b0" first, ">=bn" last."""
-    first = [x for x in labels if x.startswith("<")]
-    last = [x for x in labels if x.startswith(">=")]
-    middle = sorted(x for x in labels if not x.startswith(("<", ">=")))
-    return first + middle + last

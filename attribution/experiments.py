@@ -41,16 +41,24 @@ def read_experiments(table) -> pd.DataFrame:
         source = str(table)
         try:
             table = pd.read_csv(table)
-        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError,
+                UnicodeDecodeError) as exc:
             raise InputError(f"cannot read the lift-test table {source!r}: {exc}") from exc
     if not isinstance(table, pd.DataFrame):
         raise ParameterError(f"experiments must be a DataFrame or a CSV path (columns channel "
                              f"or touchpoint, incremental, se), got {type(table).__name__}")
     if len(table) == 0:
         raise InputError(f"{source}: the lift-test table has no rows")
-    if list(table.columns[:len(COLUMNS)]) == list(COLUMNS):  # already read (e.g. a replicate)
-        return table.reset_index(drop=True)
     table = table.reset_index(drop=True)
+    if list(table.columns[:len(COLUMNS)]) == list(COLUMNS):  # already read (e.g. a replicate)
+        bad = ~table["level"].isin(["channel", "touchpoint"])
+        if bad.any():
+            raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])}: level must be "
+                             "'channel' or 'touchpoint'")
+        _numbers(table, "incremental", source)
+        if not (_numbers(table, "se", source) > 0).all():
+            raise InputError(f"{source}: every standard error must be > 0")
+        return table
     level = [c for c in ("channel", "touchpoint") if c in table]
     if len(level) != 1:
         raise MissingColumnError(f"{source}: a lift-test table needs exactly one of the columns "

@@ -175,6 +175,12 @@ def test_bootstrap_replicates_are_calibrated(confounded):
     true_share = lt["true_incremental"].iloc[0] / j.conversions.sum()
     # calibrated replicates stay near the experiment (uncalibrated ones are far above it)
     assert row["share_lower"] - 0.02 < true_share < row["share_upper"] + 0.02
+    dated = lt.assign(start="2024-01-01", end="2024-02-15")  # replicates keep the times
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)
+        out = at.bootstrap(at.Logistic(link="identity"), j, n_boot=2, random_state=0,
+                           experiments=dated)
+    assert out["share_se"].notna().all()
 
 
 def test_read_experiments_checks_the_table(tmp_path):
@@ -199,6 +205,13 @@ def test_read_experiments_checks_the_table(tmp_path):
     for table, error, message in bad:
         with pytest.raises(error, match=message):
             read_experiments(table)
+    with pytest.raises(at.InputError, match="level must be"):
+        read_experiments(out.assign(level="bogus"))
+    with pytest.raises(at.InputError, match="> 0"):
+        read_experiments(out.assign(se=-1.0))
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(at.InputError, match="cannot read"):
+        read_experiments(tmp_path / "empty.csv")
 
 
 def test_experiment_names_and_periods_are_checked(confounded):
@@ -219,8 +232,8 @@ def test_experiment_names_and_periods_are_checked(confounded):
 
 
 def test_a_period_weighs_only_its_journeys(confounded):
-    """An experiment over the whole range equals one without a period; over an empty
-    period the model predicts no effect (R = 0)."""
+    """An experiment over the whole range equals one without a period; one whose period
+    holds no journey is refused (it would pull the model toward a number about nothing)."""
     j, truth = confounded
     lt = truth.lift_test("search_ad", 0.1, random_state=0)[["touchpoint", "incremental", "se"]]
     with warnings.catch_warnings():
@@ -228,7 +241,7 @@ def test_a_period_weighs_only_its_journeys(confounded):
         whole = at.Logistic(link="identity").fit(j, experiments=lt).experiments_
         dated = at.Logistic(link="identity").fit(j, experiments=lt.assign(
             start="2000-01-01", end="2100-01-01")).experiments_
-        empty = at.Logistic(link="identity").fit(j, experiments=lt.assign(
-            start="1990-01-01", end="1991-01-01", se=1e9)).experiments_
     assert dated["observational"].iloc[0] == pytest.approx(whole["observational"].iloc[0])
-    assert empty["observational"].iloc[0] == 0.0
+    with pytest.raises(at.InputError, match="row 0 .* covers no journey"):
+        at.Logistic(link="identity").fit(j, experiments=lt.assign(start="1990-01-01",
+                                                                  end="1991-01-01"))

@@ -49,8 +49,14 @@ def test_experiments_on_the_command_line(log, tmp_path, capsys):  # noqa: F811
     assert main(["--quiet", "fit", str(log), "-m", "linear", "--by-epoch", "month",
                  "--experiments", str(lift)]) == 2
     assert "--experiments" in capsys.readouterr().err
-    assert main(["--quiet", "fit", str(log), "-m", "linear", "--experiments",
+    assert main(["--quiet", "fit", str(log), "-m", "logistic", "--experiments",
                  str(tmp_path / "missing.csv")]) != 0
+    assert main(["--quiet", "fit", str(log), "-m", "linear", "--experiments", str(lift)]) == 2
+    assert "linear cannot be calibrated" in capsys.readouterr().err
+    pd.DataFrame({"touchpoint": ["zz"], "incremental": [0.5], "se": [0.1]}).to_csv(
+        lift, index=False)
+    assert main(["--quiet", "fit", str(log), "-m", "logistic", "--experiments", str(lift)]) != 0
+    assert "'zz' is not in the journeys" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flag", ["--by", "--spend"])

@@ -83,6 +83,23 @@ def test_errors_are_pooled_by_epoch_size():
     assert list(detect_changes(sized)["boundary"]) == ["e1"]
 
 
+def test_the_result_does_not_depend_on_row_order_and_numbers_sort_as_numbers():
+    step = {"a": np.r_[np.zeros(6), np.ones(6)], "b": np.zeros(12)}
+    frame = toy(step, se=0.1)
+    want = detect_changes(frame)
+    got = detect_changes(frame.sample(frac=1, random_state=3))
+    pd.testing.assert_frame_equal(got, want)
+    numeric = frame.assign(epoch=frame["epoch"].str[1:])  # "0".."11": 10 after 9, not 1
+    assert list(detect_changes(numeric.sample(frac=1, random_state=1))["boundary"]) == ["6"]
+
+
+def test_a_series_with_some_zero_errors_is_still_tested():
+    """A share held at 0 in some epochs (bootstrap error 0) is pooled, not dropped."""
+    frame = toy({"a": np.r_[np.zeros(6), np.full(6, 0.3)]}, se=0.02)
+    frame.loc[frame["share"] == 0, "se"] = 0.0
+    assert list(detect_changes(frame)["boundary"]) == ["e6"]
+
+
 def test_detect_changes_checks_its_input():
     with pytest.raises(at.InputError, match="'se'"):
         detect_changes(pd.DataFrame({"epoch": ["a"], "entity": ["x"], "share": [0.1]}))
@@ -168,6 +185,11 @@ def test_fit_by_epoch_refuses_what_it_cannot_do(ca_journeys):
         at.fit_by_epoch("linear", j)
     with pytest.raises(at.ParameterError, match="boundaries"):
         at.fit_by_epoch(at.get_model("linear"), j, boundaries=["2024-02-01", "2024-01-01"])
+    with pytest.raises(at.ParameterError, match="not both"):
+        at.fit_by_epoch(at.get_model("linear"), j, "W", boundaries=["2024-01-05"])
+    aware = at.fit_by_epoch(at.get_model("linear"), j, n_boot=0,
+                            boundaries=[pd.Timestamp("2024-01-05", tz="UTC")])
+    assert list(aware.epochs["epoch"]) == ["<2024-01-05", ">=2024-01-05"]
 
 
 def test_drift_changes_conversions_only_after_its_date():

@@ -127,6 +127,8 @@ def compare(models, journeys, level=None, extra=True, experiments=None) -> pd.Da
             try:
                 frames.append(_fit(name, model, journeys, level, extra, exps))
             except AttributionError as exc:
+                if exps is not None:  # the experiments are wrong for these journeys: say so
+                    raise
                 refused[name] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
                 errors.append(exc)
     if fixed:

@@ -42,7 +42,9 @@ def lift_test(truth, channel, fraction=0.1, random_state=None) -> pd.DataFrame:
         estimated conversions the channel adds over all the simulated journeys), ``se``, the
         group sizes ``treated`` and ``holdout``, and ``true_incremental``: the expected
         conversions lost when the channel is removed from every journey (the removal effect,
-        computed from the world's probabilities, which the estimate is unbiased for).
+        computed from the world's probabilities, which the estimate is unbiased for). In a
+        drift world (``simulate_journeys(drift=...)``) the test runs in the world before
+        the drift, on all the simulated people.
     """
     pop = getattr(truth, "population", None)
     if pop is None:

@@ -169,7 +169,9 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
     _check_args(model, n_boot, alpha, method, n_jobs, random_state, interval)
     model.fit(journeys, experiments=experiments)
     j = check_journeys(journeys, model.level_)
-    base = j if model.requires_times else j.aggregate()
+    exps = getattr(model, "_experiments_in", None)  # dated experiments need the times
+    dated = exps is not None and bool(exps[["start", "end"]].notna().to_numpy().any())
+    base = j if model.requires_times or dated else j.aggregate()
     children = np.random.SeedSequence(random_state).spawn(int(n_boot))
     n_jobs = 1 if n_jobs is None else int(n_jobs)
     batches = [list(b) for b in np.array_split(np.arange(n_boot), max(1, n_jobs * 2))

@@ -94,6 +94,10 @@ def row_weights(exps: pd.DataFrame, j, inv, n_rows, table_weights) -> np.ndarray
                     stamp = stamp.tz_localize(j.time_zone).tz_convert("UTC").tz_localize(None)
                 keep &= (t >= stamp.value) if side == 1 else (t < stamp.value)
         out[e] = np.bincount(inv[keep], (j.conversions + j.nulls)[keep], minlength=n_rows)
+    for e in np.flatnonzero(out.sum(axis=1) <= 0):
+        raise InputError(f"experiment row {e} ({exps['entity'].iloc[e]}, {exps['start'].iloc[e]}"
+                         f" to {exps['end'].iloc[e]}) covers no journey of the data: check its "
+                         "start and end (and their unit) or drop the row")
     return out
 
 
