@@ -245,3 +245,13 @@ def test_a_period_weighs_only_its_journeys(confounded):
     with pytest.raises(at.InputError, match="row 0 .* covers no journey"):
         at.Logistic(link="identity").fit(j, experiments=lt.assign(start="1990-01-01",
                                                                   end="1991-01-01"))
+
+
+def test_an_experiment_larger_than_its_journeys_is_refused(confounded):
+    j, truth = confounded
+    lt = pd.DataFrame({"channel": ["web"], "incremental": [1e7], "se": [10.0]})
+    with pytest.raises(at.InputError, match="exceeds the .* journeys"):
+        at.Logistic(link="identity").fit(j, experiments=lt)
+    with pytest.raises(at.ParameterError, match="at most 1"):
+        simulate_journeys(100, drift={"date": "2024-02-01", "lifts": {"web": 1000}},
+                          random_state=0)

@@ -193,6 +193,9 @@ def drifted_world(world, drift):
             raise ParameterError(f"drift['lifts'][{name!r}] must be a factor >= 0, "
                                  f"got {factor!r}")
         theta[hit] *= factor
+    if theta.max() > 1:
+        raise ParameterError(f"drift['lifts'] takes a lift to {theta.max():.3g}: lifts are "
+                             "probabilities (at most 1); choose smaller factors")
     theta.setflags(write=False)
     return {"date": date, "world": replace(world, theta=theta), "factors": factors}
 

@@ -98,6 +98,11 @@ def row_weights(exps: pd.DataFrame, j, inv, n_rows, table_weights) -> np.ndarray
         raise InputError(f"experiment row {e} ({exps['entity'].iloc[e]}, {exps['start'].iloc[e]}"
                          f" to {exps['end'].iloc[e]}) covers no journey of the data: check its "
                          "start and end (and their unit) or drop the row")
+    too_big = np.flatnonzero(np.abs(exps["incremental"].to_numpy()) > out.sum(axis=1))
+    for e in too_big:
+        raise InputError(f"experiment row {e} ({exps['entity'].iloc[e]}): incremental "
+                         f"{exps['incremental'].iloc[e]:g} exceeds the {out[e].sum():g} journeys "
+                         "it covers; incremental is conversions over the journeys of the data")
     return out
 
 
