@@ -263,7 +263,8 @@ def test_share_table_sorts_by_the_mean_share_with_extra_rows_last():
     # means over the models: b 0.35, a 0.2, c 0.125; (baseline) last, whatever its share
     assert [line.split()[0] for line in lines[2:6]] == ["b", "a", "c", "(baseline)"]
     assert lines[4].split() == ["c", "30.0%", "-5.0%", "30.0%"]
-    assert lines[5].split() == ["(baseline)", "65.0%"]  # no share shown where there is none
+    # no share shown where there is none (last); the truth's own baseline is shown
+    assert lines[5].split() == ["(baseline)", "65.0%", "0.0%"]
     assert "Negative credit (logistic: c -5.0%)" in " ".join(text.split())
 
 
