@@ -25,6 +25,7 @@ from sklearn.base import clone
 from attribution.changes import RATE, detect_changes, epoch_order
 from attribution.inference.bootstrap import bootstrap
 from attribution.journeys import Journeys
+from attribution.journeys.export import time_column
 from attribution.journeys.validation import InputError, ParameterError
 from attribution.models import AttributionModel, check_journeys
 from attribution.periods import conversion_periods
@@ -109,13 +110,9 @@ def epoch_of(journeys: Journeys, freq="M", boundaries=None) -> pd.Series:
     if journeys.end_times is None:
         raise InputError("epochs need journeys with times (Journeys.from_events(df, time=...)); "
                          "path tables have none")
-    t = journeys.end_times
-    if journeys.time_kind == "datetime":
-        times = pd.Series(pd.to_datetime(t, utc=True))
-        times = (times.dt.tz_convert(journeys.time_zone).dt.tz_localize(None)
-                 if journeys.time_zone else times.dt.tz_localize(None))
-    else:
-        times = pd.Series(t)
+    times = pd.Series(time_column(journeys, journeys.end_times))
+    if journeys.time_kind == "datetime" and journeys.time_zone is not None:
+        times = times.dt.tz_localize(None)  # the wall time of the journeys' zone
     if boundaries is None:
         return pd.Series(conversion_periods(times, freq)).astype(str)
     try:
