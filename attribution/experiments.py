@@ -24,6 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from attribution.journeys.time_strings import (
+    column_content,
+    infer_time_format,
+    parse_time_strings,
+)
 from attribution.journeys.validation import InputError, MissingColumnError, ParameterError
 
 #: the columns read_experiments returns
@@ -116,8 +121,19 @@ def _period(table, source):
         return pd.NaT, pd.NaT
     out = []
     for col in ("start", "end"):
+        values = table[col]
+        given = values.notna()
+        if column_content(values[given]) == "strings":  # one format, never a guess per row:
+            try:  # 01/02/2024, read both ways, is refused
+                fmt = infer_time_format(values[given], col)
+                parsed = parse_time_strings(values[given], col, fmt, "the lift-test table")
+            except InputError as exc:
+                raise InputError(f"{source}: {str(exc).split('; pass')[0]}; write the dates "
+                                 "of a lift-test table as YYYY-MM-DD") from exc
+            values = pd.Series(pd.NaT, index=values.index, dtype=parsed.dtype)
+            values[given] = parsed
         try:
-            values = pd.to_datetime(table[col])
+            values = pd.to_datetime(values)
         except (ValueError, TypeError) as exc:
             raise InputError(f"{source}: column {col!r} must hold dates: {exc}") from exc
         if getattr(values.dt, "tz", None) is not None:

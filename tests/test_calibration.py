@@ -201,6 +201,8 @@ def test_read_experiments_checks_the_table(tmp_path):
         (ok.assign(start="2024-01-01"), at.MissingColumnError, "both 'start' and 'end'"),
         (ok.assign(start="2024-02-01", end="2024-01-01"), at.InputError, "after start"),
         (ok.iloc[:0], at.InputError, "no rows"),
+        (ok.assign(start="01/02/2024", end="03/04/2024"), at.InputError,
+         "month-first and day-first.*YYYY-MM-DD"),
     ]
     for table, error, message in bad:
         with pytest.raises(error, match=message):
@@ -209,6 +211,8 @@ def test_read_experiments_checks_the_table(tmp_path):
         read_experiments(out.assign(level="bogus"))
     with pytest.raises(at.InputError, match="> 0"):
         read_experiments(out.assign(se=-1.0))
+    day_first = read_experiments(ok.assign(start="13/02/2024", end="15/06/2024"))
+    assert day_first["start"].iloc[0] == pd.Timestamp("2024-02-13")
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(at.InputError, match="cannot read"):
         read_experiments(tmp_path / "empty.csv")
