@@ -14,10 +14,12 @@ and its reverse), with the standard error of each estimate.
 
 from __future__ import annotations
 
+import functools
 from math import comb
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 MAX_PLAYERS = 64
 _CHUNK = 1 << 22  # subset masks built at a time
@@ -75,16 +77,21 @@ def _set_keys(sets: np.ndarray, seed: np.uint64, half: int, t: int) -> np.ndarra
     return base
 
 
-def _exact_weights(t: int):
-    """For each local player b: patterns without b, with b, and the Shapley weights."""
+@functools.cache
+def _exact_matrix(t: int) -> np.ndarray:
+    """(2^t, t) matrix M with phi = v(subsets) @ M: column b holds +w(|S|) at each subset S
+    with local player b and -w(|S|) at S without b (w(s) = s! (t-s-1)! / t!).
+    """
     patterns = np.arange(1 << t)
     size = np.array([bin(p).count("1") for p in range(1 << t)])  # t <= max_exact: small
     w = np.array([1.0 / (t * comb(t - 1, s)) if s < t else 0.0 for s in range(t + 1)])
-    out = []
+    m = np.zeros((1 << t, t))
     for b in range(t):
         without = patterns[(patterns >> b) & 1 == 0]
-        out.append((without, without | (1 << b), w[size[without]]))
-    return out
+        m[without | (1 << b), b] = w[size[without]]
+        m[without, b] = -w[size[without]]
+    m.setflags(write=False)
+    return m
 
 
 def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutations: int = 200,
@@ -144,17 +151,15 @@ def shapley(sets: np.ndarray, value_fn, k: int, max_exact: int = 12, n_permutati
     draws = [_permutations(sets, tags, idx, t, low, k, seed, n_permutations)
              for t, idx in sampled]
     # 2. each distinct coalition evaluated once
-    v = _evaluate([sets, tags] + [g.coalitions.ravel() for g in exact]
-                  + [d.prefix.ravel() for d in draws], value_fn, n_jobs)
-    v_empty = v(tags)
-    v_set = v(sets)
+    v_set, v_empty, *rest = _evaluate([sets, tags] + [g.coalitions for g in exact]
+                                      + [d.prefix for d in draws], value_fn, n_jobs)
     # 3. the values
     phi = np.zeros((n, k))
     se = np.zeros((n, k))
-    for g in exact:
-        _exact_values(phi, g, v)
-    for d in draws:
-        _sampled_values(phi, se, d, v, v_empty, k)
+    for g, vals in zip(exact, rest[:len(exact)], strict=True):
+        phi[g.idx[:, None], g.players] = vals @ _exact_matrix(g.t)
+    for d, vals in zip(draws, rest[len(exact):], strict=True):
+        _sampled_values(phi, se, d, vals, v_empty, k)
     return phi, se, v_set, v_empty
 
 
@@ -208,12 +213,15 @@ def _permutations(sets, tags, idx, t, low, k, seed, n_permutations) -> _Draws:
     return _Draws(idx, perm, prefix, half)
 
 
-def _evaluate(needed, value_fn, n_jobs):
-    """Evaluate ``value_fn`` once on every distinct mask of ``needed`` (a list of arrays), in
-    chunks over threads with ``n_jobs``; return the look-up ``v(masks) -> values``.
+def _evaluate(needed, value_fn, n_jobs) -> list[np.ndarray]:
+    """The values of the masks of ``needed`` (a list of arrays), each shaped like its mask
+    array: ``value_fn`` is called once on every distinct mask, in order of first appearance
+    (a hash factorisation: faster than sorting and searching), in chunks over threads with
+    ``n_jobs``.
     """
-    uniq = np.sort(np.concatenate(needed))  # sort-based unique: numpy's hash path is slow
-    uniq = uniq[np.r_[True, uniq[1:] != uniq[:-1]]]
+    flat = np.concatenate([m.ravel() for m in needed])
+    codes, uniq = pd.factorize(flat)
+    uniq = np.asarray(uniq, dtype=np.uint64)
     if n_jobs is not None and n_jobs != 1 and len(uniq) > 2 * _EVAL_CHUNK:
         from joblib import Parallel, delayed
 
@@ -224,28 +232,18 @@ def _evaluate(needed, value_fn, n_jobs):
         values = np.asarray(value_fn(uniq), dtype=np.float64)
     if values.shape != uniq.shape:
         raise ValueError("value_fn must return one value per coalition")
-
-    def v(masks):
-        return values[np.searchsorted(uniq, masks)]
-
-    return v
-
-
-def _exact_values(phi, group: _ExactGroup, v) -> None:
-    """Fill ``phi`` for the sets of ``group``: weighted marginal contributions over all
-    subsets.
-    """
-    vals = v(group.coalitions)
-    for b, (without, with_b, w) in enumerate(_exact_weights(group.t)):
-        phi[group.idx, group.players[:, b]] = (vals[:, with_b] - vals[:, without]) @ w
+    out, start = [], 0
+    for m in needed:
+        out.append(values[codes[start: start + m.size]].reshape(m.shape))
+        start += m.size
+    return out
 
 
-def _sampled_values(phi, se, draws: _Draws, v, v_empty, k) -> None:
+def _sampled_values(phi, se, draws: _Draws, vals, v_empty, k) -> None:
     """Fill ``phi`` and ``se`` for the sets of ``draws``: the mean of the antithetic pairs'
     marginal contributions, and its standard error.
     """
     idx, perm, half = draws.idx, draws.perm, draws.half
-    vals = v(draws.prefix)
     start = np.broadcast_to(v_empty[idx, None, None], vals.shape[:2] + (1,))
     before = np.concatenate([start, vals[:, :, :-1]], axis=2)
     contrib = vals - before  # marginal contribution of perm[..., i]
