@@ -33,6 +33,7 @@ from attribution.cli_args import (
     with_conversions,
     with_truth,
 )
+from attribution.cli_epochs import check_epoch, epoch_table, tell_experiments
 from attribution.cli_models import estimators
 from attribution.cli_parser import build_parser as _build_parser
 from attribution.journeys.validation import AttributionError, DroppedDataWarning
@@ -121,7 +122,6 @@ def _read_input(args) -> pd.DataFrame:
 
 
 def _fit(args) -> int:
-    from attribution.cli_epochs import check_epoch, epoch_table
     from attribution.cli_money import analyst_table, check_analyst, with_rank_probabilities
     from attribution.evaluation.compare import compare
 
@@ -151,6 +151,8 @@ def _fit(args) -> int:
         frame = frame[["model", *[c for c in frame.columns if c != "model"]]]
     elif not (args.spend or args.by):
         frame = compare(models_run, j, level=args.level, experiments=args.experiments)
+    tell_experiments(frame.attrs.get("experiments") or {  # calibrated by compare or bootstrap
+        n: getattr(e, "experiments_", None) for n, e in models_run.items()})
     extra = analyst_table(args, models_run, j)  # fits the models the bootstrap did not
     frame = frame if extra is None else extra
     if frame["model"].nunique() == 1:
@@ -203,6 +205,7 @@ def _compare(args) -> int:
     frame = compare({m: models_run[m] for m in models}, j, level=level,
                     experiments=args.experiments)
     models = list(dict.fromkeys(frame["model"]))  # without those that refused; + calibrated
+    tell_experiments(frame.attrs.get("experiments", {}))
     wide = frame.pivot(index="entity", columns="model", values="share")[models]
     if truth is not None:
         wide = with_truth(wide, truth, level, args)

@@ -76,3 +76,18 @@ def _tell_changes(name, fits, args) -> None:
         print(f"change: {name}: from {row.boundary}, {row.entity} {row.before:.4g} -> "
               f"{row.after:.4g} (z {row.z:.1f}; {beyond} the interval of the epoch before)",
               file=sys.stderr)
+
+
+def tell_experiments(tables: dict) -> None:
+    """One line per (model, lift test) on stderr: the experiment, the observational fit's
+    removal effect and z-score against it, the calibrated one, and the likelihood weight.
+    """
+    for name, table in tables.items():
+        if table is None:
+            continue
+        for row in table.itertuples():
+            print(f"experiment: {name}: {row.entity} measured {row.incremental:,.4g} "
+                  f"(se {row.se:,.3g}); observational {row.observational:,.4g} "
+                  f"(z {row.z_observational:+.1f}) -> calibrated {row.calibrated:,.4g} "
+                  f"(z {row.z_calibrated:+.1f}), journeys' weight {row.weight:.3g}",
+                  file=sys.stderr)

@@ -161,6 +161,13 @@ def test_compare_shows_calibrated_and_uncalibrated_side_by_side(confounded):
     a = out[out["model"] == "logistic"].set_index("entity")["conversions"]
     b = out[out["model"] == "logistic (calibrated)"].set_index("entity")["conversions"]
     assert not np.allclose(a, b.reindex(a.index))
+    # the calibrated model's experiments_ table travels with the frame
+    tests = out.attrs["experiments"]
+    assert list(tests) == ["logistic (calibrated)"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # negative Shapley values of some sets, as above
+        alone = at.calibrate(at.Logistic(link="identity"), j, lt).experiments_
+    pd.testing.assert_frame_equal(tests["logistic (calibrated)"], alone)
 
 
 def test_bootstrap_replicates_are_calibrated(confounded):

@@ -1,5 +1,7 @@
 """``attribution fit --by-epoch`` and ``--experiments`` on the command line."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -46,6 +48,16 @@ def test_experiments_on_the_command_line(log, tmp_path, capsys):  # noqa: F811
     assert main(["--quiet", "fit", str(log), "-m", "logistic", "-p", "link=identity",
                  "--experiments", str(lift), "-o", str(out)]) == 0
     assert set(pd.read_csv(out)["model"]) == {"logistic", "logistic (calibrated)"}
+    # one line per lift test: measured, observational and calibrated with their z-scores
+    line, = [x for x in capsys.readouterr().err.splitlines() if x.startswith("experiment:")]
+    got = re.match(r"experiment: logistic \(calibrated\): b measured 0\.5 \(se 0\.1\); "
+                   r"observational (\S+) \(z (\S+)\) -> calibrated (\S+) \(z (\S+)\), "
+                   r"journeys' weight (\S+)$", line)
+    assert got, line
+    obs, z_obs, cal, z_cal, w = map(float, got.groups())
+    assert z_obs == pytest.approx((obs - 0.5) / 0.1, abs=0.06)
+    assert z_cal == pytest.approx((cal - 0.5) / 0.1, abs=0.06)
+    assert abs(z_cal) <= abs(z_obs) and 0 < w <= 1
     assert main(["--quiet", "fit", str(log), "-m", "linear", "--by-epoch", "month",
                  "--experiments", str(lift)]) == 2
     assert "--experiments" in capsys.readouterr().err

@@ -60,7 +60,7 @@ def calibrate(model, journeys, experiments):
     return clone(_as_model(model, "model")).fit(journeys, experiments=experiments)
 
 
-def _fit(label, model, journeys, level, extra, experiments=None) -> pd.DataFrame:
+def _fit(label, model, journeys, level, extra, experiments=None):
     est = clone(model)
     if level is not None:
         try:
@@ -69,7 +69,7 @@ def _fit(label, model, journeys, level, extra, experiments=None) -> pd.DataFrame
             raise ParameterError(f"model {label!r} takes no level parameter ({exc})") from exc
     frame = est.fit(journeys, experiments=experiments).result_.to_frame(extra=extra)
     frame.insert(0, "model", label)
-    return frame
+    return frame, est
 
 
 def _error(errors: list, message: str) -> AttributionError:
@@ -116,7 +116,7 @@ def compare(models, journeys, level=None, extra=True, experiments=None) -> pd.Da
     if not (level is None or (isinstance(level, str) and level in LEVELS)):
         raise ParameterError(f"level must be None, 'touchpoint' or 'channel', got {level!r}")
     check_journeys(journeys)
-    frames, refused, errors, fixed = [], {}, [], []
+    frames, refused, errors, fixed, tests = [], {}, [], [], {}
     for label, model in _as_models(models):
         runs = [(label, None)]
         if experiments is not None and model.accepts_experiments:
@@ -125,7 +125,10 @@ def compare(models, journeys, level=None, extra=True, experiments=None) -> pd.Da
             fixed.append(label)
         for name, exps in runs:
             try:
-                frames.append(_fit(name, model, journeys, level, extra, exps))
+                frame, est = _fit(name, model, journeys, level, extra, exps)
+                frames.append(frame)
+                if exps is not None:
+                    tests[name] = est.experiments_
             except AttributionError as exc:
                 if exps is not None:  # the experiments are wrong for these journeys: say so
                     raise
@@ -145,4 +148,6 @@ def compare(models, journeys, level=None, extra=True, experiments=None) -> pd.Da
                       f"({why})", AttributionWarning, stacklevel=2)
     out = pd.concat(frames, ignore_index=True)
     out.attrs["refused"] = refused
+    if tests:
+        out.attrs["experiments"] = tests
     return out
