@@ -307,3 +307,38 @@ def test_conf_int_names_a_bad_alpha():
             m.result_.conf_int(alpha=alpha)
     with pytest.raises(ParameterError, match="^method must be"):
         m.result_.conf_int(method=1)
+
+
+@pytest.mark.parametrize("method", ["percentile", "bc"])
+def test_a_never_credited_row_gets_the_jeffreys_upper_limit(method):
+    # 400 conversions per replicate, "c" credited in none: the percentile interval would be
+    # [0, 0]; the Jeffreys limit of 0 in n is about chi2_1(0.975) / (2 n) = 5.024 / 800
+    rng = np.random.default_rng(3)
+    a = rng.binomial(400, 0.7, 500).astype(float)
+    conv = np.column_stack([a, 400 - a, np.zeros(500)])
+    reps = BootstrapReplicates(["a", "b", "c"], conv, conv * 2.0, "multinomial", 0)
+    point = pd.DataFrame({"entity": ["a", "b", "c"], "conversions": [280.0, 120.0, 0.0],
+                          "value": [560.0, 240.0, 0.0], "share": [0.7, 0.3, 0.0],
+                          "value_share": [0.7, 0.3, 0.0]})
+    ci = reps.conf_int(0.05, point, method).set_index("entity")
+    assert ci.loc["c", "share_lower"] == 0.0
+    assert ci.loc["c", "share_upper"] == pytest.approx(5.024 / 800, rel=0.01)
+    assert ci.loc["c", "conversions_upper"] == pytest.approx(400 * 5.024 / 800, rel=0.01)
+    assert ci.loc["c", "value_share_upper"] == pytest.approx(5.024 / 800, rel=0.01)
+    assert ci.loc["c", "value_upper"] == pytest.approx(800 * 5.024 / 800, rel=0.01)
+    # credited rows keep their bootstrap limits
+    plain = np.quantile(conv[:, 0], [0.025, 0.975], method="weibull")
+    if method == "percentile":
+        assert [ci.loc["a", "conversions_lower"], ci.loc["a", "conversions_upper"]] == (
+            pytest.approx(list(plain)))
+
+
+def test_last_touch_entity_never_last_is_not_pinned_at_zero():
+    # "x" is always first, never last: no last-touch credit in the sample, but the
+    # interval admits a small share
+    j = make_journeys([[0, 1], [0, 2], [1], [2]] * 50, [1, 1, 0, 1] * 50,
+                      names=["x", "a", "b"])
+    ci = at.bootstrap(at.LastTouch(), j, n_boot=50, random_state=0).set_index("entity")
+    assert ci.loc["x", "share"] == 0.0 and ci.loc["x", "share_upper"] > 0.0
+    n = 150  # conversions
+    assert ci.loc["x", "share_upper"] == pytest.approx(5.024 / (2 * n), rel=0.02)

@@ -74,6 +74,10 @@ class BootstrapReplicates:
         the quantiles Phi(2 z0 +- z_{alpha/2}) by the same rule; it needs ``point`` (the
         estimate: a frame with ``entity`` and the four columns) and corrects the median bias
         that small samples give models such as Logistic.
+
+        Either way, a row with no conversions credited in any replicate gets the Jeffreys
+        upper limit of 0 conversions in N (about 2.5 / N of the share at 95%) instead of
+        the degenerate [0, 0].
         """
         from scipy.stats import norm
 
@@ -95,7 +99,29 @@ class BootstrapReplicates:
             out[f"{key}_lower"] = order_quantiles(ordered, q_lo)
             out[f"{key}_upper"] = order_quantiles(ordered, q_hi)
             out[f"{key}_se"] = reps.std(axis=0, ddof=1) if self.n_boot > 1 else np.nan
+        self._zero_count_bounds(out, alpha)
         return pd.DataFrame(out)
+
+    def _zero_count_bounds(self, out: dict, alpha: float) -> None:
+        """Rows with no credit in any replicate (nothing observed: the bootstrap cannot vary
+        it) get the Jeffreys upper limit of a binomial share with 0 of the N conversions
+        (Brown, Cai & DasGupta 2001), about 2.5 / N at 95%, on the share, the conversions
+        (x N), and the value and value share (x the total value): an entity never credited in
+        a sample can still hold a small share of the population's conversions.
+        """
+        from scipy.stats import beta
+
+        zero = ~(self.conversions != 0).any(axis=0)
+        total = self.conversions.sum(axis=1).mean()
+        if not zero.any() or not total > 0:
+            return
+        bound = float(beta.ppf(1 - alpha / 2, 0.5, total + 0.5))
+        value = self.value.sum(axis=1).mean()
+        for key, scale in (("share", 1.0), ("conversions", total), ("value_share", 1.0),
+                           ("value", value)):
+            upper = np.asarray(out[f"{key}_upper"], dtype=np.float64).copy()
+            upper[zero] = np.maximum(upper[zero], bound * scale)
+            out[f"{key}_upper"] = upper
 
     def rank_probabilities(self, result, p: float = 0.2, on: str = "conversions"):
         """:func:`attribution.inference.ranks.rank_probabilities` of ``result`` (which holds
