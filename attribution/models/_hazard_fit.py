@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
 from scipy.optimize import minimize
 
 #: bounds of omega, in the model's time unit (half-lives from ~0.7 microunits to ~8 centuries
@@ -268,15 +268,19 @@ def _newton(f, hess, z, lo, hi, max_iter, tol=1e-10):
             return z, it, True, "projected gradient below tolerance"
         free = np.flatnonzero(~held)
         h = hess(z)[np.ix_(free, free)]
-        damp = 0.0
+        # damped from 1e-12 of the largest curvature: a parameter with (almost) no curvature
+        # (a touchpoint far from any conversion) would otherwise leave a factor whose
+        # triangular solves underflow
+        scale = max(np.abs(np.diag(h)).max(), 1e-300)
+        damp = 1e-12 * scale
         while True:
             try:
                 chol = np.linalg.cholesky(h + damp * np.eye(len(free)))
                 break
             except np.linalg.LinAlgError:
-                damp = max(2 * damp, 1e-10 * max(np.abs(np.diag(h)).max(), 1e-300))
+                damp = max(2 * damp, 1e-10 * scale)
         step = np.zeros_like(z)
-        step[free] = -np.linalg.solve(chol.T, np.linalg.solve(chol, g[free]))
+        step[free] = -linalg.cho_solve((chol, True), g[free])
         t = 1.0
         while t > 1e-12:
             zn = np.clip(z + t * step, lo, hi)
