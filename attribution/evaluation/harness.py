@@ -328,26 +328,44 @@ def _plots(results: pd.DataFrame, out) -> dict:
     paths["error_png"] = out / "error_by_tier.png"
     fig.savefig(paths["error_png"], dpi=110)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    pts = results.groupby("model")[["true_top20", "est_top20"]].mean()
-    scat = results.groupby(["model", "tier", "target_top20"])[["true_top20", "est_top20"]].mean()
-    for model in pts.index:
-        sub = scat.loc[model]
-        ax.scatter(sub["true_top20"], sub["est_top20"], label=model, s=18)
-    ax.plot([0, 1], [0, 1], color="black", linewidth=0.8)
-    ax.axhline(0.8 - PARETO_TOL, color="grey", linestyle=":")
-    ax.axvline(0.8 - PARETO_TOL, color="grey", linestyle=":")
-    ax.set_xlabel("true top-20% share")
-    ax.set_ylabel("estimated top-20% share")
-    ax.set_title("Recovered concentration (per tier and target)")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
     paths["concentration_png"] = out / "concentration.png"
-    fig.savefig(paths["concentration_png"], dpi=110)
-    plt.close(fig)
+    _concentration_figure(results, paths["concentration_png"], plt)
     paths["lorenz_png"] = out / "lorenz.png"
     lorenz_figure(paths["lorenz_png"])
     return paths
+
+
+def _concentration_figure(results, path, plt) -> None:
+    """Estimated vs true top-20% share, one panel per model, a point per (tier, target)
+    (mean over the other grid axes), coloured by tier; the diagonal and the 80/20 lines.
+    """
+    pts = results.groupby(["model", "tier", "target_top20"])[["true_top20", "est_top20"]].mean()
+    models = list(pts.index.unique("model"))
+    cols = min(4, len(models))
+    rows = -(-len(models) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), sharex=True,
+                             sharey=True, squeeze=False)
+    tiers = sorted(results["tier"].unique())
+    for ax, model in zip(axes.flat, models, strict=False):
+        for i, tier in enumerate(tiers):
+            if (model, tier) in pts.droplevel("target_top20").index:
+                sub = pts.loc[(model, tier)]
+                ax.scatter(sub["true_top20"], sub["est_top20"], s=16, color=f"C{i}", label=tier)
+        ax.plot([0, 1], [0, 1], color="black", linewidth=0.8)
+        ax.axhline(0.8 - PARETO_TOL, color="grey", linestyle=":")
+        ax.axvline(0.8 - PARETO_TOL, color="grey", linestyle=":")
+        ax.set_title(model, fontsize="small")
+    for ax in axes.flat[len(models):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("true top-20% share")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("estimated")
+    axes.flat[0].legend(fontsize="x-small")
+    fig.suptitle("Recovered concentration per model (a point per tier and target)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def lorenz_figure(path, n_journeys=20_000, models=None):
