@@ -149,10 +149,10 @@ def _fit(args) -> int:
             frames.append(with_rank_probabilities(ci, est.result_).assign(model=name))
         frame = pd.concat(frames, ignore_index=True)
         frame = frame[["model", *[c for c in frame.columns if c != "model"]]]
+        tell_experiments({n: getattr(e, "experiments_", None) for n, e in models_run.items()})
     elif not (args.spend or args.by):
         frame = compare(models_run, j, level=args.level, experiments=args.experiments)
-    tell_experiments(frame.attrs.get("experiments") or {  # calibrated by compare or bootstrap
-        n: getattr(e, "experiments_", None) for n, e in models_run.items()})
+        tell_experiments(frame.attrs.get("experiments", {}))
     extra = analyst_table(args, models_run, j)  # fits the models the bootstrap did not
     frame = frame if extra is None else extra
     if frame["model"].nunique() == 1:
