@@ -27,7 +27,8 @@ journeys' NLL carries a weight w <= 1 (a power likelihood: Holmes & Walker 2017,
 a value to a power likelihood in a general Bayesian model", Biometrika; Grunwald & van Ommen
 2017, "Inconsistency of Bayesian inference for misspecified linear models"): w = 1 when the
 fit agrees with the experiments (sum z_e^2 <= the number of experiments, the chi-square's
-mean), otherwise the largest w (down to 1e-4, found by bisection on log w) at which it does.
+mean), otherwise the largest w (down to 1e-4, found by Brent's method on log w) at which it
+does.
 An experiment consistent with the journeys, or with a huge error, changes (almost) nothing;
 one that the journeys contradict is believed to within its error. The weight is the
 ``weight`` column of ``experiments_``.
@@ -37,14 +38,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from scipy.optimize import brentq, minimize
 
 from attribution.journeys.validation import InputError, ParameterError
 from attribution.models._links import MAX_HAZARD, _objective
 from attribution.models._value_model import with_pairs
 
-#: the smallest weight of the journeys' likelihood, and the bisection steps that find it
-MIN_WEIGHT, BISECTIONS = 1e-4, 14
+#: the smallest weight of the journeys' likelihood, and the precision of log10 of the weight
+MIN_WEIGHT, LOG_TOL = 1e-4, 0.002
 
 
 def columns_of(exps: pd.DataFrame, j) -> list[np.ndarray]:
@@ -175,18 +176,46 @@ def calibrate(link, intercept, coef, x, pairs, cols, weights, exps, conv, nulls,
 
     params, w = _solve(problem, start, 1.0), 1.0
     if chi2(params) > len(se):  # the journeys reject the experiments: temper their weight
-        lo, hi = np.log10(MIN_WEIGHT), 0.0
-        for _ in range(BISECTIONS):
-            mid = 0.5 * (lo + hi)
-            trial = _solve(problem, params, 10.0 ** mid)
-            lo, hi = (lo, mid) if chi2(trial) > len(se) else (mid, hi)
-        w = 10.0 ** lo
-        params = _solve(problem, params, w)
+        fits = {}
+
+        def excess(w):  # log (sum z^2 / experiments): <= 0 where they are not rejected
+            fits[w] = _solve(problem, params, w)
+            return np.log(chi2(fits[w]) / len(se) + 1e-300)
+
+        w = _largest_weight(excess)
+        params = fits[w] if w in fits else _solve(problem, params, w)
     before = removal_effects(link, start, d, removed, weights)[0]
     after = removal_effects(link, params, d, removed, weights)[0]
     table = exps.assign(observational=before, z_observational=(before - target) / se,
                         calibrated=after, z_calibrated=(after - target) / se, weight=w)
     return (*_from_linear(link, params), table)
+
+
+def _largest_weight(excess) -> float:
+    """The largest w in [MIN_WEIGHT, 1] with ``excess(w) <= 0`` (``excess`` decreases with
+    w, and is > 0 at 1): bracketed a decade at a time down from 1 (fits at small weights are
+    the slow ones), then Brent's method on log10 w to ``LOG_TOL``; the bracket's lower end,
+    where the experiments are not rejected.
+    """
+    seen = {}
+
+    def f(x):  # each weight's fit once
+        if x not in seen:
+            seen[x] = excess(10.0 ** x)
+        return seen[x]
+
+    lo, hi = np.log10(MIN_WEIGHT), 0.0
+    x = hi - 1.0
+    while f(max(x, lo)) > 0:
+        if x <= lo:  # rejected even at the smallest weight
+            return MIN_WEIGHT
+        hi, x = x, x - 1.0
+    x = max(x, lo)
+    root = brentq(f, x, hi, xtol=LOG_TOL, rtol=4 * np.finfo(float).eps)
+    for y in (root, root - LOG_TOL, root - 2 * LOG_TOL, x):
+        if y >= x and f(y) <= 0:
+            return 10.0 ** y
+    return 10.0 ** x
 
 
 def _solve(problem, start, tempering):
