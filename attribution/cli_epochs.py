@@ -16,9 +16,10 @@ def check_epoch(args) -> None:
     if args.by_epoch and (args.by or args.spend):
         raise CLIError(f"--by-epoch refits per period; it cannot be combined with "
                        f"{'--by' if args.by else '--spend'}: drop one")
-    if args.experiments and (args.by or args.spend or args.by_epoch):
-        raise CLIError("--experiments calibrates the totals (and their --n-boot intervals); "
-                       "it cannot be combined with --by, --spend or --by-epoch yet: drop one")
+    if args.experiments and (args.by or args.spend):
+        raise CLIError("--experiments calibrates the totals (and their --n-boot intervals) "
+                       "or each epoch (--by-epoch); it cannot be combined with --by or --spend "
+                       "yet: drop one")
     if args.experiments:
         from attribution.experiments import read_experiments
         from attribution.models import get_model
@@ -42,9 +43,12 @@ def epoch_table(args, models: dict, journeys) -> pd.DataFrame:
     frames = []
     for name, est in models.items():
         fits = fit_by_epoch(est, journeys, BY[args.by_epoch], n_boot=args.n_boot,
-                            alpha=args.alpha, n_jobs=args.n_jobs, random_state=args.seed)
+                            alpha=args.alpha, n_jobs=args.n_jobs, random_state=args.seed,
+                            experiments=args.experiments)
         for note in fits.notes:
             print(f"note: {name}: {note}", file=sys.stderr)
+        tell_experiments({f"{name}, epoch {e}": getattr(m, "experiments_", None)
+                          for e, m in fits.models.items()})
         _tell_changes(name, fits, args)
         frames.append(fits.frame.assign(model=name))
     frame = pd.concat(frames, ignore_index=True)

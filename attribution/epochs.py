@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from attribution.changes import RATE, detect_changes, epoch_order
+from attribution.experiments import covered, read_experiments
 from attribution.inference.bootstrap import bootstrap
 from attribution.journeys import Journeys
 from attribution.journeys.export import time_column
@@ -137,7 +138,7 @@ def epoch_of(journeys: Journeys, freq="M", boundaries=None) -> pd.Series:
 
 def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
                  alpha: float = 0.05, n_jobs=None, random_state=None,
-                 progress: bool = False) -> EpochFits:
+                 progress: bool = False, experiments=None) -> EpochFits:
     """Refit ``model`` on the journeys of each epoch, with bootstrap intervals.
 
     Parameters
@@ -159,6 +160,12 @@ def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
         1 - confidence level of the intervals.
     n_jobs, random_state, progress
         As :func:`attribution.bootstrap` (``random_state`` seeds every epoch's replicates).
+    experiments : DataFrame or path, optional
+        Lift tests (:func:`attribution.read_experiments`), each with a period (start, end)
+        whose journeys lie in one epoch: that epoch's fit, and its replicates, are
+        calibrated to it (``model.fit(journeys, experiments=...)``); epochs without one are
+        fitted as they are. An experiment without a period, or over journeys of several
+        epochs, is refused: its incremental conversions cannot be split between epochs.
 
     Returns
     -------
@@ -173,6 +180,7 @@ def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
         raise ParameterError("give freq or boundaries, not both: boundaries cut the epochs")
     j = check_journeys(journeys, model.level)
     epoch = epoch_of(j, "M" if freq is None else freq, boundaries).to_numpy()
+    tests = experiments_by_epoch(model, j, epoch, experiments)
     model, chosen = link_chosen(model, j)
     notes = [] if chosen is None else [
         f"link chosen once on all journeys by held-out log-loss ({chosen}); every epoch and "
@@ -191,8 +199,10 @@ def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
             notes.append(f"epoch {name}: no conversion, no fit")
             continue
         est = clone(model)
-        frames.append(_one_epoch(est, sub, n_boot, alpha, n_jobs, seed, progress)
-                      .assign(epoch=name))
+        frames.append(_one_epoch(est, sub, n_boot, alpha, n_jobs, seed, progress,
+                                 tests.get(name)).assign(epoch=name))
+        if name in tests:
+            notes.append(f"epoch {name}: calibrated to {len(tests[name])} experiment(s)")
         models[name] = est
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     cols = ["epoch", "entity", "credit", "share", "lower", "upper", "se", "credit_lower",
@@ -201,12 +211,12 @@ def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
                      models=models, notes=notes)
 
 
-def _one_epoch(est, sub, n_boot, alpha, n_jobs, seed, progress) -> pd.DataFrame:
+def _one_epoch(est, sub, n_boot, alpha, n_jobs, seed, progress, exps) -> pd.DataFrame:
     if n_boot:
         t = bootstrap(est, sub, n_boot=n_boot, alpha=alpha, n_jobs=n_jobs,
-                      random_state=seed, progress=progress)
+                      random_state=seed, progress=progress, experiments=exps)
     else:
-        t = est.fit(sub).result_.to_frame()
+        t = est.fit(sub, experiments=exps).result_.to_frame()
         for col in ("conversions", "share"):
             t[f"{col}_lower"] = t[f"{col}_upper"] = t[f"{col}_se"] = np.nan
     return pd.DataFrame({"entity": t["entity"].astype(str), "credit": t["conversions"],
@@ -214,6 +224,32 @@ def _one_epoch(est, sub, n_boot, alpha, n_jobs, seed, progress) -> pd.DataFrame:
                          "upper": t["share_upper"], "se": t["share_se"],
                          "credit_lower": t["conversions_lower"],
                          "credit_upper": t["conversions_upper"]})
+
+
+def experiments_by_epoch(model, journeys, epoch, experiments) -> dict:
+    """{epoch: its rows of the lift-test table}: each experiment goes to the one epoch that
+    holds the journeys of its period (refused without a period or across epochs).
+    """
+    if experiments is None:
+        return {}
+    if not model.accepts_experiments:
+        raise ParameterError(f"{type(model).__name__} cannot be calibrated to experiments "
+                             "(no value model that a lift test measures); use Logistic")
+    table = read_experiments(experiments)
+    rows = {}
+    for i, row in enumerate(table.itertuples()):
+        what = f"experiment row {i} ({row.entity})"
+        if pd.isna(row.start) and pd.isna(row.end):
+            raise InputError(f"{what} has no period: epochs are calibrated with the "
+                             "experiments run within them; give its start and end")
+        names = pd.unique(epoch[covered(journeys, row.start, row.end)])
+        if len(names) != 1:
+            raise InputError(f"{what}, {row.start} to {row.end}, covers journeys of "
+                             f"{len(names)} epochs ({', '.join(map(str, names[:3]))}): its "
+                             "incremental conversions cannot be split between epochs; give "
+                             "each epoch its own experiment, or boundaries that hold it")
+        rows.setdefault(names[0], []).append(i)
+    return {name: table.iloc[idx].reset_index(drop=True) for name, idx in rows.items()}
 
 
 def link_chosen(model, journeys):

@@ -145,3 +145,19 @@ def _period(table, source):
     if bad.any():
         raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])}: end must be after start")
     return start, end
+
+
+def covered(journeys, start, end) -> np.ndarray:
+    """Boolean mask of the journeys whose end (conversion or last touch) lies in the period
+    ``[start, end)`` of an experiment (a missing bound is open), read as wall times of the
+    journeys' time zone.
+    """
+    t = journeys.end_times
+    keep = np.ones(journeys.n_journeys, dtype=bool)
+    for bound, side in ((start, 1), (end, -1)):
+        if not pd.isna(bound):
+            stamp = pd.Timestamp(bound)
+            if journeys.time_zone is not None:
+                stamp = stamp.tz_localize(journeys.time_zone).tz_convert("UTC").tz_localize(None)
+            keep &= (t >= stamp.value) if side == 1 else (t < stamp.value)
+    return keep

@@ -98,3 +98,23 @@ def test_compare_shows_calibrated_models_and_the_true_baseline(tmp_path, capsys)
     true_base = Truth.read_json(tmp_path / "ev.truth.json").shares("channel")["(baseline)"]
     base = next(line for line in out.splitlines() if line.startswith("(baseline)"))
     assert base.split()[-1] == f"{100 * true_base:.1f}%"
+
+
+def test_by_epoch_with_experiments_calibrates_the_epoch_of_each_test(tmp_path, capsys):
+    from attribution.evaluation.simulate import simulate_journeys
+
+    events, _ = simulate_journeys(8_000, random_state=2, span_days=365)
+    p = tmp_path / "ev.csv"
+    events.to_csv(p, index=False)
+    lift = tmp_path / "lift.csv"
+    pd.DataFrame({"channel": ["web"], "incremental": [40.0], "se": [5.0],
+                  "start": ["2024-04-01"], "end": ["2024-07-01"]}).to_csv(lift, index=False)
+    out = tmp_path / "ep.csv"
+    assert main(["--quiet", "fit", str(p), "-m", "logistic", "-p", "link=identity",
+                 "--by-epoch", "quarter", "--experiments", str(lift), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("experiment:")]
+    assert len(lines) == 1 and lines[0].startswith(
+        "experiment: logistic, epoch 2024Q2: web measured 40 (se 5);")
+    assert "note: logistic: epoch 2024Q2: calibrated to 1 experiment(s)" in err
+    assert set(pd.read_csv(out)["epoch"]) >= {"2024Q1", "2024Q2", "2024Q3", "2024Q4"}

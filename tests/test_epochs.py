@@ -192,6 +192,50 @@ def test_fit_by_epoch_refuses_what_it_cannot_do(ca_journeys):
     assert list(aware.epochs["epoch"]) == ["<2024-01-05", ">=2024-01-05"]
 
 
+@pytest.mark.filterwarnings("ignore::attribution.AttributionWarning")
+def test_each_epoch_is_calibrated_to_the_experiments_run_within_it():
+    """A lift test dated in Q2 claims twice the removal effect of web that the plain Q2 fit
+    finds: Q2's calibrated fit moves toward it; the other epochs are fitted as they are."""
+    j, _, _ = year(20_000, 0)
+    plain = at.fit_by_epoch(at.Logistic(link="identity", random_state=0), j, "Q", n_boot=0)
+    q2 = plain.models["2024Q2"]
+    e = epoch_of(j, "Q").to_numpy()
+    vague = pd.DataFrame({"channel": ["web"], "incremental": [1.0], "se": [1e9]})
+    obs = at.Logistic(link="identity", random_state=0).fit(
+        j.select(e == "2024Q2"), experiments=vague).experiments_
+    claim = 2 * float(obs["observational"].iloc[0])
+    lift = pd.DataFrame({"channel": ["web"], "incremental": [claim], "se": [claim / 50],
+                         "start": ["2024-04-01"], "end": ["2024-07-01"]})
+    fits = at.fit_by_epoch(at.Logistic(link="identity", random_state=0), j, "Q", n_boot=0,
+                           experiments=lift)
+    table = fits.models["2024Q2"].experiments_
+    assert float(table["observational"].iloc[0]) == pytest.approx(claim / 2)
+    assert abs(table["z_calibrated"].iloc[0]) < abs(table["z_observational"].iloc[0]) / 5
+    assert "epoch 2024Q2: calibrated to 1 experiment(s)" in fits.notes
+    web = [t for i, t in enumerate(j.names) if j.channel_names[j.channel_of[i]] == "web"]
+    moved = fits.frame.query("epoch == '2024Q2'").set_index("entity")["credit"]
+    before = plain.frame.query("epoch == '2024Q2'").set_index("entity")["credit"]
+    assert moved[web].sum() > before[web].sum()
+    assert not np.allclose(q2.coef_, fits.models["2024Q2"].coef_)
+    for name in ("2024Q1", "2024Q3", "2024Q4"):  # untouched: the same fit as without
+        assert fits.models[name].experiments_ is None
+        pd.testing.assert_frame_equal(fits.frame.query("epoch == @name"),
+                                      plain.frame.query("epoch == @name"))
+
+
+def test_epoch_experiments_need_a_period_within_one_epoch():
+    j, _, _ = year(5_000, 0)
+    lift = pd.DataFrame({"channel": ["web"], "incremental": [10.0], "se": [5.0]})
+    with pytest.raises(at.InputError, match="has no period"):
+        at.fit_by_epoch(at.Logistic(), j, "Q", n_boot=0, experiments=lift)
+    across = lift.assign(start="2024-03-01", end="2024-05-01")
+    with pytest.raises(at.InputError, match="covers journeys of 2 epochs"):
+        at.fit_by_epoch(at.Logistic(), j, "Q", n_boot=0, experiments=across)
+    with pytest.raises(at.ParameterError, match="Linear cannot be calibrated"):
+        at.fit_by_epoch(at.get_model("linear"), j, "Q", n_boot=0,
+                        experiments=lift.assign(start="2024-04-01", end="2024-05-01"))
+
+
 def test_drift_changes_conversions_only_after_its_date():
     base, _, ev0 = year(40_000, 2)
     _, _, ev1 = year(40_000, 2, drift={"date": "2024-07-01", "lifts": {"web": 3.0}})

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize
 
+from attribution.experiments import covered
 from attribution.journeys.validation import InputError, ParameterError
 from attribution.models._links import MAX_HAZARD, _objective
 from attribution.models._value_model import with_pairs
@@ -86,14 +87,7 @@ def row_weights(exps: pd.DataFrame, j, inv, n_rows, table_weights) -> np.ndarray
         if j.end_times is None:
             raise InputError("experiments with a period need journeys with times "
                              "(Journeys.from_events); path tables have none: drop start/end")
-        t = j.end_times
-        keep = np.ones(j.n_journeys, dtype=bool)
-        for bound, side in ((start, 1), (end, -1)):
-            if not pd.isna(bound):
-                stamp = pd.Timestamp(bound)
-                if j.time_zone is not None:
-                    stamp = stamp.tz_localize(j.time_zone).tz_convert("UTC").tz_localize(None)
-                keep &= (t >= stamp.value) if side == 1 else (t < stamp.value)
+        keep = covered(j, start, end)
         out[e] = np.bincount(inv[keep], (j.conversions + j.nulls)[keep], minlength=n_rows)
     for e in np.flatnonzero(out.sum(axis=1) <= 0):
         raise InputError(f"experiment row {e} ({exps['entity'].iloc[e]}, {exps['start'].iloc[e]}"
