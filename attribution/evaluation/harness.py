@@ -98,13 +98,12 @@ def _run_scenario(tier, target_top20, mean_length, frequency_effect_corr, seed, 
         return [dict(**scenario, model=SKIPPED, skipped=str(exc))]
     journeys = _journeys(events)
     true_credit = truth.shapley[truth.shapley.index.isin(journeys.names)]
-    named = {}
-    for name in models or available_models():
-        named[name] = get_model(name)
-        if "random_state" in named[name].get_params():
-            named[name].set_params(random_state=seed)
+    named = {name: get_model(name) for name in models or available_models()}
     if reference:
         named.update(reference_models(journeys, truth.world))
+    for model in named.values():  # every model seeded, the reference rows too
+        if "random_state" in model.get_params():
+            model.set_params(random_state=seed)
     rows = [dict(**scenario, **score(name, model, journeys, truth, true_credit))
             for name, model in named.items()]
     if "intent" in events and ADJUSTED[1] in named:  # the confounded tier, intent observed
