@@ -19,6 +19,7 @@ The whole grid, every model, 1M journeys on the logit tier (hours on two cores):
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +40,23 @@ def chunks_to_run(tiers, done):
                     yield tier, level, length
 
 
+def check_settings(out: Path, settings: dict) -> None:
+    """A folder resumes only the run that started it: its settings are kept in
+    ``<out>/settings.json`` (written by the first run), and a run with other settings is
+    refused instead of reporting the old chunks as its own. A folder of earlier runs without
+    the file is taken as it is.
+    """
+    path = out / "settings.json"
+    if path.exists():
+        kept = json.loads(path.read_text())
+        if kept != settings:
+            raise SystemExit(f"{out} holds a run with other settings ({kept}); this one is "
+                             f"{settings}: give another --out, or delete the folder")
+    elif not (out / "chunks").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tier", required=True, nargs="+", choices=(*harness.TIERS, "all"))
@@ -55,6 +73,8 @@ def main(argv=None):
     models = None if a.models == ["all"] else a.models
     per_tier = {"logit": a.logit_journeys} if a.logit_journeys else None
     chunks = a.out / "chunks"
+    check_settings(a.out, dict(journeys=a.journeys, logit_journeys=a.logit_journeys,
+                               seeds=a.seeds, models=sorted(a.models)))
     chunks.mkdir(parents=True, exist_ok=True)
     done = {f.stem for f in chunks.glob("*.csv")}
     for tier, level, length in list(chunks_to_run(tiers, done)):
@@ -65,7 +85,8 @@ def main(argv=None):
         df.to_csv(chunks / f"{tier}_{level}_L{length}.csv", index=False)
         print(f"{tier} target_top20={level} mean_length={length}: {len(df)} rows", flush=True)
     df = pd.concat([pd.read_csv(f) for f in sorted(chunks.glob("*.csv"))], ignore_index=True)
-    title = f"Concentration benchmark, {', '.join(tiers)} tier{'s' if len(tiers) > 1 else ''}"
+    held = list(dict.fromkeys(df["tier"]))  # every chunk in the folder, this run's and before
+    title = f"Concentration benchmark, {', '.join(held)} tier{'s' if len(held) > 1 else ''}"
     harness.report(df, a.out, title=title)
     print(harness.markdown_table(harness.summarise_by_tier(df)))
 
