@@ -342,3 +342,36 @@ def test_last_touch_entity_never_last_is_not_pinned_at_zero():
     assert ci.loc["x", "share"] == 0.0 and ci.loc["x", "share_upper"] > 0.0
     n = 150  # conversions
     assert ci.loc["x", "share_upper"] == pytest.approx(5.024 / (2 * n), rel=0.02)
+
+
+def test_zero_credit_with_rounding_noise_and_no_value():
+    # "c" gets ~1e-11 of 400 conversions in every replicate (a fitted model's zero): it is
+    # still never credited; without value (all 0) the value limits stay 0
+    rng = np.random.default_rng(4)
+    a = rng.binomial(400, 0.6, 300).astype(float)
+    c = rng.normal(0, 1e-11, 300)
+    conv = np.column_stack([a, 400 - a - c, c])
+    reps = BootstrapReplicates(["a", "b", "c"], conv, np.zeros_like(conv), "multinomial", 0)
+    ci = reps.conf_int(0.05).set_index("entity")
+    assert ci.loc["c", "share_upper"] == pytest.approx(5.024 / 800, rel=0.01)
+    assert (ci["value_upper"] == 0).all() and (ci["value_share_upper"] == 0).all()
+    # a row with a real, if small, credit keeps its percentile limits
+    conv[:, 2] = np.abs(c) * 1e4 + 0.5
+    ci = BootstrapReplicates(["a", "b", "c"], conv, conv, "multinomial", 0).conf_int(0.05)
+    assert ci.set_index("entity").loc["c", "conversions_upper"] == pytest.approx(
+        np.quantile(conv[:, 2], 0.975, method="weibull"))
+
+
+@pytest.mark.parametrize("level", ["touchpoint", "channel"])
+def test_an_entity_named_like_an_extra_row_is_refused(level):
+    # a channel "(baseline)" would be merged with Logistic's baseline row (two rows of the
+    # same name, a merge error in the bootstrap): refused before any fit
+    j = make_journeys([[0, 1], [1], [0]] * 20, [1, 0, 1] * 20, names=["(baseline)", "a"],
+                      channel_of=[0, 1], channel_names=["tv", "web"]) if level == "touchpoint" \
+        else make_journeys([[0, 1], [1], [0]] * 20, [1, 0, 1] * 20, names=["x", "a"],
+                           channel_of=[0, 1], channel_names=["(baseline)", "web"])
+    for model in (at.Logistic(random_state=0), at.LastTouch()):
+        with pytest.raises(at.InputError, match=rf"a {level} is named '\(baseline\)'"):
+            model.fit(j)
+    with pytest.raises(at.InputError, match="rename it"):
+        at.bootstrap(at.Logistic(random_state=0), j, n_boot=5)

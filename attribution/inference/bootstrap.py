@@ -42,6 +42,7 @@ from attribution.models import AttributionModel, check_journeys
 METHODS = ("multinomial", "poisson")
 PREFER = "processes"
 INTERVALS = ("percentile", "bc")
+ZERO_CREDIT = 1e-9  # credit below this fraction of a replicate's conversions counts as none
 
 
 class BootstrapReplicates:
@@ -111,14 +112,19 @@ class BootstrapReplicates:
         """
         from scipy.stats import beta
 
-        zero = ~(self.conversions != 0).any(axis=0)
+        totals = np.abs(self.conversions).sum(axis=1, keepdims=True)
+        # "no credit": at most 1e-9 of the replicate's conversions (a fitted model's zero
+        # carries rounding noise of ~1e-11)
+        zero = (np.abs(self.conversions) <= ZERO_CREDIT * totals).all(axis=0)
         total = self.conversions.sum(axis=1).mean()
         if not zero.any() or not total > 0:
             return
         bound = float(beta.ppf(1 - alpha / 2, 0.5, total + 0.5))
         value = self.value.sum(axis=1).mean()
-        for key, scale in (("share", 1.0), ("conversions", total), ("value_share", 1.0),
-                           ("value", value)):
+        keys = [("share", 1.0), ("conversions", total)]
+        if value > 0:  # no value column (all 0): nothing to bound
+            keys += [("value_share", 1.0), ("value", value)]
+        for key, scale in keys:
             upper = np.asarray(out[f"{key}_upper"], dtype=np.float64).copy()
             upper[zero] = np.maximum(upper[zero], bound * scale)
             out[f"{key}_upper"] = upper
