@@ -41,7 +41,7 @@ def check_journeys(journeys, level: str | None = None) -> Journeys:
         raise EmptyInputError("the journeys are empty; nothing to attribute")
     if level is not None:
         journeys = journeys.at_level(level)
-    return journeys
+    return _checks.no_reserved_names(journeys)
 
 
 class Scorer:

@@ -8,7 +8,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from attribution.journeys.validation import ParameterError
+from attribution.journeys.covariates import RESERVED as RESERVED_NAMES
+from attribution.journeys.validation import InputError, ParameterError
 
 
 def shown(value, limit: int = 60) -> str:
@@ -96,3 +97,16 @@ def seed_of(value) -> int:
     if _is_int(value):
         return int(value)
     return int(np.random.default_rng(value).integers(0, 2**63))
+
+
+
+
+def no_reserved_names(journeys):
+    """``journeys``, after checking that no touchpoint or channel is named like a row the
+    models add (``(baseline)``, ``(unattributed)``): the two would be merged or confused."""
+    for kind, names in (("touchpoint", journeys.names), ("channel", journeys.channel_names)):
+        clash = sorted(set(map(str, names)) & set(RESERVED_NAMES))
+        if clash:
+            raise InputError(f"a {kind} is named {clash[0]!r}, the name of a row the models "
+                             f"add; rename it in the data (e.g. '{clash[0][1:-1]}')")
+    return journeys
