@@ -243,7 +243,10 @@ def experiments_by_epoch(model, journeys, epoch, experiments) -> dict:
             raise InputError(f"{what} has no period: epochs are calibrated with the "
                              "experiments run within them; give its start and end")
         names = pd.unique(epoch[covered(journeys, row.start, row.end)])
-        if len(names) != 1:
+        if len(names) == 0:
+            raise InputError(f"{what}, {row.start} to {row.end}, covers no journey of the "
+                             "data: check its start and end, or drop the row")
+        if len(names) > 1:
             raise InputError(f"{what}, {row.start} to {row.end}, covers journeys of "
                              f"{len(names)} epochs ({', '.join(map(str, names[:3]))}): its "
                              "incremental conversions cannot be split between epochs; give "

@@ -266,3 +266,14 @@ def test_an_experiment_larger_than_its_journeys_is_refused(confounded):
     with pytest.raises(at.ParameterError, match="at most 1"):
         simulate_journeys(100, drift={"date": "2024-02-01", "lifts": {"web": 1000}},
                           random_state=0)
+
+
+def test_an_experiment_the_model_cannot_reach_is_warned(confounded):
+    # noisy-OR effects are >= 0: a negative lift stays rejected at the smallest weight
+    j, _ = confounded
+    lift = pd.DataFrame({"touchpoint": ["search_ad"], "incremental": [-300.0], "se": [20.0]})
+    with pytest.warns(at.AttributionWarning, match="still disagrees with experiment row 0 "
+                      r"\(search_ad, z \+"):
+        m = at.Logistic(link="noisy_or").fit(j, experiments=lift)
+    assert m.experiments_["weight"].iloc[0] == pytest.approx(1e-4)
+    assert m.experiments_["z_calibrated"].iloc[0] > 1

@@ -231,6 +231,9 @@ def test_epoch_experiments_need_a_period_within_one_epoch():
     across = lift.assign(start="2024-03-01", end="2024-05-01")
     with pytest.raises(at.InputError, match="covers journeys of 2 epochs"):
         at.fit_by_epoch(at.Logistic(), j, "Q", n_boot=0, experiments=across)
+    later = lift.assign(start="2030-01-01", end="2030-02-01")
+    with pytest.raises(at.InputError, match="covers no journey of the data"):
+        at.fit_by_epoch(at.Logistic(), j, "Q", n_boot=0, experiments=later)
     with pytest.raises(at.ParameterError, match="Linear cannot be calibrated"):
         at.fit_by_epoch(at.get_model("linear"), j, "Q", n_boot=0,
                         experiments=lift.assign(start="2024-04-01", end="2024-05-01"))

@@ -36,12 +36,14 @@ one that the journeys contradict is believed to within its error. The weight is 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize
 
 from attribution.experiments import covered
-from attribution.journeys.validation import InputError, ParameterError
+from attribution.journeys.validation import AttributionWarning, InputError, ParameterError
 from attribution.models._links import MAX_HAZARD, _objective
 from attribution.models._value_model import with_pairs
 
@@ -64,8 +66,10 @@ def columns_of(exps: pd.DataFrame, j) -> list[np.ndarray]:
             code = channels.get_indexer([name])[0]
             cols = np.flatnonzero(np.asarray(j.channel_of) == code) if code >= 0 else []
         if not len(cols):
+            known = channels if level == "channel" and j.level != "channel" else names
             raise InputError(f"experiment row {row}: {level} {name!r} is not in the journeys "
-                             f"({', '.join(names[:8])}...); check the name")
+                             f"({level}s: {', '.join(known[:8])}{'...' * (len(known) > 8)}); "
+                             "check the name")
         out.append(np.asarray(cols, dtype=np.int64))
     return out
 
@@ -180,9 +184,24 @@ def calibrate(link, intercept, coef, x, pairs, cols, weights, exps, conv, nulls,
         params = fits[w] if w in fits else _solve(problem, params, w)
     before = removal_effects(link, start, d, removed, weights)[0]
     after = removal_effects(link, params, d, removed, weights)[0]
+    _warn_if_rejected(exps, (after - target) / se, link)
     table = exps.assign(observational=before, z_observational=(before - target) / se,
                         calibrated=after, z_calibrated=(after - target) / se, weight=w)
     return (*_from_linear(link, params), table)
+
+
+def _warn_if_rejected(exps, z, link) -> None:
+    """Warn when the calibrated fit still rejects the experiments (sum z^2 above their
+    number at the smallest weight): the value model cannot produce what they measured."""
+    if float(z @ z) <= len(z):
+        return
+    worst = int(np.argmax(np.abs(z)))
+    warnings.warn(f"the calibrated fit still disagrees with experiment row {worst} "
+                  f"({exps['entity'].iloc[worst]}, z {z[worst]:+.1f}) with the journeys' "
+                  f"weight at its minimum {MIN_WEIGHT:g}: the {link} value model cannot "
+                  "produce that effect (a negative lift where effects are >= 0, or more than "
+                  "its journeys can give); check the experiment", AttributionWarning,
+                  stacklevel=4)
 
 
 def _largest_weight(excess) -> float:
