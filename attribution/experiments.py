@@ -18,6 +18,7 @@ in one form; the calibration itself is in :mod:`attribution.models._calibrate`.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,12 @@ from attribution.journeys.time_strings import (
     infer_time_format,
     parse_time_strings,
 )
-from attribution.journeys.validation import InputError, MissingColumnError, ParameterError
+from attribution.journeys.validation import (
+    AttributionWarning,
+    InputError,
+    MissingColumnError,
+    ParameterError,
+)
 
 #: the columns read_experiments returns
 COLUMNS = ("entity", "level", "incremental", "se", "start", "end")
@@ -79,6 +85,14 @@ def read_experiments(table) -> pd.DataFrame:
     start, end = _period(table, source)
     out = pd.DataFrame({"entity": names.astype(str).to_numpy(), "level": level,
                         "incremental": incremental, "se": se, "start": start, "end": end})
+    same = out.duplicated(keep=False)
+    if same.any():
+        rows = np.flatnonzero(same)[:2]
+        warnings.warn(f"{source}: rows {rows[0]} and {rows[1]} are the same test ({level} "
+                      f"{out['entity'].iloc[rows[0]]}, incremental "
+                      f"{out['incremental'].iloc[rows[0]]:g}, se {out['se'].iloc[rows[0]]:g}): "
+                      "each row counts as independent evidence; drop the copy if it is one",
+                      AttributionWarning, stacklevel=3)
     read = {level, "incremental", "se", "lower", "upper", "start", "end", *COLUMNS}
     for col in table.columns:  # kept as they are (e.g. the simulator's true_incremental)
         if col not in read:

@@ -277,3 +277,16 @@ def test_an_experiment_the_model_cannot_reach_is_warned(confounded):
         m = at.Logistic(link="noisy_or").fit(j, experiments=lift)
     assert m.experiments_["weight"].iloc[0] == pytest.approx(1e-4)
     assert m.experiments_["z_calibrated"].iloc[0] > 1
+
+
+def test_a_copied_experiment_row_is_warned():
+    row = {"channel": "web", "incremental": 10.0, "se": 2.0}
+    with pytest.warns(at.AttributionWarning, match=r"rows 0 and 2 are the same test \(channel "
+                      "web, incremental 10, se 2\\): each row counts"):
+        out = read_experiments(pd.DataFrame([row, dict(row, incremental=12.0), row]))
+    assert len(out) == 3  # kept: two tests with the same result are possible
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_experiments(out)  # the read form is not checked again (replicates)
+        read_experiments(pd.DataFrame([dict(row, start="2024-01-01", end="2024-02-01"),
+                                       dict(row, start="2024-02-01", end="2024-03-01")]))
