@@ -31,7 +31,7 @@ def check_epoch(args) -> None:
                            "calibrated (no value model that a lift test measures): drop them "
                            "or use attribution compare to see them beside it")
 
-        read_experiments(args.experiments)
+        args.experiments = read_experiments(args.experiments)  # read once: the fits take it
 
 
 def epoch_table(args, models: dict, journeys) -> pd.DataFrame:

@@ -99,8 +99,6 @@ def seed_of(value) -> int:
     return int(np.random.default_rng(value).integers(0, 2**63))
 
 
-
-
 def no_reserved_names(journeys):
     """``journeys``, after checking that no touchpoint or channel is named like a row the
     models add (``(baseline)``, ``(unattributed)``): the two would be merged or confused."""
