@@ -19,8 +19,8 @@ def test_scenario_rows_score_every_model_against_truth():
     rows = pd.DataFrame(harness.run_scenario("additive", 0.8, n_journeys=3000,
                                              models=["last", "shapley", "markov"]))
     assert list(rows["model"]) == ["last", "shapley", "markov", "truth_model_incremental",
-                                   "truth_model_total"]
-    assert list(rows["credit_mode"]) == ["total"] * 3 + ["incremental", "total"]
+                                   "truth_model_total", "truth_form_fitted"]
+    assert list(rows["credit_mode"]) == ["total"] * 3 + ["incremental", "total", "incremental"]
     assert (rows["true_top20"] - 0.8).abs().max() < 0.05  # the truth hits its target
     assert rows["true_pareto"].all()
     assert ((rows["tv_distance"] >= 0) & (rows["tv_distance"] <= 1)).all()
@@ -113,7 +113,7 @@ def test_true_model_reaches_the_truth_and_beats_every_learned_model(large_scenar
     assert ref["tv_distance"] < 0.02 and ref["credit_mode"] == "incremental"
     assert abs(ref["est_top20"] - ref["true_top20"]) < 0.02
     learned = rows.drop(index=["truth_model_incremental", "truth_model_total"])
-    assert len(learned) >= 9
+    assert len(learned) >= 10 and "truth_form_fitted" in learned.index
     assert (learned["tv_distance"] > ref["tv_distance"]).all()
     # total credit of the same true model spreads the baseline over the entities: further off
     assert rows.loc["truth_model_total", "tv_distance"] > ref["tv_distance"] + 0.02
@@ -193,3 +193,29 @@ def test_confounded_note_says_when_every_observational_model_fails():
     rows.loc[0, "tv_distance"] = 0.05
     assert "logistic still reaches a mean TV distance of 0.050" in harness.confounded_note(rows)
     assert harness.confounded_note(rows.assign(tier="additive")) is None
+
+
+def test_fitted_form_is_the_generating_family_and_its_error_shrinks_with_n():
+    from attribution.evaluation.reference import fitted_form
+
+    tv = {}
+    for n in (4000, 64_000):
+        events, truth = simulate_journeys(n, tier="logit", target_top20=0.8, random_state=3)
+        j = harness._journeys(events)
+        model = fitted_form(j, truth.world)
+        # the logit tier's synergy pairs are the world's, by name: tv_ad x search_ad and
+        # online_review x product_page
+        assert model.link == "logit"
+        assert sorted(map(sorted, model.interactions)) == [
+            ["online_review", "product_page"], ["search_ad", "tv_ad"]]
+        true = truth.shapley[truth.shapley.index.isin(j.names)]
+        tv[n] = harness.score("f", model, j, truth, true)["tv_distance"]
+        assert model.credit_mode_ == "incremental" and model.link_ == "logit"
+    # sampling error of a correctly specified fit falls like 1/sqrt(n): 16x the journeys,
+    # about a quarter of the distance (well under half)
+    assert tv[64_000] < 0.5 * tv[4000]
+    for tier, link in (("additive", "identity"), ("noisy_or", "noisy_or"),
+                       ("confounded", "identity")):
+        events, truth = simulate_journeys(500, tier=tier, random_state=0)
+        model = fitted_form(harness._journeys(events), truth.world)
+        assert model.link == link and model.interactions is False
