@@ -11,6 +11,8 @@ from math import factorial
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import approx_fprime
 from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -333,3 +335,61 @@ def test_a_fit_with_every_parameter_at_its_bound():
     p = probability("identity", b, theta, x)
     assert b == pytest.approx(0.0, abs=1e-9) and np.all((p >= 0) & (p <= 1))
     assert p[0] == pytest.approx(1.0, abs=1e-6)  # the exposed journeys all convert
+
+
+def _scipy_optimum(link, x, conv, nulls, C):
+    """The objective's minimum by L-BFGS-B alone, on the parameters' linear scale."""
+    from scipy.optimize import minimize
+
+    k, n = x.shape[1], conv.sum() + nulls.sum()
+    if link == "noisy_or":
+        start, bounds = np.zeros(k + 1), [(0.0, 30.0)] * (k + 1)
+    else:
+        start, bounds = np.r_[conv.sum() / n, np.zeros(k)], [(0.0, 1.0)] + [(-1.0, 1.0)] * k
+    res = minimize(_objective, start, args=(link, x, conv, nulls, (n, 1 / C)), jac=True,
+                   method="L-BFGS-B", bounds=bounds,
+                   options=dict(maxiter=20_000, ftol=1e-15, gtol=1e-11))
+    return res.fun
+
+
+def _linear_scale(link, b, coef):
+    if link == "noisy_or":
+        return np.r_[-np.log1p(-b), -np.log1p(-coef)]
+    return np.r_[b, coef]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), link=st.sampled_from(["noisy_or", "identity"]),
+       k=st.integers(1, 6), log_c=st.floats(-2, 3))
+def test_bounded_fit_reaches_the_minimum_an_independent_optimiser_finds(seed, link, k, log_c):
+    rng = np.random.default_rng(seed)
+    x = (rng.random((40, k)) < rng.uniform(0.1, 0.9)).astype(float)
+    conv = rng.poisson(rng.uniform(0.1, 5), 40).astype(float)
+    nulls = rng.poisson(rng.uniform(0.1, 5), 40).astype(float)
+    if conv.sum() == 0 or nulls.sum() == 0:
+        return
+    C, n = 10.0**log_c, conv.sum() + nulls.sum()
+    b, coef = fit_link(link, x, conv, nulls, C)
+    keep = conv + nulls > 0
+    f = _objective(_linear_scale(link, b, coef), link, x[keep], conv[keep], nulls[keep],
+                   (n, 1 / C))[0]
+    assert f <= _scipy_optimum(link, x[keep], conv[keep], nulls[keep], C) + 1e-10
+
+
+@pytest.mark.parametrize("link", ["noisy_or", "identity"])
+def test_a_stalled_newton_start_falls_back_to_lbfgs(link, monkeypatch):
+    from attribution.models import _links
+
+    pats, conv, nulls = patterns(*simulate(link, n=5000, seed=3))
+    want = fit_link(link, pats, conv, nulls, 1.0)
+    polish, calls = _links._polish, []
+
+    def stalled(params, *args, **kw):  # the first Newton run makes no step
+        calls.append(1)
+        return params if len(calls) == 1 else polish(params, *args, **kw)
+
+    monkeypatch.setattr(_links, "_polish", stalled)
+    got = fit_link(link, pats, conv, nulls, 1.0)
+    assert len(calls) == 2  # Newton, then L-BFGS-B and Newton again
+    assert got[0] == pytest.approx(want[0], abs=1e-9)
+    np.testing.assert_allclose(got[1], want[1], atol=1e-9)
