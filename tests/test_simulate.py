@@ -249,3 +249,27 @@ def test_truth_lives_in_its_module_and_is_re_exported():
     from attribution.evaluation import simulate, truth
 
     assert simulate.Truth is truth.Truth
+
+
+@pytest.mark.parametrize("tier", ["noisy_or", "confounded"])
+def test_truth_does_not_depend_on_the_kernel_batches(tier, monkeypatch):
+    """The truth's Shapley games are solved in batches of bounded size (memory); the values
+    are those of one call, whatever the batch size (sets of more than 14 types sampled)."""
+    from attribution.evaluation import truth as truth_module
+
+    def run():
+        return simulate_journeys(3000, tier=tier, mean_length=14, random_state=5)[1].shapley
+
+    whole = run()
+    calls = []
+    real = truth_module.shapley
+
+    def counted(*args, **kwargs):
+        calls.append(len(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(truth_module, "COALITION_BUDGET", 2**15)
+    monkeypatch.setattr(truth_module, "shapley", counted)
+    batched = run()
+    assert len(calls) > 3 and sum(calls) > 100  # many batches over the journeys' games
+    pd.testing.assert_series_equal(batched, whole, rtol=1e-12, atol=1e-9)

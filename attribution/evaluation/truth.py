@@ -18,7 +18,12 @@ import pandas as pd
 from attribution.evaluation.population import Population, all_types
 from attribution.evaluation.world import World
 from attribution.metrics import concentration, lorenz, top_share
-from attribution.shapley import shapley
+from attribution.shapley import bits_of, shapley
+
+#: players of a journey's game solved exactly (sampled above)
+MAX_EXACT = 14
+#: coalitions per call of the Shapley kernel (about 100 bytes each at the peak)
+COALITION_BUDGET = 2**21
 
 
 @dataclass
@@ -169,5 +174,22 @@ def _shapley_over_types(pop: Population, m: int, k: int) -> np.ndarray:
         r = rep_row[(coalitions >> np.uint64(k)).astype(np.int64)]
         return pop.prob(pop.exposure(coalitions & low, r), r)
 
-    phi, _, _, _ = shapley(relevant[rep_row], game, k, max_exact=14, tags=tags)
+    sets = relevant[rep_row]
+    phi = np.zeros((reps, k))
+    for part in _batches(sets, k):  # the same values as one call, in bounded memory
+        phi[part] = shapley(sets[part], game, k, max_exact=MAX_EXACT, tags=tags[part])[0]
     return (weight[:, None] * phi).sum(axis=0)
+
+
+def _batches(sets, k, budget=None):
+    """Consecutive slices of ``sets`` whose games have about ``budget`` coalitions each
+    (2^t for t <= MAX_EXACT players, 200 permutations of t prefixes above), so the truth's
+    memory does not grow with the number of journeys. The kernel's values of a set do not
+    depend on the other sets of its call (sampled ones are hashed from the set).
+    """
+    budget = COALITION_BUDGET if budget is None else budget
+    size = bits_of(sets, k).sum(axis=1)
+    cost = np.where(size <= MAX_EXACT, 2.0 ** np.minimum(size, MAX_EXACT), 200.0 * size)
+    group = (np.cumsum(cost) - cost) // budget
+    edges = np.flatnonzero(np.diff(group)) + 1
+    return [slice(a, b) for a, b in zip(np.r_[0, edges], np.r_[edges, len(sets)], strict=True)]
