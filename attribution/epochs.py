@@ -16,6 +16,7 @@ faster. The changes are found by :func:`attribution.changes.detect_changes`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -167,6 +168,9 @@ def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
         fitted as they are. An experiment without a period, or over journeys of several
         epochs, is refused: its incremental conversions cannot be split between epochs.
 
+    A warning of an epoch's fit (or its bootstrap's summary of its replicates' warnings) is
+    issued once, prefixed with the epoch: ``"epoch 2024Q2: the calibrated fit still ..."``.
+
     Returns
     -------
     EpochFits
@@ -199,8 +203,11 @@ def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
             notes.append(f"epoch {name}: no conversion, no fit")
             continue
         est = clone(model)
-        frames.append(_one_epoch(est, sub, n_boot, alpha, n_jobs, seed, progress,
-                                 tests.get(name)).assign(epoch=name))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frames.append(_one_epoch(est, sub, n_boot, alpha, n_jobs, seed, progress,
+                                     tests.get(name)).assign(epoch=name))
+        _reissue(caught, name)
         if name in tests:
             notes.append(f"epoch {name}: calibrated to {len(tests[name])} experiment(s)")
         models[name] = est
@@ -209,6 +216,15 @@ def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
             "credit_upper"]
     return EpochFits(frame=frame[[c for c in cols if c in frame]], epochs=pd.DataFrame(rows),
                      models=models, notes=notes)
+
+
+def _reissue(caught, name) -> None:
+    """The warnings of one epoch's fits, each distinct one once, naming the epoch."""
+    seen = set()
+    for w in caught:
+        if (w.category, str(w.message)) not in seen:
+            seen.add((w.category, str(w.message)))
+            warnings.warn(f"epoch {name}: {w.message}", w.category, stacklevel=3)
 
 
 def _one_epoch(est, sub, n_boot, alpha, n_jobs, seed, progress, exps) -> pd.DataFrame:

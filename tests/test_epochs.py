@@ -277,3 +277,20 @@ def test_report_page_shows_the_epochs_and_the_change():
     assert "2025Q1 hold under half" in section
     assert '<a href="#time">' in html
     assert 'id="time"' not in build_report(j, models=["linear"], n_boot=0)
+
+
+def test_an_epoch_calibration_warning_names_its_epoch_once():
+    """A negative Q2 lift cannot be met by noisy-OR effects (>= 0): the warnings say which
+    epoch's fit disagrees: the fit's own once, and the bootstrap's summary of its replicates."""
+    j, _, _ = year(20_000, 0)
+    lift = pd.DataFrame({"channel": ["web"], "incremental": [-300.0], "se": [20.0],
+                         "start": ["2024-04-01"], "end": ["2024-07-01"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        at.fit_by_epoch(at.Logistic(link="noisy_or", random_state=0), j, "Q", n_boot=3,
+                        experiments=lift)
+    said = [str(w.message) for w in caught if "still disagrees" in str(w.message)]
+    assert all(m.startswith("epoch 2024Q2: ") for m in said)
+    assert sum(m.startswith("epoch 2024Q2: the calibrated fit still disagrees with "
+                            "experiment row 0 (web") for m in said) == 1
+    assert sum("3 of 3 bootstrap replicates warned" in m for m in said) == 1
