@@ -78,6 +78,19 @@ def wait_for(condition, proc, timeout=30.0, what=""):
     pytest.fail(f"timed out waiting for {what}")
 
 
+def _own_lines(err: str) -> list:
+    """stderr without what loky's resource tracker (its own process, sharing stderr) says
+    when the interrupted process left a semaphore it then cleans up: a race seen once in CI
+    (a UserWarning of four lines naming resource_tracker.py); the CLI's lines stay exact."""
+    out, after_warning = [], False
+    for line in err.strip().splitlines():
+        warning = "loky/backend/resource_tracker.py" in line and "UserWarning" in line
+        if not (warning or (after_warning and line.startswith("  warnings.warn("))):
+            out.append(line)  # neither the warning nor the source line shown under it
+        after_warning = warning
+    return out
+
+
 def interrupt(big_log, tmp_path, source, stage, sig, to_group):
     tmpdir, outdir = tmp_path / "tmp", tmp_path / "out"
     tmpdir.mkdir()
@@ -111,7 +124,7 @@ def interrupt(big_log, tmp_path, source, stage, sig, to_group):
             proc.wait()
     name = signal.Signals(sig).name
     assert proc.returncode == 128 + sig, err
-    assert err.strip().splitlines() == [f"attribution: interrupted ({name}); no output written"]
+    assert _own_lines(err) == [f"attribution: interrupted ({name}); no output written"]
     assert list(outdir.iterdir()) == []  # no output, no .scores.parquet.*.tmp
     assert list(tmpdir.glob("attribution-*")) == []  # the work folder is removed
     end = time.monotonic() + 10  # the workers are killed and waited for; loky's resource
