@@ -142,6 +142,9 @@ def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
                  progress: bool = False, experiments=None) -> EpochFits:
     """Refit ``model`` on the journeys of each epoch, with bootstrap intervals.
 
+    A warning of an epoch's fit (or its bootstrap's summary of its replicates' warnings) is
+    issued once, prefixed with the epoch: ``"epoch 2024Q2: the calibrated fit still ..."``.
+
     Parameters
     ----------
     model : AttributionModel
@@ -167,9 +170,6 @@ def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,
         calibrated to it (``model.fit(journeys, experiments=...)``); epochs without one are
         fitted as they are. An experiment without a period, or over journeys of several
         epochs, is refused: its incremental conversions cannot be split between epochs.
-
-    A warning of an epoch's fit (or its bootstrap's summary of its replicates' warnings) is
-    issued once, prefixed with the epoch: ``"epoch 2024Q2: the calibrated fit still ..."``.
 
     Returns
     -------
