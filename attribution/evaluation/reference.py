@@ -14,9 +14,8 @@ generating family of the tier (:data:`FORMS`: identity for additive, noisy-OR, l
 world's synergy pairs as interactions) fitted to the n journeys, incremental credit. An
 estimator told the form and nothing of the lifts is not expected to be much closer (shrinkage
 can trade some bias for variance), so a learned model near this row is at what n journeys
-allow. The confounded and upstream tiers
-have no form over exposure patterns alone (intent, induced touches): there the row fits the
-additive core (identity) and carries their bias too.
+allow. The confounded and upstream tiers have no form over exposure patterns alone (intent,
+induced touches): there the row fits the additive core (identity) and carries their bias too.
 """
 
 from __future__ import annotations

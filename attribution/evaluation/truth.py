@@ -22,6 +22,8 @@ from attribution.shapley import bits_of, shapley
 
 #: players of a journey's game solved exactly (sampled above)
 MAX_EXACT = 14
+#: permutations per sampled game
+N_PERMUTATIONS = 200
 #: coalitions per call of the Shapley kernel (about 100 bytes each at the peak)
 COALITION_BUDGET = 2**21
 
@@ -177,19 +179,21 @@ def _shapley_over_types(pop: Population, m: int, k: int) -> np.ndarray:
     sets = relevant[rep_row]
     phi = np.zeros((reps, k))
     for part in _batches(sets, k):  # the same values as one call, in bounded memory
-        phi[part] = shapley(sets[part], game, k, max_exact=MAX_EXACT, tags=tags[part])[0]
+        phi[part] = shapley(sets[part], game, k, max_exact=MAX_EXACT,
+                            n_permutations=N_PERMUTATIONS, tags=tags[part])[0]
     return (weight[:, None] * phi).sum(axis=0)
 
 
 def _batches(sets, k, budget=None):
     """Consecutive slices of ``sets`` whose games have about ``budget`` coalitions each
-    (2^t for t <= MAX_EXACT players, 200 permutations of t prefixes above), so the truth's
+    (2^t for t <= MAX_EXACT players, N_PERMUTATIONS of t prefixes above), so the truth's
     memory does not grow with the number of journeys. The kernel's values of a set do not
     depend on the other sets of its call (sampled ones are hashed from the set).
     """
     budget = COALITION_BUDGET if budget is None else budget
     size = bits_of(sets, k).sum(axis=1)
-    cost = np.where(size <= MAX_EXACT, 2.0 ** np.minimum(size, MAX_EXACT), 200.0 * size)
+    cost = np.where(size <= MAX_EXACT, 2.0 ** np.minimum(size, MAX_EXACT),
+                    float(N_PERMUTATIONS) * size)
     group = (np.cumsum(cost) - cost) // budget
     edges = np.flatnonzero(np.diff(group)) + 1
     return [slice(a, b) for a, b in zip(np.r_[0, edges], np.r_[edges, len(sets)], strict=True)]
