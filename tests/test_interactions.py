@@ -54,7 +54,7 @@ def test_logit_with_a_pair_recovers_the_generating_parameters(synergy):
 def test_without_the_pair_the_synergy_is_missed(synergy):
     """The pair's held-out log-loss is better than the main-effects model's: the synergy is
     real and only a pair term carries it."""
-    plain = at.Logistic(link="logit", C=1e8).fit(synergy)
+    plain = at.Logistic(link="logit", C=1e8, interactions=False).fit(synergy)
     paired = at.Logistic(link="logit", C=1e8, interactions=True).fit(synergy)
     x = with_pairs(np.eye(5)[[2, 3]].sum(axis=0, keepdims=True), paired._pairs()[0])
     assert len(plain.interactions_) == 0

@@ -101,7 +101,7 @@ def three_entity_journeys():
 @pytest.mark.parametrize("credit", ["total", "incremental"])
 def test_exact_shapley_of_noisy_or_on_three_entities_by_hand(credit):
     j = three_entity_journeys()
-    m = at.Logistic(link="noisy_or", credit=credit).fit(j)
+    m = at.Logistic(link="noisy_or", credit=credit, interactions=False).fit(j)
     b, th = m.intercept_, m.coef_
 
     def v(s):  # the noisy-OR, written out
@@ -126,7 +126,7 @@ def test_exact_shapley_of_noisy_or_on_three_entities_by_hand(credit):
 
 def test_exact_shapley_of_the_additive_game_is_theta():
     j = three_entity_journeys()
-    m = at.Logistic(link="identity", credit="incremental").fit(j)
+    m = at.Logistic(link="identity", credit="incremental", interactions=False).fit(j)
     b, th = m.intercept_, m.coef_
     assert (th > 0).all()  # all effects positive: no clipping inside the game
     phi = shapley_by_hand(lambda s: b + sum(th[e] for e in s), ["a", "b", "c"])

@@ -123,17 +123,19 @@ def link_scores(x, conv, nulls, C, seed, links=LINKS, n_folds=N_FOLDS) -> pd.Dat
     return table
 
 
-def check_interactions(value):
+def check_interactions(value, auto=False):
     """Validate an ``interactions`` parameter: a bool, or a list of pairs of entity names
-    (Logistic, Shapley) or of column indices (BinomialModel)."""
-    if isinstance(value, (bool, np.bool_)):
+    (Logistic, Shapley) or of column indices (BinomialModel); ``"auto"`` where ``auto``."""
+    if isinstance(value, (bool, np.bool_)) or (auto and isinstance(value, str)
+                                               and value == "auto"):
         return
     ok = isinstance(value, (list, tuple)) and all(
         isinstance(p, (list, tuple)) and len(p) == 2
         and all(isinstance(e, (str, int, np.integer)) and not isinstance(e, bool) for e in p)
         and p[0] != p[1] for p in value)
     if not ok:
-        raise ParameterError(f"interactions must be True, False or a list of pairs of two "
+        allowed = "'auto', True, False" if auto else "True, False"
+        raise ParameterError(f"interactions must be {allowed} or a list of pairs of two "
                              f"different entities, got {_checks.shown(value)}")
 
 

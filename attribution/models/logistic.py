@@ -14,6 +14,7 @@ from attribution.models import _calibrate, _checks, _covariates, _links, _value_
 from attribution.models._bags import feature_patterns, fit_bag, pair_table
 from attribution.models._base import AttributionModel
 from attribution.models._links import CHOICES, glm_inference, one_class
+from attribution.models._pair_screen import screen_pairs
 from attribution.models._registry import register
 from attribution.models._set_games import (
     check_credit_params,
@@ -50,11 +51,13 @@ class Logistic(AttributionModel):
     ``"auto"`` (default) picks the one with the lowest 5-fold held-out log-loss (each
     pattern's journeys dealt evenly over the folds) and reports the scores in
     ``link_scores_``. ``interactions`` adds pairwise terms x_a x_b to the linear predictor
-    of any link (synergy: the logit tier of the simulator has it): True for every pair of
-    entities that occur together in some journey, or a list of pairs of names; their
-    coefficients are ``interactions_``, they are never players (the credit stays with
-    the entities, through the game). ``C`` is the inverse L2 strength of every link, on the entity
-    coefficients at the scale where the link is linear (log-odds; u = -log(1 - theta) for
+    of any link (synergy: the logit tier of the simulator has it): ``"auto"`` (default)
+    those that pass a score test after the main-effects fit (:mod:`._pair_screen`;
+    Bonferroni at a 5% family-wise level), True for every pair of entities that occur
+    together in some journey, or a list of pairs of names; their coefficients are
+    ``interactions_``, they are never players (the credit stays with the entities, through
+    the game). ``C`` is the inverse L2 strength of every link, on the entity coefficients at
+    the scale where the link is linear (log-odds; u = -log(1 - theta) for
     noisy-OR; theta for identity), never on the intercept. Bagging (Shao & Li):
     ``n_estimators`` fits on ``max_samples`` of the journeys and ``max_features`` of the
     entities each; an entity left out of a bag is missing for that bag, not zero, so
@@ -71,11 +74,11 @@ class Logistic(AttributionModel):
     adds a statsmodels GLM Binomial fit with frequency weights on the same pattern table
     (unpenalised maximum likelihood, links Logit, LogC = log(1 - p) for noisy-OR, Identity;
     noisy-OR and identity within their bounds, standard errors from the observed
-    information there): ``inference_.summary()``
-    gives coefficients on the link's linear scale (log-odds; log(1 - b), log(1 - theta_k);
-    b, theta_k), standard errors and intervals. Other packages' logistic models compared:
-    docs/models.md. Journey covariates (``adjust``; :mod:`._covariates`) enter the value
-    model and never get credit: v(S) averages p-hat(x_S, z) over the observed cells z.
+    information there): ``inference_.summary()`` gives coefficients on the link's linear
+    scale (log-odds; log(1 - b), log(1 - theta_k); b, theta_k), standard errors and
+    intervals (other packages' logistic models: docs/models.md). Journey covariates
+    (``adjust``; :mod:`._covariates`) enter the value model, never get credit: v(S)
+    averages p-hat(x_S, z) over the observed cells z.
 
     Parameters
     ----------
@@ -83,8 +86,8 @@ class Logistic(AttributionModel):
     C : float
         Inverse L2 penalty strength (scikit-learn convention), for every link.
     link : {"auto", "logit", "noisy_or", "identity"}
-    interactions : bool or list of (str, str)
-        Pairwise terms of the value model (default False).
+    interactions : "auto", bool or list of (str, str)
+        Pairwise terms of the value model (default "auto": chosen by a score test).
     estimator : scikit-learn classifier, optional
         Fitted instead of the binomial model; ``link`` must then be ``"auto"``.
     n_estimators : int
@@ -137,7 +140,7 @@ class Logistic(AttributionModel):
 
     accepts_experiments = True
 
-    def __init__(self, features="exposure", C=1.0, link="auto", interactions=False,
+    def __init__(self, features="exposure", C=1.0, link="auto", interactions="auto",
                  estimator=None,
                  n_estimators=1, max_samples=1.0, max_features=1.0, inference=False,
                  credit=None, max_exact=12, n_permutations=200, clip=False, n_jobs=None,
@@ -170,7 +173,7 @@ class Logistic(AttributionModel):
             _checks.real(name, getattr(self, name), 0, 1, low_open=True)
         _checks.real("C", self.C, 0, low_open=True)
         _checks.boolean("inference", self.inference)
-        check_interactions(self.interactions)
+        check_interactions(self.interactions, auto=True)
         _covariates.check_adjust(self.adjust)
         if self.estimator is None:
             return
@@ -178,7 +181,7 @@ class Logistic(AttributionModel):
             raise ParameterError("estimator must be a scikit-learn classifier with "
                                  f"predict_proba, got {_checks.shown(self.estimator)}")
         clash = [f"{name}={getattr(self, name)!r}" for name, default in (
-            ("link", "auto"), ("interactions", False), ("n_estimators", 1),
+            ("link", "auto"), ("interactions", "auto"), ("n_estimators", 1),
             ("max_samples", 1.0), ("max_features", 1.0), ("inference", False))
             if getattr(self, name) != default]
         if clash:
@@ -258,12 +261,12 @@ class Logistic(AttributionModel):
         self.seed_ = _checks.seed_of(self.random_state)
         names = pd.Index(j.names.astype(str), name=j.level)
         self.link_, self.link_scores_, self.estimator_ = None, None, None
-        pairs = pairs_of(self.interactions, x, names)
         design = names.append(pd.Index(cov_names))  # entities, then covariate columns
         if self.estimator is not None:
+            pairs = np.zeros((0, 2), np.int64)
             self._fit_estimator(xz, conv, nulls, design)
         else:
-            self._fit_bags(with_pairs(xz, pairs), pairs, conv, nulls, design, j.level)
+            pairs = self._fit_bags(xz, x, conv, nulls, design, j.level)
         self.experiments_ = None
         if self._experiments_in is not None:
             self._calibrate(j, xz, None if len(cov_names) else inv, pairs, conv, nulls)
@@ -319,19 +322,34 @@ class Logistic(AttributionModel):
             self.link_, self.intercept_ = "logit", 0.0
             self.coef_[:] = 0.0
 
-    def _fit_bags(self, x, pairs, conv, nulls, names, level):
-        """Fit the bags on the design ``x`` (entities, then one column per pair)."""
+    def _link_and_pairs(self, xz, x, conv, nulls, names):
+        """(link, pairs, the screen's fit or None); ``"auto"`` link: chosen before the screen."""
+        auto = isinstance(self.interactions, str)
+        pairs = pairs_of(False if auto else self.interactions, x, names)
         link = "logit" if self.link == "auto" else self.link
         if self.link == "auto" and not one_class(conv, nulls):
             with one_blas_thread():
                 # folds dealt, not drawn: refits from seed_ agree with the fit
-                self.link_scores_ = _value_model.link_scores(x, conv, nulls, self.C, 0)
+                self.link_scores_ = _value_model.link_scores(with_pairs(xz, pairs), conv,
+                                                             nulls, self.C, 0)
             link = _value_model.chosen(self.link_scores_)
+        if not auto or one_class(conv, nulls):
+            return link, pairs, None
+        with one_blas_thread():
+            pairs, fitted = screen_pairs(link, xz, conv, nulls, self.C, len(names))
+        return link, pairs, fitted
+
+    def _fit_bags(self, xz, x, conv, nulls, names, level):
+        """Choose link and pairs, fit the bags on the design with the pair columns; the pairs."""
+        link, pairs, fitted = self._link_and_pairs(xz, x, conv, nulls, names[:x.shape[1]])
+        x = with_pairs(xz, pairs)
         self.link_ = link
         full = self.n_estimators == 1 and self.max_samples == 1 and self.max_features == 1
         seeds = np.random.SeedSequence(self.seed_).spawn(self.n_estimators)
         args = (x, pairs, conv, nulls, link, self.C, self.max_samples, self.max_features)
-        if self.n_estimators == 1:  # one fit: no worker to start
+        if full and fitted is not None:  # the screen's last fit is this one
+            bags = [(fitted[1], fitted[0])]
+        elif self.n_estimators == 1:  # one fit: no worker to start
             bags = [fit_bag(*args, seeds[0], full)]
         else:
             bags = Parallel(n_jobs=self.n_jobs)(delayed(fit_bag)(*args, s, full) for s in seeds)
@@ -358,6 +376,7 @@ class Logistic(AttributionModel):
                           f"{self.n_estimators}): {_checks.names_list(never)}; their coefficient "
                           "is unknown (coef_ NaN), counts as 0 and they get no credit",
                           AttributionWarning, stacklevel=5)
+        return pairs
 
     def summary(self):
         """The statsmodels summary of the GLM (needs ``inference=True``)."""

@@ -1,0 +1,136 @@
+"""The score-test screen of pairwise terms (``Logistic(interactions="auto")``, the default).
+
+Independent expectations: the likelihood-ratio statistic of the same pair from two separate
+fits (score and LR tests agree asymptotically), the generating pairs of simulated data, and
+the chi-square law of the statistic where no pair exists (the screen's family-wise level).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import attribution as at
+from attribution.journeys.validation import ParameterError
+from attribution.models import _pair_screen
+from attribution.models._links import fit_link, probability
+from attribution.models._pair_screen import candidate_pairs, score_statistics, screen_pairs
+
+pytestmark = pytest.mark.filterwarnings("ignore::attribution.AttributionWarning")
+NAMES = np.array(list("abcde"))
+
+
+def patterns(link, n, seed, pair_effect):
+    """Binomial counts on random 0/1 patterns of three features, with a pair term (0, 1)."""
+    rng = np.random.default_rng(seed)
+    x = (rng.random((n, 3)) < 0.4).astype(float)
+    both = x[:, 0] * x[:, 1]
+    if link == "logit":
+        p = 1 / (1 + np.exp(-(-2 + x @ [0.5, 0.3, 0.2] + pair_effect * both)))
+    elif link == "noisy_or":
+        p = 1 - 0.9 * np.prod((1 - np.array([0.2, 0.1, 0.05])) ** x, axis=1) * (
+            1 - pair_effect) ** both
+    else:
+        p = 0.1 + x @ [0.1, 0.05, 0.05] + pair_effect * both
+    m = rng.integers(5, 30, n)
+    conv = rng.binomial(m, p).astype(float)
+    return x, conv, m - conv
+
+
+def neg_log_lik(link, b, coef, x, conv, nulls):
+    q = np.clip(probability(link, b, coef, x), 1e-12, 1 - 1e-12)
+    return -(conv @ np.log(q) + nulls @ np.log1p(-q))
+
+
+@pytest.mark.parametrize(("link", "effect"), [("logit", 0.15), ("noisy_or", 0.03),
+                                              ("identity", 0.03)])
+def test_the_score_statistic_agrees_with_the_likelihood_ratio(link, effect):
+    x, conv, nulls = patterns(link, 4000, 1, effect)
+    C = 1e6  # (almost) no penalty: the textbook tests
+    b, coef = fit_link(link, x, conv, nulls, C)
+    pairs = np.array([[0, 1], [1, 2]])
+    u, stat = score_statistics(link, b, coef, x, conv, nulls, C, pairs)
+    for (a, c), got, sign in zip(pairs, stat, u, strict=True):
+        xx = np.hstack([x, (x[:, a] * x[:, c])[:, None]])
+        b2, coef2 = fit_link(link, xx, conv, nulls, C)
+        lr = 2 * (neg_log_lik(link, b, coef, x, conv, nulls)
+                  - neg_log_lik(link, b2, coef2, xx, conv, nulls))
+        assert got == pytest.approx(lr, rel=0.05, abs=0.05), (a, c)
+        if lr > 1:  # the score's sign is the direction the pair's coefficient moves
+            assert np.sign(sign) == np.sign(coef2[-1])
+    assert stat[0] > 3.84  # the real pair is seen at 5%
+
+
+def synergy_journeys(n, seed, cd):
+    """Five channels seen with probability 0.35 each; c and d add log-odds cd together."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 5)) < 0.35
+    x[x.sum(axis=1) == 0, 0] = True
+    eta = -2.0 + 0.5 * x[:, 0] + 0.3 * x[:, 1] + cd * (x[:, 2] & x[:, 3])
+    y = rng.random(n) < 1 / (1 + np.exp(-eta))
+    table = pd.DataFrame({"path": [" > ".join(NAMES[row]) for row in x],
+                          "total_conversions": y.astype(float), "total_null": (~y).astype(float)})
+    return at.Journeys.from_paths(table)
+
+
+def test_the_default_finds_the_generating_pair_and_only_it():
+    m = at.Logistic(link="logit").fit(synergy_journeys(60_000, 0, 0.8))
+    assert m.interactions_[["first", "second"]].values.tolist() == [["c", "d"]]
+    assert m.interactions_["coef"].iloc[0] == pytest.approx(0.8, abs=0.15)
+    listed = at.Logistic(link="logit", interactions=[("c", "d")]).fit(
+        synergy_journeys(60_000, 0, 0.8))
+    assert m.coef_.to_numpy() == pytest.approx(listed.coef_.to_numpy(), abs=1e-9)
+    assert m.credit_.to_numpy() == pytest.approx(listed.credit_.to_numpy(), rel=1e-9)
+
+
+def test_without_interaction_pairs_enter_at_most_at_the_family_wise_level():
+    """40 worlds with main effects only: each fit selects no pair with probability >= 0.95
+    (Bonferroni), so more than 7 fits with pairs has probability < 0.001."""
+    with_pairs = sum(len(at.Logistic(link="logit").fit(
+        synergy_journeys(6000, seed, 0.0)).interactions_) > 0 for seed in range(40))
+    assert with_pairs <= 7
+
+
+def test_the_noisy_or_screen_is_one_sided():
+    """A noisy-OR pair hazard is >= 0: a pair that lowers conversion is never selected,
+    however clear, while the same pair raising it is."""
+    for effect, expected in ((0.1, 1), (-0.1, 0)):
+        x, conv, nulls = patterns("noisy_or", 3000, 3, effect)
+        pairs, fitted = screen_pairs("noisy_or", x, conv, nulls, 1.0, 3)
+        assert pairs.tolist() == [[0, 1]] * expected, effect
+        assert fitted[1].shape == (3 + len(pairs),)
+
+
+def test_pairs_seen_with_few_outcomes_are_not_tested():
+    x = np.array([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 0, 0]], float)
+    conv = np.array([_pair_screen.MIN_SUPPORT - 1, 50, 50, 50], float)
+    nulls = np.array([100, 100, _pair_screen.MIN_SUPPORT - 1, 100], float)
+    assert candidate_pairs(x, conv, nulls, 3).tolist() == [[0, 2]]
+    assert candidate_pairs(x, conv, nulls, 2).tolist() == []  # covariates are never paired
+
+
+def test_interactions_auto_is_validated():
+    with pytest.raises(ParameterError, match="interactions must be 'auto', True, False"):
+        at.Logistic(interactions="yes").fit(synergy_journeys(500, 0, 0.0))
+    with pytest.raises(ParameterError, match="interactions must be True, False"):
+        at.Shapley(interactions="auto").fit(synergy_journeys(500, 0, 0.0))
+    from sklearn.linear_model import LogisticRegression
+    with pytest.raises(ParameterError, match="interactions=False cannot be used with it"):
+        at.Logistic(estimator=LogisticRegression(), interactions=False).fit(
+            synergy_journeys(500, 0, 0.0))
+
+
+def test_pairs_enter_one_at_a_time_and_a_full_screen_warns(monkeypatch):
+    """Two real pairs (0, 1) and (2, 3): forward selection adds both, strongest first, and
+    stops; capped at one pair, it says that more passed."""
+    rng = np.random.default_rng(5)
+    x = (rng.random((4000, 4)) < 0.5).astype(float)
+    eta = -1.5 + 0.2 * x.sum(axis=1) + 1.0 * x[:, 0] * x[:, 1] + 0.6 * x[:, 2] * x[:, 3]
+    m = rng.integers(10, 20, len(x))
+    conv = rng.binomial(m, 1 / (1 + np.exp(-eta))).astype(float)
+    pairs, fitted = screen_pairs("logit", x, conv, m - conv, 1.0, 4)
+    assert pairs.tolist() == [[0, 1], [2, 3]]
+    assert fitted[1][4:] == pytest.approx([1.0, 0.6], abs=0.2)
+    monkeypatch.setattr(_pair_screen, "MAX_PAIRS", 1)
+    with pytest.warns(at.AttributionWarning, match="stopped at 1 pairs with more passing"):
+        pairs, fitted = screen_pairs("logit", x, conv, m - conv, 1.0, 4)
+    assert pairs.tolist() == [[0, 1]]
