@@ -27,6 +27,7 @@ from _common import write
 
 import attribution as at
 from attribution.evaluation import harness
+from attribution.evaluation.scenario import scenario_journeys
 from attribution.evaluation.simulate import simulate_journeys
 
 WORLDS = {"confounded": dict(tier="confounded", targeting=0.5),
@@ -57,7 +58,7 @@ def run(world, seed, n):
     events, truth = simulate_journeys(n, catalogue=harness.scenario_catalogue(0.8),
                                       target_top20=0.8, random_state=seed,
                                       observe_intent=False, **WORLDS[world])
-    j = harness._journeys(events)
+    j = scenario_journeys(events)
     true_credit = truth.shapley[truth.shapley.index.isin(j.names)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

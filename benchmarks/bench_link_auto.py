@@ -20,18 +20,14 @@ import pandas as pd
 from _common import write
 
 import attribution as at
-from attribution.evaluation.harness import _journeys, scenario_catalogue
-from attribution.evaluation.simulate import simulate_journeys
+from attribution.evaluation.scenario import scenario_journeys, simulate_scenario
 
 FAMILY = {"additive": "identity", "upstream": "identity", "noisy_or": "noisy_or",
           "logit": "logit"}
 
 
 def trial(tier, seed, n):
-    events, _ = simulate_journeys(n, catalogue=scenario_catalogue(0.8), tier=tier,
-                                  target_top20=0.8, mean_length=4, targeting=0.5,
-                                  random_state=seed)
-    journeys = _journeys(events)
+    journeys = scenario_journeys(simulate_scenario(tier, 0.8, 4, 0.0, seed, n)[0])
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -22,16 +22,14 @@ from threadpoolctl import threadpool_limits
 
 from attribution.evaluation import harness
 from attribution.evaluation.reference import FITTED_FORM, fitted_form
-from attribution.evaluation.simulate import simulate_journeys
+from attribution.evaluation.scenario import scenario_journeys, simulate_scenario
 from attribution.models import get_model
 
 
 def rows(level, length, corr, n):
     """Harness rows of the four models on one logit-tier scenario."""
-    events, truth = simulate_journeys(
-        n, catalogue=harness.scenario_catalogue(level), tier="logit", target_top20=level,
-        mean_length=length, frequency_effect_corr=corr, targeting=0.5, random_state=0)
-    journeys = harness._journeys(events)
+    events, truth = simulate_scenario("logit", level, length, corr, 0, n)
+    journeys = scenario_journeys(events)
     del events
     true = truth.shapley[truth.shapley.index.isin(journeys.names)]
     models = {"logistic_main": get_model("logistic", interactions=False, random_state=0),

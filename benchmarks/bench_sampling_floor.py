@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from attribution.evaluation import harness
 from attribution.evaluation.reference import FITTED_FORM, fitted_form
-from attribution.evaluation.simulate import simulate_journeys
+from attribution.evaluation.scenario import scenario_journeys, simulate_scenario
 from attribution.journeys.validation import ParameterError
 
 KEYS = ["tier", "target_top20", "mean_length", "frequency_effect_corr", "seed"]
@@ -40,13 +40,10 @@ def floor_row(tier, level, length, corr, seed, n) -> dict | None:
                     frequency_effect_corr=corr, seed=seed, n_journeys=n)
     start = time.perf_counter()
     try:
-        events, truth = simulate_journeys(
-            n, catalogue=harness.scenario_catalogue(level), tier=tier,
-            target_top20=None if level == "flat" else level, mean_length=length,
-            frequency_effect_corr=corr, targeting=0.5, random_state=seed)
+        events, truth = simulate_scenario(tier, level, length, corr, seed, n)
     except ParameterError:
         return None
-    journeys = harness._journeys(events)
+    journeys = scenario_journeys(events)
     del events
     true = truth.shapley[truth.shapley.index.isin(journeys.names)]
     model = fitted_form(journeys, truth.world).set_params(random_state=seed)

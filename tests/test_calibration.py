@@ -8,6 +8,7 @@ import pytest
 
 import attribution as at
 from attribution.evaluation import harness
+from attribution.evaluation.scenario import scenario_journeys
 from attribution.evaluation.simulate import simulate_journeys
 from attribution.experiments import Z95, read_experiments
 
@@ -16,7 +17,7 @@ def world(n=30_000, seed=3, **kw):
     kw = {"tier": "confounded", "targeting": 1.0, "baseline": 0.1, **kw}
     events, truth = simulate_journeys(n, catalogue=harness.scenario_catalogue(0.8),
                                       random_state=seed, observe_intent=False, **kw)
-    return harness._journeys(events), truth
+    return scenario_journeys(events), truth
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import attribution as at
+from attribution.evaluation.scenario import scenario_journeys
 from attribution.journeys import merge
 
 
@@ -245,8 +246,8 @@ def test_adjusting_for_observed_intent_removes_most_confounding():
     # intent raises the baseline and steers touches to the targeted types
     events, truth = simulate_journeys(30_000, tier="confounded", targeting=1.0, mean_length=3,
                                       random_state=0)
-    plain = harness._journeys(events)
-    with_intent = harness._journeys(events, covariates=["intent"], covariate_bins=10)
+    plain = scenario_journeys(events)
+    with_intent = scenario_journeys(events, covariates=["intent"], covariate_bins=10)
     assert "intent" not in set(with_intent.names)
     true = truth.shapley[truth.shapley.index.isin(plain.names)]
 

@@ -6,6 +6,7 @@ import pytest
 
 import attribution as at
 from attribution.evaluation import harness
+from attribution.evaluation.scenario import scenario_journeys
 from attribution.evaluation.simulate import simulate_journeys
 
 
@@ -201,7 +202,7 @@ def test_fitted_form_is_the_generating_family_and_its_error_shrinks_with_n():
     tv = {}
     for n in (4000, 64_000):
         events, truth = simulate_journeys(n, tier="logit", target_top20=0.8, random_state=3)
-        j = harness._journeys(events)
+        j = scenario_journeys(events)
         model = fitted_form(j, truth.world)
         # the logit tier's synergy pairs are the world's, by name: tv_ad x search_ad and
         # online_review x product_page
@@ -217,5 +218,5 @@ def test_fitted_form_is_the_generating_family_and_its_error_shrinks_with_n():
     for tier, link in (("additive", "identity"), ("noisy_or", "noisy_or"),
                        ("confounded", "identity")):
         events, truth = simulate_journeys(500, tier=tier, random_state=0)
-        model = fitted_form(harness._journeys(events), truth.world)
+        model = fitted_form(scenario_journeys(events), truth.world)
         assert model.link == link and model.interactions is False

@@ -186,12 +186,9 @@ def test_touchpoints_with_almost_no_curvature_do_not_break_the_newton_step():
     """A harness scenario (upstream tier, 1,000 journeys of mean length 8) where some
     touchpoints' curvature is ~1e-160 of the baseline's: the Cholesky factor's triangular
     solves once raised 'Singular matrix'; the fit now converges and adds up."""
-    from attribution.evaluation.harness import _journeys, scenario_catalogue
+    from attribution.evaluation.scenario import scenario_journeys, simulate_scenario
 
-    events, _ = simulate_journeys(1000, catalogue=scenario_catalogue(0.8), tier="upstream",
-                                  target_top20=0.8, mean_length=8, frequency_effect_corr=0.0,
-                                  targeting=0.5, random_state=0)
-    j = _journeys(events)
+    j = scenario_journeys(simulate_scenario("upstream", 0.8, 8, 0.0, 0, 1000)[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = at.AdditiveHazard().fit(j)

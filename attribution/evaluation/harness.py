@@ -35,9 +35,14 @@ import pandas as pd
 
 from attribution import metrics
 from attribution.evaluation.reference import FITTED_FORM, reference_models
-from attribution.evaluation.simulate import TIERS, default_catalogue, simulate_journeys
+from attribution.evaluation.scenario import (  # noqa: F401 (scenario_catalogue: public here too)
+    scenario_catalogue,
+    scenario_journeys,
+    simulate_scenario,
+)
+from attribution.evaluation.simulate import TIERS, simulate_journeys
 from attribution.journeys import Journeys
-from attribution.journeys.validation import AttributionWarning, DroppedDataWarning, ParameterError
+from attribution.journeys.validation import AttributionWarning, ParameterError
 from attribution.models import available_models, get_model
 
 # "20% of touchpoints drive 80% of impact" is called when the top-20% share is at least
@@ -57,16 +62,6 @@ QUICK_GRID = dict(tier=TIERS, target_top20=("flat", 0.8), mean_length=(4,),
                   frequency_effect_corr=(0.0,), seed=(0,), n_journeys=(5000,))
 FULL_GRID = dict(tier=TIERS, target_top20=("flat", 0.5, 0.8, 0.9), mean_length=(2, 4, 8),
                  frequency_effect_corr=(-0.5, 0.0, 0.5), seed=(0, 1, 2), n_journeys=(20_000,))
-
-
-def scenario_catalogue(target) -> pd.DataFrame:
-    """The default catalogue; for the ``"flat"`` level equal frequencies and (in the
-    simulator) equal lifts, so that neither lifts nor exposure make a Pareto.
-    """
-    cat = default_catalogue()
-    if target == "flat":
-        cat["frequency"] = 1.0
-    return cat
 
 
 def run_scenario(tier="additive", target_top20=0.8, mean_length=4, frequency_effect_corr=0.0,
@@ -90,14 +85,11 @@ def _run_scenario(tier, target_top20, mean_length, frequency_effect_corr, seed, 
                     frequency_effect_corr=frequency_effect_corr, seed=seed,
                     n_journeys=n_journeys)
     try:
-        events, truth = simulate_journeys(
-            n_journeys, catalogue=scenario_catalogue(target_top20), tier=tier,
-            target_top20=None if target_top20 == "flat" else target_top20,
-            mean_length=mean_length, frequency_effect_corr=frequency_effect_corr,
-            targeting=0.5, random_state=seed)
+        events, truth = simulate_scenario(tier, target_top20, mean_length,
+                                          frequency_effect_corr, seed, n_journeys)
     except ParameterError as exc:  # e.g. a target below what exposure alone concentrates
         return [dict(**scenario, model=SKIPPED, skipped=str(exc))]
-    journeys = _journeys(events)
+    journeys = scenario_journeys(events)
     true_credit = truth.shapley[truth.shapley.index.isin(journeys.names)]
     named = {name: get_model(name) for name in models or available_models()}
     if reference:
@@ -108,18 +100,9 @@ def _run_scenario(tier, target_top20, mean_length, frequency_effect_corr, seed, 
     rows = [dict(**scenario, **score(name, model, journeys, truth, true_credit))
             for name, model in named.items()]
     if "intent" in events and ADJUSTED[1] in named:  # the confounded tier, intent observed
-        rows.append(dict(**scenario, **score(ADJUSTED[0], named[ADJUSTED[1]], _journeys(
+        rows.append(dict(**scenario, **score(ADJUSTED[0], named[ADJUSTED[1]], scenario_journeys(
             events, covariates=["intent"], covariate_bins=INTENT_BINS), truth, true_credit)))
     return rows
-
-
-def _journeys(events, **covariates):
-    """The simulated event log read as journeys (with ``covariates`` when given)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DroppedDataWarning)
-        return Journeys.from_events(events, journey="user_id", time="timestamp",
-                                    touchpoint="touchpoint", channel="channel", stage="stage",
-                                    conversion="converted", value="revenue", **covariates)
 
 
 def score(name, model, journeys, truth, true_credit) -> dict:
