@@ -1,11 +1,14 @@
 """Logistic with link selection on 1M simulated journeys over 20 touchpoints.
 
 Target (issue 14): ``Logistic()`` (link="auto": 5-fold held-out log-loss over logit, noisy-OR
-and identity, refit with the winner, Shapley credit) <= 60 s at n_jobs=2. Also times each
-fixed link. Data: attribution.evaluation.simulate.simulate_journeys (tier ``--tier``, 18
-causal touchpoints + 1 clone + 1 placebo), fit on a Journeys object.
+and identity, refit with the winner; interactions="auto": the score-test screen of pairs and
+a refit per pair chosen; Shapley credit) <= 60 s at n_jobs=2. Also times it without the
+screen (interactions=False) and each fixed link. Results: ``bench_links.md`` (noisy-OR tier),
+``bench_links_<tier>.md`` (others). Data: attribution.evaluation.simulate.simulate_journeys
+(tier ``--tier``, 18 causal touchpoints + 1 clone + 1 placebo), fit on a Journeys object.
 
-    flock /tmp/bench.lock .venv/bin/python benchmarks/bench_links.py [--journeys 1000000]
+    flock /tmp/bench.lock .venv/bin/python benchmarks/bench_links.py [--journeys 1000000] \
+        [--tier logit]
 """
 
 from __future__ import annotations
@@ -41,24 +44,30 @@ def main():
     print(f"simulated {j.n_journeys} journeys, {len(j.names)} touchpoints in "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
     rows = []
-    for link in ("auto", "logit", "noisy_or", "identity"):
-        model = at.Logistic(link=link, n_jobs=2, random_state=0)
+    runs = [("auto", False), ("auto", "auto"), ("logit", "auto"), ("noisy_or", "auto"),
+            ("identity", "auto")]
+    for link, interactions in runs:
+        model = at.Logistic(link=link, interactions=interactions, n_jobs=2, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", at.AttributionWarning)
             t0 = time.perf_counter()
             model.fit(j)
             dt = time.perf_counter() - t0
         scores = model.link_scores_
-        rows.append(dict(link=link, chosen=model.link_, seconds=round(dt, 2),
+        rows.append(dict(link=link, interactions=interactions, chosen=model.link_,
+                         pairs=len(model.interactions_), seconds=round(dt, 2),
                          patterns=model.result_.diagnostics["patterns"],
                          log_loss=("" if scores is None else
                                    " / ".join(f"{r.link} {r.log_loss:.6f}"
                                               for r in scores.itertuples()))))
         print(rows[-1], flush=True)
-    write("bench_links", pd.DataFrame(rows),
+    write("bench_links" if args.tier == "noisy_or" else f"bench_links_{args.tier}",
+          pd.DataFrame(rows),
           f"Logistic(link=..., n_jobs=2) on {args.journeys} journeys simulated with tier "
           f"{args.tier!r}, {len(j.names)} touchpoints, mean length {j.lengths.mean():.2f}; fit "
-          "time on a Journeys object (one run); log_loss: held-out, per journey.")
+          "time on a Journeys object (one run); pairs: terms chosen by the score test "
+          "(interactions='auto', the default) or none (False: main effects only, the default "
+          "before the screen); log_loss: held-out, per journey.")
 
 
 if __name__ == "__main__":
