@@ -134,3 +134,69 @@ def test_pairs_enter_one_at_a_time_and_a_full_screen_warns(monkeypatch):
     with pytest.warns(at.AttributionWarning, match="stopped at 1 pairs with more passing"):
         pairs, fitted = screen_pairs("logit", x, conv, m - conv, 1.0, 4)
     assert pairs.tolist() == [[0, 1]]
+
+
+def paths_table(x, y, names):
+    return at.Journeys.from_paths(pd.DataFrame({
+        "path": [" > ".join(names[row]) for row in x], "total_conversions": y.astype(float),
+        "total_null": 1.0 - y}))
+
+
+def test_an_entity_that_only_occurs_with_another_is_not_a_pair_of_them():
+    """b seen only with a: x_a x_b is b's own column; with a strong penalty its score
+    measured relief from the penalty, not interaction (it was chosen at C=0.1)."""
+    rng = np.random.default_rng(4)
+    n = 30_000
+    a = rng.random(n) < 0.5
+    x = np.column_stack([a, a & (rng.random(n) < 0.5), rng.random(n) < 0.4,
+                         rng.random(n) < 0.4])
+    x[x.sum(axis=1) == 0, 3] = True
+    y = rng.random(n) < 1 / (1 + np.exp(-(-2.5 + x @ [1.0, 1.5, 0.5, 0.2])))
+    j = paths_table(x, y, NAMES[:4])
+    for C in (0.1, 1.0):
+        m = at.Logistic(link="logit", C=C).fit(j)
+        assert len(m.interactions_) == 0, C
+
+
+def test_entities_always_seen_together_share_their_pairs_and_their_credit():
+    """a and b always together, {a, b} with a synergy with c: (a, c) and (b, c) are the same
+    term and enter together, so a and b get equal credit whatever their names."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    on = rng.random((n, 3)) < 0.5
+    x = np.column_stack([on[:, 0], on[:, 0], on[:, 1], on[:, 2]])
+    x[x.sum(axis=1) == 0, 3] = True
+    y = rng.random(n) < 1 / (1 + np.exp(-(-1.5 + 0.8 * on[:, 0] + 0.3 * on[:, 1]
+                                           + 0.6 * (on[:, 0] & on[:, 1]))))
+    credits = []
+    for names in (NAMES[:4], NAMES[[1, 0, 2, 3]]):
+        m = at.Logistic().fit(paths_table(x, y, names))
+        assert m.interactions_[["first", "second"]].values.tolist() == [["a", "c"], ["b", "c"]]
+        assert m.credit_["a"] == pytest.approx(m.credit_["b"], rel=1e-9)
+        credits.append(m.credit_.sort_index())
+    pd.testing.assert_series_equal(credits[0], credits[1], rtol=1e-9)
+
+
+def test_identity_patterns_predicted_past_a_bound_earn_nothing():
+    """The identity model clips p to [0, 1]: a null-only pattern whose linear predictor is
+    below 0 fits as well as at 0 (it once earned -log(1 - eta) < 0, more the lower), so the fit
+    recovers an additive world where some journeys never convert, and adds no pair."""
+    from attribution.models._links import _objective
+
+    x = np.array([[0.0], [1.0]])
+    conv, nulls = np.array([5.0, 0.0]), np.array([95.0, 10.0])
+    scale = (110.0, 1e-12)
+    just_below = _objective(np.array([0.05, -0.06]), "identity", x, conv, nulls, scale)
+    below = _objective(np.array([0.05, -0.15]), "identity", x, conv, nulls, scale)
+    assert below[0] == pytest.approx(just_below[0], rel=1e-14)
+    assert below[1][1] == pytest.approx(0.0, abs=1e-12)  # no pull further down
+    with_pairs = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        x = rng.random((20_000, 6)) < 0.3
+        x[x.sum(axis=1) == 0, 0] = True
+        y = rng.random(len(x)) < 0.04 + x @ [0.10, 0.06, 0.04, 0.02, 0.0, -0.04]
+        m = at.Logistic(link="identity").fit(paths_table(x, y, np.array(list("abcdef"))))
+        assert m.coef_["f"] == pytest.approx(-0.04, abs=0.012)
+        with_pairs += len(m.interactions_) > 0
+    assert with_pairs <= 2  # was 8 of 8 (6-12 pairs each)

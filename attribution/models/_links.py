@@ -10,7 +10,8 @@ Links (MODELS.md, Logistic), with x the features of a pattern and k its entities
   (1 - theta_k)^{x_k}, b, theta_k in [0, 1). Equivalently log(1 - p) = -(u_0 + sum_k u_k x_k)
   with u = -log(1 - theta) >= 0: the GLM Binomial with the log-complement link.
 - ``"identity"`` (additive effects): p = b + sum_k theta_k x_k, b in [0, 1], theta_k in
-  [-1, 1], predictions clipped to [0, 1].
+  [-1, 1], predictions clipped to [0, 1] (in the likelihood too: a predictor past 0 or 1
+  is worth what the bound is).
 
 ``C`` is the inverse L2 strength for every link, as scikit-learn's: the fit minimises
 C * (binomial negative log-likelihood) + ||beta||^2 / 2, with beta the entity coefficients
@@ -37,6 +38,8 @@ LINKS = ("logit", "noisy_or", "identity")
 CHOICES = (*LINKS, "auto")
 #: floor of p (and 1 - p) in the likelihood, continued below by the tangent of log
 FLOOR = 1e-9
+#: log p is capped smoothly over [1 - CAP, 1 + CAP] (:func:`_xlog`)
+CAP = 1e-6
 #: largest hazard u = -log(1 - theta) of noisy-OR (theta up to 1 - 1e-13)
 MAX_HAZARD = 30.0
 #: projected gradient of the scaled objective (order 1) below which Newton has converged
@@ -82,9 +85,20 @@ def _fit_logit(x, conv, nulls, C):
 
 
 def _xlog(p):
-    """log p, continued below FLOOR by its tangent; and its derivative."""
-    safe = np.maximum(p, FLOOR)
-    return np.log(safe) + np.minimum(p - FLOOR, 0.0) / FLOOR, 1.0 / safe
+    """A concave, twice differentiable log min(p, 1): log p, continued below FLOOR by its
+    tangent, and above ``1 - CAP`` by a quadratic whose slope falls to 0 at ``1 + CAP``, flat
+    beyond (within CAP of log p). The reported model clips p to [0, 1], so a predictor past a
+    bound earns nothing: log(1 - eta) > 0 at eta < 0 once rewarded null-only patterns
+    predicted below 0, biasing the identity fit. Value, first and second derivative.
+    """
+    safe = np.clip(p, FLOOR, 1.0 - CAP)
+    top = 1.0 / (1.0 - CAP)  # the slope where the cap starts
+    d = np.clip(p - (1.0 - CAP), 0.0, 2.0 * CAP)
+    value = np.log(safe) + np.minimum(p - FLOOR, 0.0) / FLOOR + top * d * (1 - d / (4 * CAP))
+    slope = np.where(d > 0, top * (1 - d / (2 * CAP)), 1.0 / safe)
+    bend = np.where(d > 0, np.where(d < 2 * CAP, -top / (2 * CAP), 0.0),
+                    np.where(p > FLOOR, -1.0 / safe ** 2, 0.0))
+    return value, slope, bend
 
 
 def _objective(params, link, x, conv, nulls, scale):
@@ -95,12 +109,12 @@ def _objective(params, link, x, conv, nulls, scale):
     """
     eta = params[0] + x @ params[1:]
     if link == "noisy_or":  # log(1 - p) = -eta exactly
-        lp, dlp = _xlog(-np.expm1(-eta))
+        lp, dlp, _ = _xlog(-np.expm1(-eta))
         nll = -(conv @ lp) + nulls @ eta
         g = -conv * dlp * np.exp(-eta) + nulls
     else:
-        lp, dlp = _xlog(eta)
-        lq, dlq = _xlog(1.0 - eta)
+        lp, dlp, _ = _xlog(eta)
+        lq, dlq, _ = _xlog(1.0 - eta)
         nll = -(conv @ lp) - nulls @ lq
         g = -conv * dlp + nulls * dlq
     beta = params[1:]
@@ -109,12 +123,12 @@ def _objective(params, link, x, conv, nulls, scale):
 
 
 def _curvature(link, eta, conv, nulls):
-    """Second derivative of the NLL in eta (0 where the tangent floor is linear)."""
-    if link == "noisy_or":
+    """Second derivative of the NLL in eta (chain rule through :func:`_xlog`)."""
+    if link == "noisy_or":  # p = 1 - exp(-eta): p' = exp(-eta) = -p''
         p = -np.expm1(-eta)
-        return np.where(p > FLOOR, conv * np.exp(-eta) / np.maximum(p, FLOOR) ** 2, 0.0)
-    return (np.where(eta > FLOOR, conv / np.maximum(eta, FLOOR) ** 2, 0.0)
-            + np.where(1 - eta > FLOOR, nulls / np.maximum(1 - eta, FLOOR) ** 2, 0.0))
+        _, slope, bend = _xlog(p)
+        return conv * (-bend * np.exp(-2 * eta) + slope * np.exp(-eta))
+    return -conv * _xlog(eta)[2] - nulls * _xlog(1.0 - eta)[2]
 
 
 def _polish(params, link, x, conv, nulls, scale, lo, hi, steps=50):

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from attribution.journeys.validation import AttributionWarning
-from attribution.models._links import fit_link, probability
+from attribution.models._links import fit_link, linear_predictor, probability
 
 #: family-wise level of one round of the screen (Bonferroni over the candidate pairs)
 ALPHA = 0.05
@@ -44,11 +44,12 @@ P_EPS = 1e-9
 PAIR_CHUNK = 32
 
 
-def _slope(link, p):
-    """dp/deta of ``link`` at p."""
+def _slope(link, p, eta):
+    """dp/deta of ``link`` at p (identity: 1 inside [0, 1], 0 where the predictor ``eta`` is
+    clipped: a pattern at a bound does not move with it)."""
     if link == "logit":
         return p * (1.0 - p)
-    return 1.0 - p if link == "noisy_or" else np.ones_like(p)
+    return 1.0 - p if link == "noisy_or" else ((eta > 0) & (eta < 1)).astype(np.float64)
 
 
 def score_statistics(link, intercept, coef, design, conv, nulls, C, candidates):
@@ -57,7 +58,7 @@ def score_statistics(link, intercept, coef, design, conv, nulls, C, candidates):
     """
     p = np.clip(probability(link, intercept, coef, design), P_EPS, 1 - P_EPS)
     n = conv + nulls
-    g = _slope(link, p)
+    g = _slope(link, p, intercept + linear_predictor(design, coef))
     s = (conv - n * p) * g / (p * (1.0 - p))
     w = n * g * g / (p * (1.0 - p))
     xt = np.column_stack([np.ones(len(design)), design])
@@ -86,6 +87,34 @@ def candidate_pairs(x, conv, nulls, k):
     return np.argwhere(ok).astype(np.int64)
 
 
+def _products(x, pairs):
+    return x[:, pairs[:, 0]] * x[:, pairs[:, 1]]
+
+
+def aliases(x, candidates):
+    """``(keep, group)``: which candidates' product column is not already a column of ``x``
+    (b seen only with a: x_a x_b = x_b, a "pair" that would only relieve b's penalty), and
+    for each candidate the first candidate with the same product column (a and b always
+    together: (a, c) and (b, c) are one term, entered together so that neither name wins).
+    Columns are matched by a projection on positive weights, then compared exactly.
+    """
+    if not len(candidates):
+        return np.zeros(0, bool), np.zeros(0, np.int64)
+    r = 1.0 + np.random.default_rng(0).random(len(x))
+    hx = r @ x
+    hz = np.concatenate([r @ _products(x, candidates[lo:lo + PAIR_CHUNK])
+                         for lo in range(0, len(candidates), PAIR_CHUNK)])
+    keep, group = np.ones(len(candidates), bool), np.arange(len(candidates))
+    for i, h in enumerate(hz):
+        z = _products(x, candidates[i:i + 1])[:, 0]
+        same_col = np.flatnonzero(np.isclose(hx, h, rtol=1e-9, atol=0))
+        keep[i] = not any(np.array_equal(x[:, c], z) for c in same_col)
+        earlier = np.flatnonzero(np.isclose(hz[:i], h, rtol=1e-9, atol=0))
+        group[i] = next((group[e] for e in earlier if np.array_equal(
+            _products(x, candidates[e:e + 1])[:, 0], z)), i)
+    return keep, group
+
+
 def screen_pairs(link, x, conv, nulls, C, k):
     """The pairs chosen (m, 2), sorted, and the fit ``(intercept, coef)`` on ``x`` with
     their columns appended (None when only one outcome occurs); ``x``'s first ``k`` columns
@@ -94,30 +123,33 @@ def screen_pairs(link, x, conv, nulls, C, k):
     keep = (conv + nulls) > 0
     x, conv, nulls = x[keep], conv[keep], nulls[keep]
     candidates = candidate_pairs(x, conv, nulls, k)
+    keep, group = aliases(x, candidates)
+    candidates, group = candidates[keep], group[keep]
     chosen = np.zeros((0, 2), np.int64)
     fitted = fit_link(link, x, conv, nulls, C)
     if fitted is None or not len(candidates):
         return chosen, fitted
     one_sided = link == "noisy_or"
     threshold = chi2.isf(ALPHA / len(candidates) * (2 if one_sided else 1), 1)
-    rest = candidates
-    while len(rest):
-        design = np.hstack([x, x[:, chosen[:, 0]] * x[:, chosen[:, 1]]])
-        u, stat = score_statistics(link, fitted[0], fitted[1], design, conv, nulls, C, rest)
+    rest = np.ones(len(candidates), bool)
+    while rest.any():
+        design = np.hstack([x, _products(x, chosen)])
+        u, stat = score_statistics(link, fitted[0], fitted[1], design, conv, nulls, C,
+                                   candidates[rest])
         stat = np.where((u > 0) | (not one_sided), stat, 0.0)
-        best = int(np.argmax(stat))
-        if stat[best] <= threshold:
+        best = int(np.flatnonzero(rest)[np.argmax(stat)])
+        if stat.max() <= threshold:
             break
-        if len(chosen) == MAX_PAIRS:
+        if len(chosen) >= MAX_PAIRS:
             warnings.warn(f"interactions='auto' stopped at {MAX_PAIRS} pairs with more "
                           "passing the score test (often a link that does not fit): list "
                           "the pairs, or use interactions=True", AttributionWarning,
                           stacklevel=6)
             break
-        chosen = np.vstack([chosen, rest[best]])
-        rest = np.delete(rest, best, axis=0)
-        fitted = fit_link(link, np.hstack([x, x[:, chosen[:, 0]] * x[:, chosen[:, 1]]]),
-                          conv, nulls, C)
+        enter = rest & (group == group[best])  # the pair and its aliases
+        chosen = np.vstack([chosen, candidates[enter]])
+        rest &= ~enter
+        fitted = fit_link(link, np.hstack([x, _products(x, chosen)]), conv, nulls, C)
     order = np.lexsort(chosen.T[::-1])
     if len(chosen):  # the fit's columns follow the sorted pairs
         fitted = (fitted[0], np.concatenate([fitted[1][:x.shape[1]],
