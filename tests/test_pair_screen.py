@@ -111,8 +111,10 @@ def test_pairs_seen_with_few_outcomes_are_not_tested():
 def test_interactions_auto_is_validated():
     with pytest.raises(ParameterError, match="interactions must be 'auto', True, False"):
         at.Logistic(interactions="yes").fit(synergy_journeys(500, 0, 0.0))
-    with pytest.raises(ParameterError, match="interactions must be True, False"):
+    with pytest.raises(ParameterError, match="interactions='auto' .* is Logistic's"):
         at.Shapley(interactions="auto").fit(synergy_journeys(500, 0, 0.0))
+    with pytest.raises(ParameterError, match="interactions must be True, False"):
+        at.Shapley(interactions="Auto").fit(synergy_journeys(500, 0, 0.0))
     from sklearn.linear_model import LogisticRegression
     with pytest.raises(ParameterError, match="interactions=False cannot be used with it"):
         at.Logistic(estimator=LogisticRegression(), interactions=False).fit(

@@ -152,6 +152,10 @@ class Shapley(AttributionModel):
         if self.estimator is not None and not hasattr(self.estimator, "predict_proba"):
             raise ParameterError("estimator must be a scikit-learn classifier with "
                                  f"predict_proba, got {_checks.shown(self.estimator)}")
+        if isinstance(self.interactions, str) and self.interactions == "auto":
+            raise ParameterError("interactions='auto' (pairs chosen by a score test) is "
+                                 "Logistic's; Shapley takes True, False or a list of pairs, "
+                                 "e.g. those of a fitted Logistic's interactions_")
         check_interactions(self.interactions)
         _covariates.check_adjust(self.adjust)
         if self.adjust is not None and self.value != "model":
