@@ -31,6 +31,7 @@ from scipy.stats import chi2
 
 from attribution.journeys.validation import AttributionWarning
 from attribution.models._links import fit_link, linear_predictor, probability
+from attribution.models._value_model import pair_products, with_pairs
 
 #: family-wise level of one round of the screen (Bonferroni over the candidate pairs)
 ALPHA = 0.05
@@ -67,7 +68,7 @@ def score_statistics(link, intercept, coef, design, conv, nulls, C, candidates):
     u, v = np.zeros(len(candidates)), np.zeros(len(candidates))
     for lo in range(0, len(candidates), PAIR_CHUNK):
         pairs = candidates[lo:lo + PAIR_CHUNK]
-        z = design[:, pairs[:, 0]] * design[:, pairs[:, 1]]
+        z = pair_products(design, pairs)
         cross = xt.T @ (z * w[:, None])
         solved = np.linalg.lstsq(h, cross, rcond=None)[0]
         u[lo:lo + len(pairs)] = s @ z
@@ -87,10 +88,6 @@ def candidate_pairs(x, conv, nulls, k):
     return np.argwhere(ok).astype(np.int64)
 
 
-def _products(x, pairs):
-    return x[:, pairs[:, 0]] * x[:, pairs[:, 1]]
-
-
 def aliases(x, candidates):
     """``(keep, group)``: which candidates' product column is not already a column of ``x``
     (b seen only with a: x_a x_b = x_b, a "pair" that would only relieve b's penalty), and
@@ -102,16 +99,16 @@ def aliases(x, candidates):
         return np.zeros(0, bool), np.zeros(0, np.int64)
     r = 1.0 + np.random.default_rng(0).random(len(x))
     hx = r @ x
-    hz = np.concatenate([r @ _products(x, candidates[lo:lo + PAIR_CHUNK])
+    hz = np.concatenate([r @ pair_products(x, candidates[lo:lo + PAIR_CHUNK])
                          for lo in range(0, len(candidates), PAIR_CHUNK)])
     keep, group = np.ones(len(candidates), bool), np.arange(len(candidates))
     for i, h in enumerate(hz):
-        z = _products(x, candidates[i:i + 1])[:, 0]
+        z = pair_products(x, candidates[i:i + 1])[:, 0]
         same_col = np.flatnonzero(np.isclose(hx, h, rtol=1e-9, atol=0))
         keep[i] = not any(np.array_equal(x[:, c], z) for c in same_col)
         earlier = np.flatnonzero(np.isclose(hz[:i], h, rtol=1e-9, atol=0))
         group[i] = next((group[e] for e in earlier if np.array_equal(
-            _products(x, candidates[e:e + 1])[:, 0], z)), i)
+            pair_products(x, candidates[e:e + 1])[:, 0], z)), i)
     return keep, group
 
 
@@ -133,7 +130,7 @@ def screen_pairs(link, x, conv, nulls, C, k):
     threshold = chi2.isf(ALPHA / len(candidates) * (2 if one_sided else 1), 1)
     rest = np.ones(len(candidates), bool)
     while rest.any():
-        design = np.hstack([x, _products(x, chosen)])
+        design = with_pairs(x, chosen)
         u, stat = score_statistics(link, fitted[0], fitted[1], design, conv, nulls, C,
                                    candidates[rest])
         stat = np.where((u > 0) | (not one_sided), stat, 0.0)
@@ -149,7 +146,7 @@ def screen_pairs(link, x, conv, nulls, C, k):
         enter = rest & (group == group[best])  # the pair and its aliases
         chosen = np.vstack([chosen, candidates[enter]])
         rest &= ~enter
-        fitted = fit_link(link, np.hstack([x, _products(x, chosen)]), conv, nulls, C)
+        fitted = fit_link(link, with_pairs(x, chosen), conv, nulls, C)
     order = np.lexsort(chosen.T[::-1])
     if len(chosen):  # the fit's columns follow the sorted pairs
         fitted = (fitted[0], np.concatenate([fitted[1][:x.shape[1]],

@@ -168,11 +168,16 @@ def pairs_of(interactions, x, names=None) -> np.ndarray:
     return np.array(sorted(out), dtype=np.int64).reshape(-1, 2)
 
 
+def pair_products(x, pairs):
+    """One column ``x_a * x_b`` per pair (rows of ``pairs``: column indices into ``x``)."""
+    return x[:, pairs[:, 0]] * x[:, pairs[:, 1]]
+
+
 def with_pairs(x, pairs):
     """The design: ``x`` with one product column ``x_a * x_b`` per pair appended."""
     if not len(pairs):
         return x
-    return np.hstack([x, x[:, pairs[:, 0]] * x[:, pairs[:, 1]]])
+    return np.hstack([x, pair_products(x, pairs)])
 
 
 def chosen(table: pd.DataFrame) -> str:
