@@ -115,6 +115,13 @@ def test_persisted_pairs_score_the_same(synergy, model):
                                   m.transform(synergy)["credit"].to_numpy())
 
 
+def test_persisted_pair_table_is_the_same_frame(synergy):
+    m = at.Logistic(interactions=[("c", "d")]).fit(synergy)
+    back = at.load_json(at.to_json(m))
+    assert list(m.interactions_[["first", "second"]].iloc[0]) == ["c", "d"]
+    pd.testing.assert_frame_equal(back.interactions_, m.interactions_)  # dtypes too
+
+
 @pytest.mark.parametrize("bad, words", [
     ([("a", "z")], "names 'z'"), ([("a", "a")], "two different"), ("yes", "True, False"),
     ([("a",)], "pairs")])

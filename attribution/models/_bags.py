@@ -70,8 +70,8 @@ def pair_table(pairs, coefs, names):
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: never drawn
-        return pd.DataFrame({"first": names[pairs[:, 0]].astype(str).astype(object),
-                             "second": names[pairs[:, 1]].astype(str).astype(object),
+        return pd.DataFrame({"first": names[pairs[:, 0]].astype(str),  # pandas' own string
+                             "second": names[pairs[:, 1]].astype(str),  # dtype, as read back
                              "coef": np.nanmean(coefs, axis=0) if len(coefs) else [],
                              "coef_std": np.nanstd(coefs, axis=0) if len(coefs) else [],
                              "n_bags_seen": (~np.isnan(coefs)).sum(axis=0)})
