@@ -91,6 +91,8 @@ def _xlog(p):
     bound earns nothing: log(1 - eta) > 0 at eta < 0 once rewarded null-only patterns
     predicted below 0, biasing the identity fit. Value, first and second derivative.
     """
+    if p.size and FLOOR < p.min() and p.max() < 1.0 - CAP:  # the usual case, the same bits
+        return np.log(p), 1.0 / p, -1.0 / p ** 2
     safe = np.clip(p, FLOOR, 1.0 - CAP)
     top = 1.0 / (1.0 - CAP)  # the slope where the cap starts
     d = np.clip(p - (1.0 - CAP), 0.0, 2.0 * CAP)
