@@ -51,7 +51,7 @@ def read_experiments(table) -> pd.DataFrame:
     if isinstance(table, (str, Path)):
         source = str(table)
         try:
-            table = pd.read_csv(table)
+            table = pd.read_csv(table, dtype={"channel": str, "touchpoint": str})  # "0019"
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError,
                 UnicodeDecodeError) as exc:
             raise InputError(f"cannot read the lift-test table {source!r}: {exc}") from exc
@@ -100,6 +100,20 @@ def read_experiments(table) -> pd.DataFrame:
     return out
 
 
+def no_touchpoint_tests(exps: pd.DataFrame, data_level: str, fit_level: str) -> pd.DataFrame:
+    """``exps`` unchanged, or a ParameterError where the model recodes touchpoint journeys to
+    channels and a row holds out a touchpoint: the channel named like it is not what the test
+    held out. (A path table's journeys are channel level from the start: its items are
+    the touchpoints a test may name.)
+    """
+    held = np.flatnonzero(exps["level"].to_numpy() == "touchpoint")
+    if data_level != fit_level and len(held):
+        raise ParameterError(f"experiment row {held[0]} holds out touchpoint "
+                             f"{exps['entity'].iloc[held[0]]!r}, but the model is fitted at "
+                             "channel level; fit at touchpoint level")
+    return exps
+
+
 def _numbers(table, col, source) -> np.ndarray:
     if col not in table:
         raise MissingColumnError(f"{source}: the lift-test table has no {col!r} column")
@@ -113,6 +127,9 @@ def _numbers(table, col, source) -> np.ndarray:
 
 
 def _standard_errors(table, source) -> np.ndarray:
+    if "se" in table and ("lower" in table or "upper" in table):
+        raise InputError(f"{source}: give each test's 'se' or its interval 'lower' and 'upper', "
+                         "not both (they may disagree); drop one")
     if "se" in table:
         se = _numbers(table, "se", source)
     elif "lower" in table and "upper" in table:
@@ -137,7 +154,13 @@ def _period(table, source):
     for col in ("start", "end"):
         values = table[col]
         given = values.notna()
-        if column_content(values[given]) == "strings":  # one format, never a guess per row:
+        content = column_content(values[given])
+        if given.any() and content not in ("strings", "datetimes", "datetime objects"):
+            row = int(np.flatnonzero(given)[0])
+            raise InputError(f"{source}: column {col!r}, row {row}: {values.iloc[row]} is not a "
+                             f"date ({content}); write the dates of a lift-test table as "
+                             "YYYY-MM-DD")
+        if content == "strings":  # one format, never a guess per row:
             try:  # 01/02/2024, read both ways, is refused
                 fmt = infer_time_format(values[given], col)
                 parsed = parse_time_strings(values[given], col, fmt, "the lift-test table")

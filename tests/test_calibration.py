@@ -219,6 +219,15 @@ def test_read_experiments_checks_the_table(tmp_path):
         read_experiments(out.assign(level="bogus"))
     with pytest.raises(at.InputError, match="> 0"):
         read_experiments(out.assign(se=-1.0))
+    for table, words in [
+            (ok.assign(se=1.0), "not both"),  # an se and an interval may disagree
+            (ok.assign(start=20240201, end=np.nan), "column 'start', row 0: 20240201 is not a "
+                                                    "date.*YYYY-MM-DD"),
+            (ok.assign(start="2024-01-01", end=1706745600), "column 'end', row 0")]:
+        with pytest.raises(at.InputError, match=words):
+            read_experiments(table)
+    (tmp_path / "ids.csv").write_text("touchpoint,incremental,se\n0019,3,1\n")
+    assert read_experiments(tmp_path / "ids.csv")["entity"].tolist() == ["0019"]  # as written
     day_first = read_experiments(ok.assign(start="13/02/2024", end="15/06/2024"))
     assert day_first["start"].iloc[0] == pd.Timestamp("2024-02-13")
     (tmp_path / "empty.csv").write_text("")
@@ -235,6 +244,19 @@ def test_experiment_names_and_periods_are_checked(confounded):
                                 "se": [1.0]})
     with pytest.raises(at.ParameterError, match="channel level"):
         at.Logistic(link="identity", level="channel").fit(j, experiments=on_channels)
+    # a touchpoint named like its channel is not the channel: refused, not the whole channel
+    events, _ = simulate_journeys(5_000, catalogue=harness.scenario_catalogue(0.8),
+                                  random_state=1)
+    events["touchpoint"] = events["touchpoint"].astype(str).replace({"follow_up_email":
+                                                                     "email"})
+    named = scenario_journeys(events)
+    one = pd.DataFrame({"touchpoint": ["email"], "incremental": [5.0], "se": [2.0]})
+    with pytest.raises(at.ParameterError, match="row 0 holds out touchpoint 'email'"):
+        at.Logistic(link="logit", level="channel").fit(named, experiments=one)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", at.AttributionWarning)  # negative Shapley values
+        fitted = at.Logistic(link="logit").fit(named, experiments=one)
+    assert fitted.experiments_["entity"][0] == "email"  # at touchpoint level: the touchpoint
     paths = at.Journeys.from_paths(pd.DataFrame({"path": ["a", "b"], "total_conversions": [1, 2],
                                                  "total_null": [5, 5]}))
     dated = pd.DataFrame({"touchpoint": ["a"], "incremental": [1.0], "se": [1.0],

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from attribution.experiments import read_experiments
+from attribution.experiments import no_touchpoint_tests, read_experiments
 from attribution.journeys import Journeys
 from attribution.journeys.export import missing_times, time_column
 from attribution.journeys.stats import merge, union_labels
@@ -188,10 +188,10 @@ class AttributionModel(BaseEstimator):
         self._check_params()
         j = check_journeys(journeys, self.level)
         if experiments is not None and not self.accepts_experiments:
-            raise ParameterError(f"{type(self).__name__} cannot be calibrated to experiments: "
-                                 "it has no value model that a lift test measures; calibrate "
-                                 "Logistic, the default model")
-        self._experiments_in = None if experiments is None else read_experiments(experiments)
+            raise ParameterError(f"{type(self).__name__} cannot be calibrated to experiments: it "
+                                 "has no value model a lift test measures; calibrate Logistic")
+        self._experiments_in = None if experiments is None else no_touchpoint_tests(
+            read_experiments(experiments), journeys.level, j.level)
         self._reset()
         out = self._fit(j)
         return self._adopt(AttributionResult(
