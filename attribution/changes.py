@@ -26,6 +26,7 @@ and whether the mean after lies outside the bootstrap interval of the epoch just
 
 from __future__ import annotations
 
+import numbers
 import re
 
 import numpy as np
@@ -50,7 +51,9 @@ def epoch_order(labels) -> list:
     def key(x):
         x = str(x)
         group = 0 if x.startswith("<") else 2 if x.startswith(">=") else 1
-        parts = re.split(r"(\d+(?:\.\d+)?)", x.lstrip("<>="))
+        # signed numbers with exponents ("-20..-10", "1e-07"); a dash after a digit is a
+        # separator ("2024-01-07")
+        parts = re.split(r"((?<!\d)-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)", x.lstrip("<>="))
         return group, [(0, float(p), "") if i % 2 else (1, 0.0, p)
                        for i, p in enumerate(parts)]
 
@@ -80,12 +83,16 @@ def detect_changes(series: pd.DataFrame, alpha: float = 0.05, max_changes: int =
         means of the segments), ``change`` (after - before), ``z``, ``threshold`` and
         ``beyond_interval``. Empty (same columns) when nothing changed.
     """
-    if not (isinstance(alpha, float) and 0 < alpha < 1):
-        raise ParameterError(f"alpha must be a float in (0, 1), got {alpha!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
+        raise ParameterError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    if isinstance(max_changes, bool) or not isinstance(max_changes, numbers.Integral) \
+            or max_changes < 1:
+        raise ParameterError(f"max_changes must be a whole number >= 1, got {max_changes!r}")
     missing = [c for c in ("epoch", "entity", "share", "se") if c not in series]
     if missing:
         raise InputError(f"the epoch frame has no {missing[0]!r} column; pass "
                          "fit_by_epoch(...).series()")
+    _check_rows(series)
     epochs = epoch_order(pd.unique(series["epoch"]))
     values = series.pivot(index="entity", columns="epoch", values="share")[epochs]
     se = series.pivot(index="entity", columns="epoch", values="se")[epochs]
@@ -125,6 +132,20 @@ def detect_changes(series: pd.DataFrame, alpha: float = 0.05, max_changes: int =
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["boundary", "z"], key=lambda c: c.abs() if c.name == "z" else c,
                            ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def _check_rows(series) -> None:
+    """One row per (epoch, entity), and no negative standard error."""
+    twice = series.duplicated(["epoch", "entity"])
+    if twice.any():
+        row = series[twice].iloc[0]
+        raise InputError(f"the epoch frame has two rows for epoch {row['epoch']!r}, entity "
+                         f"{row['entity']!r}; pass one row per epoch and entity")
+    bad = pd.to_numeric(series["se"], errors="coerce") < 0
+    if bad.any():
+        row = series[bad].iloc[0]
+        raise InputError(f"the epoch frame's 'se' is negative for epoch {row['epoch']!r}, "
+                         f"entity {row['entity']!r}; a standard error is >= 0")
 
 
 def _moved(values, se, lower, upper, i, a, cut, b, z, threshold, epochs) -> dict:

@@ -28,6 +28,11 @@ from attribution.experiments import covered, read_experiments
 from attribution.inference.bootstrap import bootstrap
 from attribution.journeys import Journeys
 from attribution.journeys.export import time_column
+from attribution.journeys.time_strings import (
+    column_content,
+    infer_time_format,
+    parse_time_strings,
+)
 from attribution.journeys.validation import InputError, ParameterError
 from attribution.models import AttributionModel, check_journeys
 from attribution.periods import conversion_periods
@@ -56,11 +61,18 @@ class EpochFits:
     notes: list = field(default_factory=list)
 
     def partial(self, min_journeys: float = 0.5) -> list:
-        """Epochs with fewer than ``min_journeys`` x the median epoch's journeys: the ragged
-        ends of a log (the last month's journeys are still open, so its mix differs).
+        """The ragged ends of a log: the first and last epochs (in time order) with fewer than
+        ``min_journeys`` x the median epoch's journeys, and the short ones next to them (the
+        last month's journeys are still open, so its mix differs). A short epoch between
+        full ones (an outage) is data, not an end: it stays in, with its wider intervals.
         """
         e = self.epochs
-        return list(e.loc[e["journeys"] < min_journeys * e["journeys"].median(), "epoch"])
+        short = set(e.loc[e["journeys"] < min_journeys * e["journeys"].median(), "epoch"])
+        order = epoch_order(e["epoch"])
+        flags = [x in short for x in order]
+        lead = next((i for i, f in enumerate(flags) if not f), len(flags))
+        trail = next((i for i, f in enumerate(flags[::-1]) if not f), 0)
+        return order[:lead] + order[len(order) - trail:] if lead < len(order) else order
 
     def series(self, min_journeys: float = 0.5) -> pd.DataFrame:
         """``frame`` with the conversion rate as one more series (entity
@@ -79,8 +91,11 @@ class EpochFits:
                        min_journeys: float = 0.5) -> pd.DataFrame:
         """Changes of the entities' shares and of the conversion rate between epochs
         (:func:`attribution.changes.detect_changes`), leaving out the :meth:`partial`
-        epochs (``min_journeys=0`` keeps them).
+        epochs (``min_journeys=0`` keeps them). Needs the bootstrap intervals (``n_boot``).
         """
+        if self.frame["se"].isna().all():
+            raise ParameterError("detect_changes compares shares with their bootstrap errors, "
+                                 "and these epochs have none: fit_by_epoch(..., n_boot=100)")
         return detect_changes(self.series(min_journeys), alpha=alpha, max_changes=max_changes)
 
     def plot(self, ax=None, top: int = 8, entities=None):
@@ -117,24 +132,47 @@ def epoch_of(journeys: Journeys, freq="M", boundaries=None) -> pd.Series:
         times = times.dt.tz_localize(None)  # the wall time of the journeys' zone
     if boundaries is None:
         return pd.Series(conversion_periods(times, freq)).astype(str)
-    try:
-        if journeys.time_kind == "datetime":
-            edges = pd.DatetimeIndex(pd.to_datetime(list(boundaries)))
-            if edges.tz is not None:  # an instant: the wall time of the journeys' zone
-                edges = edges.tz_convert(journeys.time_zone or "UTC").tz_localize(None)
-        else:
-            edges = pd.Index(np.asarray(boundaries, dtype=np.float64))
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(f"boundaries must be dates (or numbers for numeric times): "
-                             f"{exc}") from exc
+    edges = _edges(journeys, boundaries)
     if len(edges) == 0 or not edges.is_monotonic_increasing or edges.has_duplicates:
         raise ParameterError("boundaries must be one or more increasing, distinct dates")
-    shown = [str(e.date()) if hasattr(e, "date") and e == e.normalize() else
-             f"{e:g}" if isinstance(e, (float, np.floating)) else str(e) for e in edges]
+    shown = [str(e.date()) if hasattr(e, "date") and e == e.normalize() else str(e)
+             if hasattr(e, "date") else str(int(e)) if float(e).is_integer() else repr(float(e))
+             for e in edges]  # exact: two boundaries never print alike
     pairs = zip(shown[:-1], shown[1:], strict=True)
     labels = np.array([f"<{shown[0]}"] + [f"{a}..{b}" for a, b in pairs]
                       + [f">={shown[-1]}"], dtype=object)
     return pd.Series(labels[np.searchsorted(edges.to_numpy(), times.to_numpy(), side="right")])
+
+
+def _edges(journeys, boundaries) -> pd.Index:
+    """``boundaries`` as dates (datetime journeys; strings read in one format, an ambiguous
+    one refused, as the journeys' times are) or numbers (numeric times).
+    """
+    if isinstance(boundaries, (str, bytes)) or not hasattr(boundaries, "__iter__"):
+        raise ParameterError(f"boundaries must be a list of dates, e.g. ['2024-02-01'], got "
+                             f"{boundaries!r}")
+    values = pd.Series(list(boundaries), dtype=object)
+    content = column_content(values)
+    dated = journeys.time_kind == "datetime"
+    if len(values) and (content == "numbers") == dated:
+        raise ParameterError(f"boundaries must be {'dates' if dated else 'numbers'} like the "
+                             f"journeys' times ({journeys.time_kind}), got {content}: "
+                             f"{list(values[:3])}")
+    if not dated:
+        return pd.Index(values.to_numpy(np.float64))
+    try:
+        if content == "strings":
+            values = parse_time_strings(values, "boundaries",
+                                        infer_time_format(values, "boundaries"), "the boundaries")
+        edges = pd.DatetimeIndex(pd.to_datetime(values))
+    except InputError as exc:  # one format for all; an ambiguous one is refused, not guessed
+        raise ParameterError(f"{str(exc).split('; pass')[0]}; write the boundaries as "
+                             "YYYY-MM-DD") from exc
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"boundaries must be dates: {exc}") from exc
+    if edges.tz is not None:  # an instant: the wall time of the journeys' zone
+        edges = edges.tz_convert(journeys.time_zone or "UTC").tz_localize(None)
+    return edges
 
 
 def fit_by_epoch(model, journeys, freq=None, boundaries=None, n_boot: int = 100,

@@ -107,6 +107,60 @@ def test_detect_changes_checks_its_input():
         detect_changes(toy({"a": [0.1, 0.2]}), alpha=5)
 
 
+def test_detect_changes_refuses_what_it_cannot_test():
+    frame = toy({"a": [0.1, 0.2]})
+    for bad in (0, -1, "2", 1.5, True):
+        with pytest.raises(at.ParameterError, match="max_changes"):
+            detect_changes(frame, max_changes=bad)
+    with pytest.raises(at.InputError, match="two rows for epoch"):
+        detect_changes(pd.concat([frame, frame.iloc[:1]]))
+    with pytest.raises(at.InputError, match="negative for epoch"):
+        detect_changes(frame.assign(se=[0.1, -0.1]))
+    # any real alpha (numpy's too) is a level; the result is that of the float
+    pd.testing.assert_frame_equal(detect_changes(frame, alpha=np.float32(0.25)),
+                                  detect_changes(frame, alpha=float(np.float32(0.25))))
+
+
+def test_epoch_labels_sort_in_time_order_and_never_merge():
+    """Signed and large numbers order by value; boundaries that print alike under 6
+    significant digits (hours in unix seconds) stay apart."""
+    from attribution.changes import epoch_order
+    signed = ["<-20", "-20..-10", "-10..0", "0..10", "10..20", ">=20"]
+    assert epoch_order(signed[::-1]) == signed
+    big = ["<500000", "500000..1000000", "1000000..2000000", ">=2000000"]
+    assert epoch_order(big[::-1]) == big
+    weeks = ["2023-12-25/2023-12-31", "2024-01-01/2024-01-07", "2024-01-29/2024-02-04"]
+    assert epoch_order(weeks[::-1]) == weeks
+    t0 = 1_706_745_600
+    events = pd.DataFrame({"user": ["u1", "u2", "u3", "u4"], "tp": ["a", "b", "a", "b"],
+                           "t": [t0 - 10, t0 + 10, t0 + 3610, t0 + 7210], "conv": [1, 0, 1, 0]})
+    j = at.Journeys.from_events(events, journey="user", time="t", time_unit="step",
+                                touchpoint="tp", conversion="conv")
+    got = epoch_of(j, boundaries=[t0, t0 + 3600, t0 + 7200]).tolist()
+    assert got == [f"<{t0}", f"{t0}..{t0 + 3600}", f"{t0 + 3600}..{t0 + 7200}", f">={t0 + 7200}"]
+
+
+def test_boundaries_are_read_as_the_journeys_times_are():
+    j = journeys()
+    for bad, words in [("2024-01-05", "a list of dates"), ([1, 2], "dates like the journeys"),
+                       (["02/01/2024"], "month-first and day-first.*YYYY-MM-DD")]:
+        with pytest.raises(at.ParameterError, match=words):
+            epoch_of(j, boundaries=bad)
+    day_first = epoch_of(j, boundaries=["05/01/2024", "11/01/2024", "13/01/2024"])
+    assert day_first.tolist() == epoch_of(j, boundaries=["2024-01-05", "2024-01-11",
+                                                         "2024-01-13"]).tolist()
+
+
+def test_only_the_ragged_ends_are_partial():
+    """Short first and last epochs are left out of the change test; a short epoch between
+    full ones (an outage) is data and stays in."""
+    sizes = {"2024-01": 50, "2024-02": 900, "2024-03": 1000, "2024-04": 200, "2024-05": 1000,
+             "2024-06": 950, "2024-07": 250, "2024-08": 10}
+    fits = at.EpochFits(frame=pd.DataFrame(), models={}, epochs=pd.DataFrame(
+        {"epoch": list(sizes)[::-1], "journeys": list(sizes.values())[::-1]}))
+    assert fits.partial() == ["2024-01", "2024-07", "2024-08"]
+
+
 def test_epochs_follow_the_conversion_time():
     """A journey is in the epoch of its conversion (u1 converts on Jan 2, u2 on Jan 9, u3's
     journeys on Jan 10 and Jan 12); weeks end on Sunday (Jan 7)."""
@@ -143,6 +197,8 @@ def test_fit_by_epoch_refits_each_epoch_on_its_own_journeys():
     assert fits.epochs["journeys"].sum() == j.n_journeys
     assert fits.epochs["conversions"].sum() == pytest.approx(j.conversions.sum())
     assert fits.frame["lower"].isna().all()
+    with pytest.raises(at.ParameterError, match="n_boot=100"):
+        fits.detect_changes()  # no intervals, nothing to compare: said, not an empty frame
 
 
 def test_a_stationary_world_agrees_within_its_intervals():
