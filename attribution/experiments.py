@@ -74,7 +74,8 @@ def read_experiments(table) -> pd.DataFrame:
     if len(level) != 1:
         raise MissingColumnError(f"{source}: a lift-test table needs exactly one of the columns "
                                  f"'channel' or 'touchpoint' (what was held out); it has "
-                                 f"{level or 'neither'}")
+                                 f"{level or 'neither'} (columns: "
+                                 f"{', '.join(map(str, table.columns[:8]))}; CSV with commas)")
     level = level[0]
     names = table[level]
     bad = names.isna() | (names.astype(str).str.strip() == "")
@@ -195,6 +196,10 @@ def covered(journeys, start, end) -> np.ndarray:
         if not pd.isna(bound):
             stamp = pd.Timestamp(bound)
             if journeys.time_zone is not None:
-                stamp = stamp.tz_localize(journeys.time_zone).tz_convert("UTC").tz_localize(None)
+                # a date whose midnight the clocks skip (or pass twice) starts at its
+                # first instant
+                stamp = stamp.tz_localize(journeys.time_zone, ambiguous=True,
+                                          nonexistent="shift_forward")
+                stamp = stamp.tz_convert("UTC").tz_localize(None)
             keep &= (t >= stamp.value) if side == 1 else (t < stamp.value)
     return keep

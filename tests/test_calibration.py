@@ -313,3 +313,15 @@ def test_a_copied_experiment_row_is_warned():
         read_experiments(out)  # the read form is not checked again (replicates)
         read_experiments(pd.DataFrame([dict(row, start="2024-01-01", end="2024-02-01"),
                                        dict(row, start="2024-02-01", end="2024-03-01")]))
+
+
+def test_a_period_starting_on_a_skipped_midnight_starts_at_its_first_instant():
+    """Santiago's clocks jump from 00:00 to 01:00 on 2024-09-08: that date starts at 01:00."""
+    from attribution.experiments import covered
+    events = pd.DataFrame({"user": ["u1", "u2", "u3"], "tp": ["a", "b", "a"],
+                           "ts": ["2024-09-07 23:30", "2024-09-08 01:30", "2024-09-09 12:00"],
+                           "conv": [1, 0, 1]})
+    j = at.Journeys.from_events(events, journey="user", time="ts", touchpoint="tp",
+                                conversion="conv", tz="America/Santiago")
+    assert covered(j, pd.Timestamp("2024-09-08"), pd.NaT).tolist() == [False, True, True]
+    assert covered(j, pd.NaT, pd.Timestamp("2024-09-08")).tolist() == [True, False, False]
