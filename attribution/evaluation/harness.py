@@ -189,7 +189,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("tv_distance")
 
 
-def summarise_by_tier(results: pd.DataFrame, models=("logistic", FITTED_FORM,
+def summarise_by_tier(results: pd.DataFrame, models=("logistic", ADJUSTED[0], FITTED_FORM,
                                                      "truth_model_incremental")) -> pd.DataFrame:
     """The issue's targets per tier for ``models``: journeys per scenario, mean TV distance,
     80/20 recovered by both rules where it holds in truth, flat scenarios called flat, and
