@@ -40,6 +40,10 @@ def epoch_table(args, models: dict, journeys) -> pd.DataFrame:
     """
     from attribution.epochs import fit_by_epoch
 
+    if journeys.time_kind != "datetime":
+        raise CLIError(f"--by-epoch {args.by_epoch} needs journeys with dates; these count "
+                       "steps (--time-unit step): use fit_by_epoch(..., boundaries=[...]) "
+                       "in Python, with boundaries in steps")
     frames = []
     for name, est in models.items():
         fits = fit_by_epoch(est, journeys, BY[args.by_epoch], n_boot=args.n_boot,

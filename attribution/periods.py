@@ -21,7 +21,9 @@ import pandas as pd
 from attribution.journeys.validation import InputError, ParameterError
 
 #: words accepted for the pandas period codes
-WORDS = {"hour": "h", "day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+WORDS = {"hour": "h", "day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y",
+         # pandas' offset aliases of the same calendar periods (date_range's month end...)
+         "me": "M", "qe": "Q", "ye": "Y"}
 #: the remainder rows of ``transform`` (position -1): credit kept off the touches
 REMAINDER = ("(baseline)", "(unattributed)", "(unallocated)", "(unseen)")
 

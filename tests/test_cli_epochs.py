@@ -118,3 +118,13 @@ def test_by_epoch_with_experiments_calibrates_the_epoch_of_each_test(tmp_path, c
         "experiment: logistic, epoch 2024Q2: web measured 40 (se 5);")
     assert "note: logistic: epoch 2024Q2: calibrated to 1 experiment(s)" in err
     assert set(pd.read_csv(out)["epoch"]) >= {"2024Q1", "2024Q2", "2024Q3", "2024Q4"}
+
+
+def test_by_epoch_on_step_times_says_what_to_do(tmp_path, capsys):
+    steps = tmp_path / "steps.csv"
+    pd.DataFrame({"user_id": ["u1", "u1", "u2"], "timestamp": [1, 2, 5],
+                  "touchpoint": ["a", "b", "b"], "converted": [0, 1, 0]}).to_csv(steps,
+                                                                                 index=False)
+    assert main(["fit", str(steps), "--time-unit", "step", "--by-epoch", "month"]) == 2
+    err = capsys.readouterr().err
+    assert "--by-epoch month needs journeys with dates" in err and "boundaries" in err

@@ -161,6 +161,12 @@ def test_only_the_ragged_ends_are_partial():
     assert fits.partial() == ["2024-01", "2024-07", "2024-08"]
 
 
+def test_pandas_offset_aliases_name_the_same_calendar_periods():
+    j = journeys()
+    for alias, code in [("ME", "M"), ("QE", "Q"), ("YE", "Y"), ("month", "M")]:
+        assert epoch_of(j, alias).tolist() == epoch_of(j, code).tolist()
+
+
 def test_epochs_follow_the_conversion_time():
     """A journey is in the epoch of its conversion (u1 converts on Jan 2, u2 on Jan 9, u3's
     journeys on Jan 10 and Jan 12); weeks end on Sunday (Jan 7)."""
