@@ -163,7 +163,7 @@ def _add_fit(sub, p: Parents):
                           "and report the changes between periods; intervals and the change "
                           "test need --n-boot (default: none)")
     fit.add_argument("--experiments", metavar="FILE", default=None,
-                     help="lift tests to calibrate to (CSV: channel or touchpoint, "
+                     help="lift tests to calibrate to (CSV or Parquet: channel or touchpoint, "
                           "incremental, se, optional start and end); Logistic only "
                           "(default: none)")
     return fit
@@ -201,8 +201,9 @@ def _add_compare(sub, p: Parents):
     _level(cmp_, "channel when the input has a channel column, else touchpoint")
     cmp_.add_argument("--seed", type=at_least(0), default=0, help=_SEED)
     cmp_.add_argument("--experiments", metavar="FILE", default=None,
-                      help="lift tests (CSV: channel or touchpoint, incremental, se): models "
-                           "that can be calibrated are shown calibrated too (default: none)")
+                      help="lift tests (CSV or Parquet: channel or touchpoint, incremental, "
+                           "se): models that can be calibrated are shown calibrated too "
+                           "(default: none)")
     cmp_.add_argument("--truth", help="truth JSON from `attribution simulate`: adds a TRUTH "
                       "column (default: none)")
     cmp_.add_argument("--output", "-o", help="write the share table with raw shares (0-1) to "

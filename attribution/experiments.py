@@ -43,16 +43,17 @@ Z95 = float(stats.norm.ppf(0.975))
 
 
 def read_experiments(table) -> pd.DataFrame:
-    """The lift-test ``table`` (a DataFrame, or the path of a CSV file) checked and in one
-    form: columns entity, level (``"channel"`` or ``"touchpoint"``), incremental, se, start,
-    end (NaT where open). Raises naming the column, row and fix.
+    """The lift-test ``table`` (a DataFrame, or the path of a CSV or Parquet file) checked
+    and in one form: columns entity, level (``"channel"`` or ``"touchpoint"``), incremental,
+    se, start, end (NaT where open). Raises naming the column, row and fix.
     """
     source = "experiments"
     if isinstance(table, (str, Path)):
         source = str(table)
         try:
-            table = pd.read_csv(table, dtype={"channel": str, "touchpoint": str})  # "0019"
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError,
+            table = (pd.read_parquet(table) if str(table).endswith((".parquet", ".pq")) else
+                     pd.read_csv(table, dtype={"channel": str, "touchpoint": str}))  # "0019"
+        except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError,
                 UnicodeDecodeError) as exc:
             raise InputError(f"cannot read the lift-test table {source!r}: {exc}") from exc
     if not isinstance(table, pd.DataFrame):

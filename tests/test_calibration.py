@@ -228,6 +228,8 @@ def test_read_experiments_checks_the_table(tmp_path):
             read_experiments(table)
     (tmp_path / "ids.csv").write_text("touchpoint,incremental,se\n0019,3,1\n")
     assert read_experiments(tmp_path / "ids.csv")["entity"].tolist() == ["0019"]  # as written
+    ok.to_parquet(tmp_path / "lift.parquet")
+    pd.testing.assert_frame_equal(read_experiments(tmp_path / "lift.parquet"), out)
     day_first = read_experiments(ok.assign(start="13/02/2024", end="15/06/2024"))
     assert day_first["start"].iloc[0] == pd.Timestamp("2024-02-13")
     (tmp_path / "empty.csv").write_text("")
