@@ -5,6 +5,9 @@
 Worlds (target_top20 0.8, mean length 4, the harness's catalogue), 200k journeys each:
 
 - ``confounded``: the harness's confounded tier (targeting 0.5, baseline 0.02), intent hidden;
+- ``confounded_rare``: the harness's confounded tier where the lifts sit on rare touchpoints
+  (frequency-effect correlation -0.5): the scenarios of its grid whose uncalibrated error is
+  above 0.15, the premise of issue 16's calibration target;
 - ``confounded_strong``: intent hidden, targeting 1.0 and baseline 0.1 (intent then drives
   many conversions: the uncalibrated model's error is large);
 - ``additive``, ``noisy_or``, ``logit``: unconfounded tiers (calibration must not hurt).
@@ -31,6 +34,7 @@ from attribution.evaluation.scenario import scenario_journeys
 from attribution.evaluation.simulate import simulate_journeys
 
 WORLDS = {"confounded": dict(tier="confounded", targeting=0.5),
+          "confounded_rare": dict(tier="confounded", targeting=0.5, frequency_effect_corr=-0.5),
           "confounded_strong": dict(tier="confounded", targeting=1.0, baseline=0.1),
           "additive": dict(tier="additive"), "noisy_or": dict(tier="noisy_or"),
           "logit": dict(tier="logit")}
@@ -89,6 +93,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--journeys", type=int, default=200_000)
     ap.add_argument("--worlds", nargs="+", default=list(WORLDS))
+    ap.add_argument("--out", default="bench_calibration", help="results file name")
     args = ap.parse_args()
     rows = []
     for world in args.worlds:
@@ -97,11 +102,12 @@ def main():
             rows.append(run(world, seed, args.journeys))
             print(rows[-1], flush=True)
     df = pd.DataFrame(rows)
-    write("bench_calibration", df,
+    write(args.out, df,
           "One simulated 10% lift test on the most-exposed channel (tv_calibrated), or on the "
           "three most-exposed touchpoints (tv_top3); TV distance of the default Logistic's "
           "shares to the truth.\n\nCommand: `.venv/bin/python benchmarks/bench_calibration.py "
-          f"--seeds {args.seeds} --journeys {args.journeys}`")
+          f"--seeds {args.seeds} --journeys {args.journeys} --worlds {' '.join(args.worlds)}"
+          f" --out {args.out}`")
 
 
 if __name__ == "__main__":
