@@ -115,6 +115,15 @@ def test_persisted_pairs_score_the_same(synergy, model):
                                   m.transform(synergy)["credit"].to_numpy())
 
 
+@pytest.mark.parametrize("setting", [False, True, "auto", [("c", "d")]])
+def test_every_interactions_setting_loads_back(synergy, setting):
+    m = at.Logistic(interactions=setting).fit(synergy)
+    back = at.load_json(at.to_json(m))
+    assert back.get_params()["interactions"] == m.get_params()["interactions"]
+    np.testing.assert_array_equal(back.transform(synergy)["credit"].to_numpy(),
+                                  m.transform(synergy)["credit"].to_numpy())
+
+
 def test_persisted_pair_table_is_the_same_frame(synergy):
     m = at.Logistic(interactions=[("c", "d")]).fit(synergy)
     back = at.load_json(at.to_json(m))

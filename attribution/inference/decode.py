@@ -327,8 +327,8 @@ def check_param(value, default, name: str, where: str):
         fail(where, f"is {short(value)}; {name} is null or an integer")
     if name == "random_state" and value is not None and value < 0:
         fail(where, f"is {value}; random_state is null or an integer >= 0")
-    if name == "interactions" and isinstance(value, (list, tuple)):
-        return value  # pairs of entities: the model's check_params validates them
+    if name == "interactions" and isinstance(value, (list, tuple, bool, str)):
+        return value  # "auto", a bool or pairs: the model's check_params validates them
     if isinstance(default, bool):
         if not isinstance(value, bool):
             fail(where, f"is {short(value)}, expected true or false (its default is "
