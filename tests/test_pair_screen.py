@@ -5,6 +5,8 @@ fits (score and LR tests agree asymptotically), the generating pairs of simulate
 the chi-square law of the statistic where no pair exists (the screen's family-wise level).
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -202,3 +204,66 @@ def test_identity_patterns_predicted_past_a_bound_earn_nothing():
         assert m.coef_["f"] == pytest.approx(-0.04, abs=0.012)
         with_pairs += len(m.interactions_) > 0
     assert with_pairs <= 2  # was 8 of 8 (6-12 pairs each)
+
+
+def symmetric_paths(names):
+    """a and b play the same part (b's rows mirror a's), not always together: (a, c) and
+    (b, c) have different columns but the same statistic, up to rounding."""
+    a, b, c, d = names
+    rows = [(a, 80, 3920), (b, 80, 3920), (c, 80, 3920), (f"{a} > {b}", 180, 5820),
+            (f"{a} > {c}", 24, 376), (f"{b} > {c}", 24, 376), (f"{a} > {b} > {c}", 360, 5640),
+            (d, 60, 5940), (f"{d} > {a}", 30, 970), (f"{d} > {b}", 30, 970)]
+    return at.Journeys.from_paths(pd.DataFrame(rows, columns=["path", "total_conversions",
+                                                               "total_null"]))
+
+
+@pytest.mark.parametrize("scale", [1, 4])
+def test_tied_pairs_enter_together_so_credit_does_not_follow_names(scale):
+    credit = {}
+    for names in (("a", "b", "c", "d"), ("b", "a", "c", "d"), ("a", "0", "c", "d")):
+        j = symmetric_paths(names)
+        j = j.replace(conversions=j.conversions * scale, nulls=j.nulls * scale) \
+            if scale != 1 else j
+        m = at.Logistic(random_state=0).fit(j)
+        got = m.credit_.rename(dict(zip(names, "abcd", strict=True)))
+        assert got["a"] == pytest.approx(got["b"], rel=1e-6), names
+        credit[names] = got.sort_index()
+    first, *rest = credit.values()
+    for other in rest:
+        pd.testing.assert_series_equal(other, first, rtol=1e-6)
+
+
+def test_a_pair_in_the_span_of_the_fit_is_not_evidence():
+    """With C so large that the penalty vanishes, the saturated pair column (a, b) lies in
+    the span of the others: its V is rounding, and the pair must not enter on it."""
+    rows = [("a", 100, 900), ("b", 50, 950), ("a > b", 200, 800), ("c", 30, 970)]
+    j = at.Journeys.from_paths(pd.DataFrame(rows, columns=["path", "total_conversions",
+                                                           "total_null"]))
+    for C in (1e14, 1e16):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn: a nearly singular Hessian
+            m = at.Logistic(link="logit", C=C).fit(j)
+        assert len(m.interactions_) == 0, C
+
+
+def test_a_pair_is_two_different_entities():
+    j = at.Journeys.from_paths(pd.DataFrame({"path": ["1 > 2", "1", "2"],
+                                             "total_conversions": [3, 1, 1],
+                                             "total_null": [5, 5, 5]}))
+    with pytest.raises(ParameterError, match="names one entity twice"):
+        at.Logistic(interactions=[(1, "1")]).fit(j)
+
+
+def test_the_cap_counts_every_pair_that_would_enter(monkeypatch):
+    """(a, c) and (b, c) enter together (a and b always together): under a cap of one pair
+    neither enters, and the warning says so; the cap is never exceeded."""
+    rng = np.random.default_rng(0)
+    on = rng.random((20_000, 3)) < 0.5
+    x = np.column_stack([on[:, 0], on[:, 0], on[:, 1], on[:, 2]])
+    x[x.sum(axis=1) == 0, 3] = True
+    y = rng.random(len(x)) < 1 / (1 + np.exp(-(-1.5 + 0.8 * on[:, 0] + 0.3 * on[:, 1]
+                                                + 0.6 * (on[:, 0] & on[:, 1]))))
+    monkeypatch.setattr(_pair_screen, "MAX_PAIRS", 1)
+    with pytest.warns(at.AttributionWarning, match="stopped at 0 pairs .*at most 1"):
+        m = at.Logistic().fit(paths_table(x, y, NAMES[:4]))
+    assert len(m.interactions_) == 0

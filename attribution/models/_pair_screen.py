@@ -17,9 +17,13 @@ no interaction. The strongest pair enters when its statistic exceeds the Bonferr
 threshold of ``ALPHA`` over all candidates (one-sided for noisy-OR, whose pair hazards are
 >= 0: only U > 0); the model is refitted with it and the remaining pairs tested again
 (forward selection: a pair that only stood in for a missing one no longer passes once that
-one is in), up to ``MAX_PAIRS`` pairs (then a warning). Without any interaction the first
-round passes nothing with probability >= 1 - ALPHA. Pairs seen with fewer than
-``MIN_SUPPORT`` conversions or nulls are not tested (no test is reliable there).
+one is in), up to ``MAX_PAIRS`` pairs (then a warning). Pairs whose statistics tie (within
+``TIE``, e.g. (a, c) and (b, c) where a and b play the same part) enter together, so that
+credit never follows names; a pair whose column lies in the span of the fitted ones (V
+below ``TESTABLE`` of its own information: rounding, not evidence) is not tested. Without
+any interaction the first round passes nothing with probability >= 1 - ALPHA. Pairs seen
+with fewer than ``MIN_SUPPORT`` conversions or nulls are not tested (no test is reliable
+there).
 """
 
 from __future__ import annotations
@@ -43,6 +47,12 @@ MIN_SUPPORT = 10
 P_EPS = 1e-9
 #: candidate pair columns built at once (memory: patterns x PAIR_CHUNK floats)
 PAIR_CHUNK = 32
+#: a pair whose profiled information V is below this fraction of its own (z'Wz + 1/C) lies in
+#: the span of the fitted columns (up to rounding): nothing to test, statistic 0
+TESTABLE = 1e-6
+#: statistics within this relative distance of the largest are a tie: those pairs enter
+#: together (symmetric entities get symmetric terms, whatever their names)
+TIE = 1e-9
 
 
 def _slope(link, p, eta):
@@ -65,16 +75,16 @@ def score_statistics(link, intercept, coef, design, conv, nulls, C, candidates):
     xt = np.column_stack([np.ones(len(design)), design])
     h = (xt.T * w) @ xt
     h[1:, 1:] += np.eye(xt.shape[1] - 1) / C
-    u, v = np.zeros(len(candidates)), np.zeros(len(candidates))
+    u, v, raw = np.zeros(len(candidates)), np.zeros(len(candidates)), np.zeros(len(candidates))
     for lo in range(0, len(candidates), PAIR_CHUNK):
         pairs = candidates[lo:lo + PAIR_CHUNK]
         z = pair_products(design, pairs)
         cross = xt.T @ (z * w[:, None])
         solved = np.linalg.lstsq(h, cross, rcond=None)[0]
         u[lo:lo + len(pairs)] = s @ z
-        v[lo:lo + len(pairs)] = (w @ (z * z) + 1.0 / C
-                                 - np.einsum("ij,ij->j", cross, solved))
-    return u, u * u / np.maximum(v, 1e-300)
+        raw[lo:lo + len(pairs)] = w @ (z * z) + 1.0 / C
+        v[lo:lo + len(pairs)] = raw[lo:lo + len(pairs)] - np.einsum("ij,ij->j", cross, solved)
+    return u, np.where(v > TESTABLE * raw, u * u / np.maximum(v, 1e-300), 0.0)
 
 
 def candidate_pairs(x, conv, nulls, k):
@@ -134,16 +144,16 @@ def screen_pairs(link, x, conv, nulls, C, k):
         u, stat = score_statistics(link, fitted[0], fitted[1], design, conv, nulls, C,
                                    candidates[rest])
         stat = np.where((u > 0) | (not one_sided), stat, 0.0)
-        best = int(np.flatnonzero(rest)[np.argmax(stat)])
         if stat.max() <= threshold:
             break
-        if len(chosen) >= MAX_PAIRS:
-            warnings.warn(f"interactions='auto' stopped at {MAX_PAIRS} pairs with more "
-                          "passing the score test (often a link that does not fit): list "
-                          "the pairs, or use interactions=True", AttributionWarning,
-                          stacklevel=6)
+        tied = np.flatnonzero(rest)[stat >= stat.max() * (1.0 - TIE)]
+        enter = rest & np.isin(group, group[tied])  # the pair, its ties and their aliases
+        if len(chosen) + enter.sum() > MAX_PAIRS:
+            warnings.warn(f"interactions='auto' stopped at {len(chosen)} pairs with more "
+                          f"passing the score test (at most {MAX_PAIRS}; often a link that "
+                          "does not fit): list the pairs, or use interactions=True",
+                          AttributionWarning, stacklevel=6)
             break
-        enter = rest & (group == group[best])  # the pair and its aliases
         chosen = np.vstack([chosen, candidates[enter]])
         rest &= ~enter
         fitted = fit_link(link, with_pairs(x, chosen), conv, nulls, C)

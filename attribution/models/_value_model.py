@@ -159,6 +159,9 @@ def pairs_of(interactions, x, names=None) -> np.ndarray:
             got = [int(e) if 0 <= int(e) < k else None for e in pair]
         else:
             got = [index.get(str(e)) for e in pair]
+        if got[0] is not None and got[0] == got[1]:  # (1, "1"): one entity named twice
+            raise ParameterError(f"interactions pair {tuple(pair)!r} names one entity twice; "
+                                 "a pair is two different entities")
         if None in got:
             missing = [e for e, g in zip(pair, got, strict=True) if g is None]
             raise ParameterError(f"interactions pair {tuple(pair)!r} names "
