@@ -70,8 +70,9 @@ def pair_table(pairs, coefs, names):
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: never drawn
-        return pd.DataFrame({"first": names[pairs[:, 0]].astype(str),  # pandas' own string
-                             "second": names[pairs[:, 1]].astype(str),  # dtype, as read back
+        first, second = ((names[pairs[:, i]].astype(str) if len(pairs)  # as load_json reads
+                          else np.zeros(0, object)) for i in (0, 1))  # them: pandas' string
+        return pd.DataFrame({"first": first, "second": second,  # dtype, none when empty
                              "coef": np.nanmean(coefs, axis=0) if len(coefs) else [],
                              "coef_std": np.nanstd(coefs, axis=0) if len(coefs) else [],
                              "n_bags_seen": (~np.isnan(coefs)).sum(axis=0)})
