@@ -15,11 +15,13 @@ The link with the lowest loss wins; within a relative 1e-9 of it, the first of `
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from attribution.journeys.validation import ParameterError
+from attribution.journeys.validation import AttributionWarning, ParameterError
 from attribution.models import _checks
 from attribution.models._links import CHOICES, LINKS, fit_link, one_class, probability
 
@@ -137,6 +139,30 @@ def check_interactions(value, auto=False):
         allowed = "'auto', True, False" if auto else "True, False"
         raise ParameterError(f"interactions must be {allowed} or a list of pairs of two "
                              f"different entities, got {_checks.shown(value)}")
+
+
+def warn_unidentified(x, conv, nulls, names, stacklevel=4) -> None:
+    """Warn about the entities a value model cannot identify from the journeys: one seen in
+    every journey (its effect and the baseline are one number: the penalty and the bounds
+    split it), and one seen only in converting journeys (complete separation: its effect
+    is as large as the penalty ``C`` allows).
+    """
+    n = conv + nulls
+    on = x[:, :len(names)] != 0
+    seen = (n[:, None] * on).sum(axis=0)
+    everywhere = np.flatnonzero((seen >= n.sum()) & (n.sum() > 0))
+    if len(everywhere):
+        warnings.warn(f"{_checks.shown(str(names[everywhere[0]]))} is in every journey: its "
+                      "effect cannot be told from the baseline's (the penalty and the "
+                      "bounds split them); drop it, or read its credit with the baseline",
+                      AttributionWarning, stacklevel=stacklevel)
+    only = np.flatnonzero(((nulls[:, None] * on).sum(axis=0) == 0) & (seen > 0))
+    if len(only) and nulls.sum() > 0:
+        warnings.warn(f"{_checks.shown(str(names[only[0]]))}"
+                      f"{f' (and {len(only) - 1} more)' if len(only) > 1 else ''} is seen only "
+                      "in converting journeys: its effect is as large as the penalty C lets "
+                      "it be, not measured (a conversion-page touch? remove it with the "
+                      "journeys' transforms)", AttributionWarning, stacklevel=stacklevel)
 
 
 def pairs_of(interactions, x, names=None) -> np.ndarray:

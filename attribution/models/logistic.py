@@ -30,6 +30,7 @@ from attribution.models._value_model import (
     check_interactions,
     fit_value_model,
     pairs_of,
+    warn_unidentified,
     with_pairs,
 )
 from attribution.shapley import MAX_PLAYERS, bits_of, shapley
@@ -260,6 +261,7 @@ class Logistic(AttributionModel):
             j, x, inv, self.adjust)  # xz: x, or the (pattern, covariate cell) rows
         self.seed_ = _checks.seed_of(self.random_state)
         names = pd.Index(j.names.astype(str), name=j.level)
+        warn_unidentified(xz, conv, nulls, names, stacklevel=5)
         self.link_, self.link_scores_, self.estimator_ = None, None, None
         design = names.append(pd.Index(cov_names))  # entities, then covariate columns
         if self.estimator is not None:

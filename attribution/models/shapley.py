@@ -30,6 +30,7 @@ from attribution.models._value_model import (
     check_interactions,
     fit_value_model,
     pairs_of,
+    warn_unidentified,
 )
 from attribution.shapley import MAX_PLAYERS, bits_of, shapley
 
@@ -175,6 +176,8 @@ class Shapley(AttributionModel):
             j, x, inv, self.adjust, use=self.value == "model")
         pairs = self.interactions if isinstance(self.interactions, bool) and (
             xz is x) else [tuple(map(int, p)) for p in pairs_of(self.interactions, x, names)]
+        if self.value == "model":
+            warn_unidentified(xz, cz, nz, names, stacklevel=6)
         est = self.estimator if self.estimator is not None else BinomialModel(
             link=self.link, C=self.C, interactions=pairs)  # folds dealt, for any random_state
         self.estimator_ = (fit_value_model(est, xz, cz, nz)
