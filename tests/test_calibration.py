@@ -249,8 +249,8 @@ def test_experiment_names_and_periods_are_checked(confounded):
     # a touchpoint named like its channel is not the channel: refused, not the whole channel
     events, _ = simulate_journeys(5_000, catalogue=harness.scenario_catalogue(0.8),
                                   random_state=1)
-    events["touchpoint"] = events["touchpoint"].astype(str).replace({"follow_up_email":
-                                                                     "email"})
+    events["touchpoint"] = events["touchpoint"].cat.rename_categories(  # conversion rows
+        {"follow_up_email": "email"})  # keep their missing touchpoint (astype(str): "nan")
     named = scenario_journeys(events)
     one = pd.DataFrame({"touchpoint": ["email"], "incremental": [5.0], "se": [2.0]})
     with pytest.raises(at.ParameterError, match="row 0 holds out touchpoint 'email'"):
