@@ -28,11 +28,7 @@ from attribution.experiments import covered, read_experiments
 from attribution.inference.bootstrap import bootstrap
 from attribution.journeys import Journeys
 from attribution.journeys.export import time_column
-from attribution.journeys.time_strings import (
-    column_content,
-    infer_time_format,
-    parse_time_strings,
-)
+from attribution.journeys.time_strings import column_content, parse_date_strings
 from attribution.journeys.validation import InputError, ParameterError
 from attribution.models import AttributionModel, check_journeys
 from attribution.periods import conversion_periods
@@ -161,13 +157,11 @@ def _edges(journeys, boundaries) -> pd.Index:
     if not dated:
         return pd.Index(values.to_numpy(np.float64))
     try:
-        if content == "strings":
-            values = parse_time_strings(values, "boundaries",
-                                        infer_time_format(values, "boundaries"), "the boundaries")
+        if content == "strings":  # one format for all; an ambiguous one is refused
+            values = parse_date_strings(values, "boundaries", "the boundaries")
         edges = pd.DatetimeIndex(pd.to_datetime(values))
-    except InputError as exc:  # one format for all; an ambiguous one is refused, not guessed
-        raise ParameterError(f"{str(exc).split('; pass')[0]}; write the boundaries as "
-                             "YYYY-MM-DD") from exc
+    except InputError as exc:
+        raise ParameterError(str(exc)) from exc
     except (ValueError, TypeError) as exc:
         raise ParameterError(f"boundaries must be dates: {exc}") from exc
     if edges.tz is not None:  # an instant: the wall time of the journeys' zone

@@ -25,11 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from attribution.journeys.time_strings import (
-    column_content,
-    infer_time_format,
-    parse_time_strings,
-)
+from attribution.journeys.time_strings import column_content, parse_date_strings
 from attribution.journeys.validation import (
     AttributionWarning,
     InputError,
@@ -164,11 +160,10 @@ def _period(table, source):
                              "YYYY-MM-DD")
         if content == "strings":  # one format, never a guess per row:
             try:  # 01/02/2024, read both ways, is refused
-                fmt = infer_time_format(values[given], col)
-                parsed = parse_time_strings(values[given], col, fmt, "the lift-test table")
+                parsed = parse_date_strings(values[given], col,
+                                            "the dates of a lift-test table")
             except InputError as exc:
-                raise InputError(f"{source}: {str(exc).split('; pass')[0]}; write the dates "
-                                 "of a lift-test table as YYYY-MM-DD") from exc
+                raise InputError(f"{source}: {exc}") from exc
             values = pd.Series(pd.NaT, index=values.index, dtype=parsed.dtype)
             values[given] = parsed
         try:

@@ -122,6 +122,17 @@ def parse_time_strings(values: pd.Series, column: str, fmt, expected: str) -> pd
     return out
 
 
+def parse_date_strings(values: pd.Series, column: str, what: str) -> pd.Series:
+    """Date strings of a parameter or side table (``what``: "the boundaries", ...) read in
+    one inferred format, as the journeys' times are; an ambiguous or unreadable column is an
+    InputError that asks for ISO dates (there is no ``time_format`` to pass there).
+    """
+    try:
+        return parse_time_strings(values, column, infer_time_format(values, column), what)
+    except InputError as exc:
+        raise InputError(f"{str(exc).split('; pass')[0]}; write {what} as YYYY-MM-DD") from exc
+
+
 def _to_datetime(values: pd.Series, fmt, column: str) -> pd.Series:
     """``pd.to_datetime`` with one format, NaT where a row is not a date of it; mixed offsets
     (a daylight-saving change) are converted to UTC.
