@@ -160,10 +160,31 @@ _share = checked(float, lambda x: 0 < x <= 1, "a share in (0, 1] such as 0.8, or
                  "equal lifts", "top20")
 
 
-def _value(text: str):
-    if text.startswith("[") and text.endswith("]"):  # a list: [direct,organic] or [1,2]
+def _items(inner: str, whole: str) -> list[str]:
+    """``inner`` split at its commas outside brackets; unbalanced brackets refused."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(inner):
+        depth += {"[": 1, "]": -1}.get(ch, 0)
+        if depth < 0:
+            break
+        if ch == "," and depth == 0:
+            parts.append(inner[start:i])
+            start = i + 1
+    if depth != 0:
+        raise CLIError(f"--param value {whole!r} has unbalanced brackets; write a list as "
+                       "[a,b] and a list of pairs as [[a,b],[c,d]]")
+    return parts + [inner[start:]]
+
+
+def _value(text: str, whole: str | None = None):
+    whole = text if whole is None else whole
+    if text.startswith("[") and text.endswith("]"):  # [direct,organic], [1,2], [[a,b],[c,d]]
         inner = text[1:-1].strip()
-        return [_value(x.strip().strip("'\"")) for x in inner.split(",")] if inner else []
+        items = _items(inner, whole) if inner else []
+        return [_value(x.strip().strip("'\""), whole) for x in items]
+    if text.startswith("["):
+        raise CLIError(f"--param value {whole!r} has unbalanced brackets; write a list as "
+                       "[a,b] and a list of pairs as [[a,b],[c,d]]")
     for cast in (int, float):
         try:
             return cast(text)

@@ -31,8 +31,8 @@ __all__ = ["COMMANDS", "HelpFormatter", "Parents", "build_parser", "shared_paren
 SIMULATED = "user_id, timestamp, touchpoint, channel, stage, converted, revenue"
 _SEED = "random state of the models that sample and of the bootstrap: a run repeats exactly"
 _PARAM = ("model parameter key=value, e.g. -p half_life=3D (repeatable); with several models "
-          "name the model: -p markov.order=2 -p logistic.C=0.5; `attribution models` lists "
-          "them (default: the model's defaults)")
+          "name the model: -p markov.order=2 -p logistic.C=0.5; lists as [a,b], pairs as "
+          "[[a,b],[c,d]]; `attribution models` lists them (default: the model's defaults)")
 _QUIET_DEBUG = " (accepted before or after the command)"
 
 

@@ -4,6 +4,7 @@ import sys
 import pandas as pd
 import pytest
 
+from attribution import Journeys
 from attribution.cli import main
 from tests.conftest import CA_PATHS
 
@@ -356,3 +357,35 @@ def test_piping_into_head_leaves_stderr_empty(tmp_path):
     run = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=120)
     assert run.stdout.startswith("Credit of 20,000 conversions")
     assert run.stderr == ""
+
+
+@pytest.mark.parametrize("text, value", [
+    ("[[a,b],[c,d]]", [["a", "b"], ["c", "d"]]),
+    ("[[a, 'b'], [c ,d]]", [["a", "b"], ["c", "d"]]),
+    ("[[a,b]]", [["a", "b"]]),
+    ("[direct,organic]", ["direct", "organic"]),
+    ("[]", []),
+    ("x[1]", "x[1]"),  # a name with brackets inside stays text
+])
+def test_param_lists_of_pairs(text, value):
+    from attribution.cli_args import parse_params
+
+    assert parse_params([f"interactions={text}"]) == {"interactions": value}
+
+
+@pytest.mark.parametrize("text", ["[[a,b]", "[a,b]]", "[[a,b],[c,d]", "[a,b"])
+def test_param_unbalanced_brackets_refused(text, paths_csv, capsys):
+    assert main(["fit", str(paths_csv), "-m", "logistic", "-p", f"interactions={text}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unbalanced brackets" in err[0] and "[[a,b],[c,d]]" in err[0]
+
+
+@pytest.mark.filterwarnings("ignore:.*negative Shapley values")  # 18 conversions, 4 pairs
+def test_cli_logistic_takes_the_listed_pairs(paths_csv):
+    from attribution.cli_models import estimators
+
+    model = estimators(["logistic"], ["interactions=[[a,b],[c,d]]"], 0)["logistic"]
+    assert model.interactions == [["a", "b"], ["c", "d"]]
+    model.fit(Journeys.from_paths(pd.read_csv(paths_csv)))
+    pairs = model.interactions_[["first", "second"]].to_numpy().tolist()
+    assert sorted(map(sorted, pairs)) == [["a", "b"], ["c", "d"]]
