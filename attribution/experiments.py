@@ -58,31 +58,33 @@ def read_experiments(table) -> pd.DataFrame:
     if len(table) == 0:
         raise InputError(f"{source}: the lift-test table has no rows")
     table = table.reset_index(drop=True)
-    if list(table.columns[:len(COLUMNS)]) == list(COLUMNS):  # already read (e.g. a replicate)
+    read = list(table.columns[:len(COLUMNS)]) == list(COLUMNS)  # this function's own form
+    if read:  # (e.g. a replicate's): checked again, a user may write it
         bad = ~table["level"].isin(["channel", "touchpoint"])
         if bad.any():
             raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])}: level must be "
                              "'channel' or 'touchpoint'")
-        _numbers(table, "incremental", source)
-        if not (_numbers(table, "se", source) > 0).all():
-            raise InputError(f"{source}: every standard error must be > 0")
-        return table
-    level = [c for c in ("channel", "touchpoint") if c in table]
-    if len(level) != 1:
-        raise MissingColumnError(f"{source}: a lift-test table needs exactly one of the columns "
-                                 f"'channel' or 'touchpoint' (what was held out); it has "
-                                 f"{level or 'neither'} (columns: "
-                                 f"{', '.join(map(str, table.columns[:8]))}; CSV with commas)")
-    level = level[0]
-    names = table[level]
+        level, name_col = table["level"].to_numpy(), "entity"
+    else:
+        level = [c for c in ("channel", "touchpoint") if c in table]
+        if len(level) != 1:
+            raise MissingColumnError(f"{source}: a lift-test table needs exactly one of the "
+                                     "columns 'channel' or 'touchpoint' (what was held out); "
+                                     f"it has {level or 'neither'} (columns: "
+                                     f"{', '.join(map(str, table.columns[:8]))}; CSV with "
+                                     "commas)")
+        level = name_col = level[0]
+    names = table[name_col]
     bad = names.isna() | (names.astype(str).str.strip() == "")
     if bad.any():
-        raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])} has no {level} name")
+        raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])} has no {name_col} name")
     incremental = _numbers(table, "incremental", source)
     se = _standard_errors(table, source)
     start, end = _period(table, source)
     out = pd.DataFrame({"entity": names.astype(str).to_numpy(), "level": level,
                         "incremental": incremental, "se": se, "start": start, "end": end})
+    if read:
+        return pd.concat([out, table.iloc[:, len(COLUMNS):]], axis=1)
     same = out.duplicated(keep=False)
     if same.any():
         rows = np.flatnonzero(same)[:2]
@@ -91,9 +93,9 @@ def read_experiments(table) -> pd.DataFrame:
                       f"{out['incremental'].iloc[rows[0]]:g}, se {out['se'].iloc[rows[0]]:g}): "
                       "each row counts as independent evidence; drop the copy if it is one",
                       AttributionWarning, stacklevel=3)
-    read = {level, "incremental", "se", "lower", "upper", "start", "end", *COLUMNS}
+    known = {level, "incremental", "se", "lower", "upper", "start", "end", *COLUMNS}
     for col in table.columns:  # kept as they are (e.g. the simulator's true_incremental)
-        if col not in read:
+        if col not in known:
             out[col] = table[col].to_numpy()
     return out
 

@@ -317,6 +317,26 @@ def test_a_copied_experiment_row_is_warned():
                                        dict(row, start="2024-02-01", end="2024-03-01")]))
 
 
+def test_a_table_written_in_the_read_form_is_checked_like_any_other():
+    """A user may write the six columns read_experiments returns: the same checks apply."""
+    out = read_experiments(pd.DataFrame({"channel": ["web"], "incremental": [10.0],
+                                         "se": [2.0], "start": ["2024-01-01"],
+                                         "end": ["2024-02-01"], "note": ["geo"]}))
+    pd.testing.assert_frame_equal(read_experiments(out), out)  # idempotent, extras kept
+    for table, words in [
+            (out.assign(start=20240201, end=pd.NaT), "column 'start', row 0: 20240201 is not "
+                                                     "a date"),
+            (out.assign(start="01/02/2024", end="03/04/2024"), "month-first and day-first"),
+            (out.assign(end=pd.Timestamp("2023-12-01")), "row 0: end must be after start"),
+            (out.assign(entity=" "), "row 0 has no entity name"),
+            (out.assign(incremental=np.inf), "'incremental', row 0"),
+            (out.assign(se=np.nan), "'se', row 0")]:
+        with pytest.raises(at.InputError, match=words):
+            read_experiments(table)
+    strings = read_experiments(out.assign(start="2024-01-01", end="2024-02-01"))
+    assert strings["start"].iloc[0] == pd.Timestamp("2024-01-01")
+
+
 def test_a_period_starting_on_a_skipped_midnight_starts_at_its_first_instant():
     """Santiago's clocks jump from 00:00 to 01:00 on 2024-09-08: that date starts at 01:00."""
     from attribution.experiments import covered

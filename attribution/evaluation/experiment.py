@@ -37,7 +37,7 @@ def lift_test(truth, channel, fraction=0.1, random_state=None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row, a lift-test table (:func:`attribution.calibration.read_experiments`):
+        One row, a lift-test table (:func:`attribution.read_experiments`):
         ``channel`` (or ``touchpoint`` when the name is a touchpoint), ``incremental`` (the
         estimated conversions the channel adds over all the simulated journeys), ``se``, the
         group sizes ``treated`` and ``holdout``, and ``true_incremental``: the expected
