@@ -201,3 +201,38 @@ def covered(journeys, start, end) -> np.ndarray:
                 stamp = stamp.tz_convert("UTC").tz_localize(None)
             keep &= (t >= stamp.value) if side == 1 else (t < stamp.value)
     return keep
+
+
+def replicate_experiments(exps: pd.DataFrame, base):
+    """A function ``(conversions, nulls) -> lift tests`` for the bootstrap replicates of
+    journeys ``base``: a test measured a lift per person of its period, so in a replicate its
+    ``incremental`` and ``se`` scale with the people its period holds there over the data's;
+    a test whose period the replicate leaves empty is left out of it, with a warning (None
+    when none is left: the replicate is fitted uncalibrated).
+    """
+    dated = exps[["start", "end"]].notna().any(axis=1).to_numpy()
+    masks = [covered(base, s, e) if d else None
+             for s, e, d in zip(exps["start"], exps["end"], dated, strict=True)]
+
+    def people(c, u):
+        n = np.asarray(c, np.float64) + np.asarray(u, np.float64)
+        return np.array([n.sum() if m is None else n[m].sum() for m in masks])
+
+    data = people(base.conversions, base.nulls)
+
+    def for_replicate(c, u):
+        ratio = people(c, u) / data
+        empty = np.flatnonzero(ratio <= 0)
+        if len(empty):
+            warnings.warn(f"experiment row {empty[0]} ({exps['entity'].iloc[empty[0]]}) covers "
+                          "no journey of a bootstrap replicate and is left out of it: its "
+                          "period holds few journeys", AttributionWarning, stacklevel=2)
+        keep = ratio > 0
+        if not keep.any():
+            return None
+        out = exps[keep].copy()
+        out["incremental"] *= ratio[keep]
+        out["se"] *= ratio[keep]
+        return out.reset_index(drop=True)
+
+    return for_replicate

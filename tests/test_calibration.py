@@ -1,5 +1,6 @@
 """Lift tests and calibration: the simulated experiment, the table, and the calibrated fit."""
 
+import re
 import warnings
 
 import numpy as np
@@ -347,3 +348,44 @@ def test_a_period_starting_on_a_skipped_midnight_starts_at_its_first_instant():
                                 conversion="conv", tz="America/Santiago")
     assert covered(j, pd.Timestamp("2024-09-08"), pd.NaT).tolist() == [False, True, True]
     assert covered(j, pd.NaT, pd.Timestamp("2024-09-08")).tolist() == [True, False, False]
+
+
+def test_a_replicate_scales_each_test_to_the_people_of_its_period(confounded):
+    """A lift test measured a lift per person: in a replicate whose period holds twice the
+    people, its incremental and se double; a period the replicate empties drops the test."""
+    from attribution.experiments import replicate_experiments
+    j, _ = confounded
+    t = pd.to_datetime(j.end_times)
+    cut = t.sort_values()[len(t) // 2].floor("D")
+    lt = read_experiments(pd.DataFrame({"channel": ["web", "email"], "incremental": [30.0, 8.0],
+                                        "se": [6.0, 2.0], "start": [cut, pd.NaT],
+                                        "end": [pd.NaT, pd.NaT]}))
+    scaled = replicate_experiments(lt, j)
+    late = np.asarray(t >= cut)
+    c, u = j.conversions.astype(float), j.nulls.astype(float)
+    same = scaled(c, u)
+    pd.testing.assert_frame_equal(same, lt)
+    twice = scaled(np.where(late, 2 * c, c), np.where(late, 2 * u, u))
+    n, n_late = (c + u).sum(), (c + u)[late].sum()
+    assert twice["incremental"].tolist() == pytest.approx([60.0, 8.0 * (n + n_late) / n])
+    assert twice["se"].tolist() == pytest.approx([12.0, 2.0 * (n + n_late) / n])
+    with pytest.warns(at.AttributionWarning, match="row 0 \\(web\\) covers no journey of a "
+                      "bootstrap replicate"):
+        early = scaled(np.where(late, 0, c), np.where(late, 0, u))
+    assert early["entity"].tolist() == ["email"]
+
+
+def test_bootstrap_with_a_test_whose_period_holds_one_journey(confounded):
+    """The journey is missing from about a third of the replicates: those are fitted without
+    the test (counted in one warning), not stopped."""
+    j, truth = confounded
+    last = pd.to_datetime(j.end_times).max().floor("s")
+    lt = pd.DataFrame({"channel": ["web"], "incremental": [0.5], "se": [0.3], "start": [last],
+                       "end": [last + pd.Timedelta("1s")]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ci = at.bootstrap(at.Logistic(link="identity", interactions=False), j, n_boot=12,
+                          random_state=0, experiments=lt)
+    left_out = [str(w.message) for w in caught if "left out of it" in str(w.message)]
+    assert len(left_out) == 1 and re.match(r"\d+ of 12 bootstrap replicates", left_out[0])
+    assert np.isfinite(ci["share_se"]).all()

@@ -29,6 +29,7 @@ for percentile limits (200 are enough for a standard error); ``n_boot=200`` is a
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -190,7 +191,8 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
         Interval of the returned table (see :meth:`BootstrapReplicates.conf_int`).
     experiments : DataFrame or path, optional
         Lift tests the model is calibrated to, in the fit and in every replicate (the
-        experiments are fixed: their own error enters through their standard errors).
+        experiments are fixed: their own error enters through their standard errors; each
+        test's incremental and se scale with the people its period holds in the replicate).
 
     Returns
     -------
@@ -223,10 +225,10 @@ def bootstrap(model, journeys, n_boot: int = 200, alpha: float = 0.05,
         bar.close()
     warned = {}
     for res in results:
-        for category, (count, message) in res[3].items():
-            warned[category] = (warned.get(category, (0, message))[0] + count,
-                                warned.get(category, (0, message))[1])
-    for category, (count, message) in warned.items():  # once per kind, not per replicate
+        for kind, (count, message) in res[3].items():
+            warned[kind] = (warned.get(kind, (0, message))[0] + count,
+                            warned.get(kind, (0, message))[1])
+    for (category, _), (count, message) in warned.items():  # once per kind of warning
         warnings.warn(f"{count} of {n_boot} bootstrap replicates warned ({category}), e.g.: "
                       f"{message}", AttributionWarning, stacklevel=2)
     extra_names = sorted({name for res in results for ex in res[2] for name in ex})
@@ -299,6 +301,13 @@ def _extra(extras, names, col):
                     ).reshape(len(extras), len(names))
 
 
+def _kind(message: str) -> str:
+    """A warning's text without its numbers: the replicates' warnings of one kind differ in
+    counts only ("26 journey set(s)" and "19 journey set(s)").
+    """
+    return re.sub(r"[-+]?\d[\d.,]*(e[-+]?\d+)?", "#", message)
+
+
 def _run_batch(refit, base, seeds, method):
     """Credit of the replicates with these seeds (one process's share of the work)."""
     conv, val, extra, warned = [], [], [], {}
@@ -308,9 +317,10 @@ def _run_batch(refit, base, seeds, method):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = refit(c, u, v)
-        for category, message in {w.category.__name__: str(w.message) for w in caught}.items():
-            count, first = warned.get(category, (0, message))
-            warned[category] = (count + 1, first)
+        said = {(w.category.__name__, _kind(str(w.message))): str(w.message) for w in caught}
+        for kind, message in said.items():  # a kind counts once per replicate
+            count, first = warned.get(kind, (0, message))
+            warned[kind] = (count + 1, first)
         conv.append(out["conversions"])
         val.append(out["value"])
         extra.append(out.get("extra", {}))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from attribution.experiments import no_touchpoint_tests, read_experiments
+from attribution import experiments as _exps
 from attribution.journeys import Journeys
 from attribution.journeys.export import missing_times, time_column
 from attribution.journeys.stats import merge, union_labels
@@ -170,12 +170,12 @@ class AttributionModel(BaseEstimator):
         weights for the rows of ``base``: the entity credit of one bootstrap replicate. This
         default refits a clone; models override it to reuse work (``MarkovChain``).
         """
-        est = clone(self)
-
-        exps = getattr(self, "_experiments_in", None)  # replicates are calibrated too
+        est, exps = clone(self), getattr(self, "_experiments_in", None)
+        scaled = None if exps is None else _exps.replicate_experiments(exps, base)
 
         def refit(c, u, v):
-            est.fit(base.replace(conversions=c, nulls=u, value=v), experiments=exps)
+            est.fit(base.replace(conversions=c, nulls=u, value=v),
+                    experiments=None if exps is None else scaled(c, u))
             r = est.result_
             return dict(conversions=r.conversions, value=r.value, extra=dict(r.extra))
 
@@ -190,8 +190,8 @@ class AttributionModel(BaseEstimator):
         if experiments is not None and not self.accepts_experiments:
             raise ParameterError(f"{type(self).__name__} cannot be calibrated to experiments: it "
                                  "has no value model a lift test measures; calibrate Logistic")
-        self._experiments_in = None if experiments is None else no_touchpoint_tests(
-            read_experiments(experiments), journeys.level, j.level)
+        self._experiments_in = None if experiments is None else _exps.no_touchpoint_tests(
+            _exps.read_experiments(experiments), journeys.level, j.level)
         self._reset()
         out = self._fit(j)
         return self._adopt(AttributionResult(
