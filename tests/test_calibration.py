@@ -389,3 +389,18 @@ def test_bootstrap_with_a_test_whose_period_holds_one_journey(confounded):
     left_out = [str(w.message) for w in caught if "left out of it" in str(w.message)]
     assert len(left_out) == 1 and re.match(r"\d+ of 12 bootstrap replicates", left_out[0])
     assert np.isfinite(ci["share_se"]).all()
+
+
+def test_a_calibrated_bootstrap_is_the_same_for_any_n_jobs(confounded):
+    """The calibration's products run on one BLAS thread, in a worker as in this process."""
+    j, _ = confounded
+    small = j.select(range(3000))
+    lt = pd.DataFrame({"touchpoint": ["search_ad"], "incremental": [40.0], "se": [20.0]})
+    out = []
+    for n_jobs in (1, 2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", at.AttributionWarning)
+            ci = at.bootstrap(at.Logistic(link="identity"), small, n_boot=4, n_jobs=n_jobs,
+                              method="poisson", random_state=1, experiments=lt)
+        out.append(ci[["conversions_lower", "conversions_upper"]].to_numpy())
+    np.testing.assert_array_equal(out[0], out[1])

@@ -289,17 +289,17 @@ class Logistic(AttributionModel):
     def _calibrate(self, j, x, inv, pairs, conv, nulls):
         """Refit the value model with the lift tests as a penalty (:mod:`._calibrate`)."""
         exps = self._experiments_in
-        if self.estimator is not None or self.n_estimators != 1 or self.max_samples != 1 \
-                or self.max_features != 1:
+        if self.estimator is not None or (self.n_estimators, self.max_samples,
+                                          self.max_features) != (1, 1, 1):
             raise ParameterError("experiments calibrate the binomial model fitted on all "
                                  "journeys: use them without estimator and without bagging")
         weights = _calibrate.row_weights(exps, j, inv, len(x), conv + nulls)
         coef = np.concatenate([self.coef_.to_numpy(), self.interactions_["coef"].to_numpy()])
-        b, coef, self.experiments_ = _calibrate.calibrate(
-            self.link_, self.intercept_, coef, x, pairs, _calibrate.columns_of(exps, j),
-            weights, exps, conv, nulls, self.C)
-        self.intercept_ = b
-        self.coef_[:] = coef[:len(self.coef_)]
+        with one_blas_thread():  # the same bits in a bootstrap worker and here
+            b, coef, self.experiments_ = _calibrate.calibrate(
+                self.link_, self.intercept_, coef, x, pairs, _calibrate.columns_of(exps, j),
+                weights, exps, conv, nulls, self.C)
+        self.intercept_, self.coef_[:] = b, coef[:len(self.coef_)]
         self.interactions_["coef"] = coef[len(self.coef_):]
 
     def _one_outcome(self):
