@@ -222,13 +222,14 @@ def replicate_experiments(exps: pd.DataFrame, base):
 
     def for_replicate(c, u):
         ratio = people(c, u) / data
-        empty = np.flatnonzero(ratio <= 0)
-        if len(empty):
-            warnings.warn(f"experiment row {empty[0]} ({exps['entity'].iloc[empty[0]]}) covers "
-                          "no journey of a bootstrap replicate and is left out of it: its "
-                          "period holds few journeys", AttributionWarning, stacklevel=2)
         keep = ratio > 0
+        for e in np.flatnonzero(~keep):
+            warnings.warn(f"experiment row {e} ({exps['entity'].iloc[e]!r}) covers no journey "
+                          "of a bootstrap replicate and is left out of it: its period holds "
+                          "few journeys", AttributionWarning, stacklevel=2)
         if not keep.any():
+            warnings.warn("no experiment covers a journey of a bootstrap replicate: it is "
+                          "fitted uncalibrated", AttributionWarning, stacklevel=2)
             return None
         out = exps[keep].copy()
         out["incremental"] *= ratio[keep]

@@ -369,7 +369,7 @@ def test_a_replicate_scales_each_test_to_the_people_of_its_period(confounded):
     n, n_late = (c + u).sum(), (c + u)[late].sum()
     assert twice["incremental"].tolist() == pytest.approx([60.0, 8.0 * (n + n_late) / n])
     assert twice["se"].tolist() == pytest.approx([12.0, 2.0 * (n + n_late) / n])
-    with pytest.warns(at.AttributionWarning, match="row 0 \\(web\\) covers no journey of a "
+    with pytest.warns(at.AttributionWarning, match="row 0 \\('web'\\) covers no journey of a "
                       "bootstrap replicate"):
         early = scaled(np.where(late, 0, c), np.where(late, 0, u))
     assert early["entity"].tolist() == ["email"]
@@ -404,3 +404,35 @@ def test_a_calibrated_bootstrap_is_the_same_for_any_n_jobs(confounded):
                               method="poisson", random_state=1, experiments=lt)
         out.append(ci[["conversions_lower", "conversions_upper"]].to_numpy())
     np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_a_replicate_says_each_test_it_leaves_out_and_when_none_is_left(confounded):
+    from attribution.experiments import replicate_experiments
+    j, _ = confounded
+    t = pd.to_datetime(j.end_times)
+    cut = t.sort_values()[len(t) // 2].floor("D")
+    lt = read_experiments(pd.DataFrame({"channel": ["web", "email"], "incremental": [3.0, 2.0],
+                                        "se": [1.0, 1.0], "start": [cut, cut],
+                                        "end": [pd.NaT, pd.NaT]}))
+    late = np.asarray(t >= cut)
+    c, u = j.conversions.astype(float), j.nulls.astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert replicate_experiments(lt, j)(np.where(late, 0, c), np.where(late, 0, u)) is None
+    said = [str(w.message) for w in caught]
+    assert [m[:30] for m in said] == ["experiment row 0 ('web') cover",
+                                      "experiment row 1 ('email') cov",
+                                      "no experiment covers a journey"]
+    assert said[2].endswith("it is fitted uncalibrated")
+
+
+def test_replicate_warnings_group_by_kind():
+    from attribution.inference.bootstrap import _kind
+    same = [("26 journey set(s) give negative values", "19 journey set(s) give negative values"),
+            ("'radio_spot' is seen only in converting journeys",
+             "'email' is seen only in converting journeys"),
+            ("weight 0.428, z -2.1e-3", "weight 1, z +4")]
+    for a, b in same:
+        assert _kind(a) == _kind(b)
+    assert _kind("experiment row 0 ('web') covers") != _kind("experiment row 1 ('web') covers")
+    assert _kind("the model's fit of 'web'") == _kind("the model's fit of 'email'")

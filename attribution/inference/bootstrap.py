@@ -302,10 +302,12 @@ def _extra(extras, names, col):
 
 
 def _kind(message: str) -> str:
-    """A warning's text without its numbers: the replicates' warnings of one kind differ in
-    counts only ("26 journey set(s)" and "19 journey set(s)").
+    """A warning's text without its quoted names and numbers (row numbers kept): the
+    replicates' warnings of one kind differ in those only ("26 journey set(s)" and "19
+    journey set(s)"; "'radio' is seen only in converting journeys" and "'email' is ...").
     """
-    return re.sub(r"[-+]?\d[\d.,]*(e[-+]?\d+)?", "#", message)
+    message = re.sub(r"(?<!\w)'[^']*'", "'#'", message)  # (not the model's)
+    return re.sub(r"(?<!row )[-+]?\d[\d.,]*(e[-+]?\d+)?", "#", message)
 
 
 def _run_batch(refit, base, seeds, method):
