@@ -161,30 +161,42 @@ _share = checked(float, lambda x: 0 < x <= 1, "a share in (0, 1] such as 0.8, or
 
 
 def _items(inner: str, whole: str) -> list[str]:
-    """``inner`` split at its commas outside brackets; unbalanced brackets refused."""
-    parts, depth, start = [], 0, 0
+    """``inner`` split at its commas outside brackets and quotes; unbalanced brackets or
+    quotes refused.
+    """
+    parts, depth, start, quote, prev = [], 0, 0, None, ","
     for i, ch in enumerate(inner):
-        depth += {"[": 1, "]": -1}.get(ch, 0)
-        if depth < 0:
-            break
-        if ch == "," and depth == 0:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"" and prev in "[,":  # a quote opens an item (not macy's)
+            quote = ch
+        elif ch in "[]":
+            depth += 1 if ch == "[" else -1
+            if depth < 0:
+                break
+        elif ch == "," and depth == 0:
             parts.append(inner[start:i])
             start = i + 1
-    if depth != 0:
-        raise CLIError(f"--param value {whole!r} has unbalanced brackets; write a list as "
-                       "[a,b] and a list of pairs as [[a,b],[c,d]]")
+        prev = ch if not ch.isspace() else prev
+    if depth != 0 or quote:
+        raise CLIError(f"--param value {whole!r} has unbalanced brackets or quotes; write a "
+                       "list as [a,b] and a list of pairs as [[a,b],[c,d]]")
     return parts + [inner[start:]]
 
 
 def _value(text: str, whole: str | None = None):
+    """A ``--param`` value: a list ``[a,b]`` (nested: ``[[a,b],[c,d]]``), a quoted text kept
+    as written (``'0016'``, ``"a, b"``), a number, true/false/none, or text.
+    """
     whole = text if whole is None else whole
+    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
+        return text[1:-1]
     if text.startswith("[") and text.endswith("]"):  # [direct,organic], [1,2], [[a,b],[c,d]]
         inner = text[1:-1].strip()
-        items = _items(inner, whole) if inner else []
-        return [_value(x.strip().strip("'\""), whole) for x in items]
+        return [_value(x.strip(), whole) for x in _items(inner, whole)] if inner else []
     if text.startswith("["):
-        raise CLIError(f"--param value {whole!r} has unbalanced brackets; write a list as "
-                       "[a,b] and a list of pairs as [[a,b],[c,d]]")
+        raise CLIError(f"--param value {whole!r} has unbalanced brackets or quotes; write a "
+                       "list as [a,b] and a list of pairs as [[a,b],[c,d]]")
     for cast in (int, float):
         try:
             return cast(text)

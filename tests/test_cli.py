@@ -366,6 +366,11 @@ def test_piping_into_head_leaves_stderr_empty(tmp_path):
     ("[direct,organic]", ["direct", "organic"]),
     ("[]", []),
     ("x[1]", "x[1]"),  # a name with brackets inside stays text
+    ("[['0016','0017']]", [["0016", "0017"]]),  # quoted: names as written, not numbers
+    ("[[0016,0017]]", [[16, 17]]),
+    ("[['search ad, brand',web]]", [["search ad, brand", "web"]]),  # quotes keep commas
+    ("[[macy's,web]]", [["macy's", "web"]]),  # an apostrophe is not a quote
+    ("'0016'", "0016"),
 ])
 def test_param_lists_of_pairs(text, value):
     from attribution.cli_args import parse_params
@@ -373,7 +378,7 @@ def test_param_lists_of_pairs(text, value):
     assert parse_params([f"interactions={text}"]) == {"interactions": value}
 
 
-@pytest.mark.parametrize("text", ["[[a,b]", "[a,b]]", "[[a,b],[c,d]", "[a,b"])
+@pytest.mark.parametrize("text", ["[[a,b]", "[a,b]]", "[[a,b],[c,d]", "[a,b", "['a,b]"])
 def test_param_unbalanced_brackets_refused(text, paths_csv, capsys):
     assert main(["fit", str(paths_csv), "-m", "logistic", "-p", f"interactions={text}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
