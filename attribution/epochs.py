@@ -284,6 +284,7 @@ def experiments_by_epoch(model, journeys, epoch, experiments) -> dict:
         raise ParameterError(f"{type(model).__name__} cannot be calibrated to experiments "
                              "(no value model that a lift test measures); use Logistic")
     table = read_experiments(experiments)
+    table["table_row"] = np.arange(len(table))  # an epoch's messages name the user's rows
     rows = {}
     for i, row in enumerate(table.itertuples()):
         what = f"experiment row {i} ({row.entity})"

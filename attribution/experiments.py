@@ -35,6 +35,7 @@ from attribution.journeys.validation import (
 
 #: the columns read_experiments returns
 COLUMNS = ("entity", "level", "incremental", "se", "start", "end")
+READ = "attribution_lift_tests"  # the attrs key of a table read_experiments returned
 Z95 = float(stats.norm.ppf(0.975))
 
 
@@ -60,6 +61,9 @@ def read_experiments(table) -> pd.DataFrame:
     table = table.reset_index(drop=True)
     read = list(table.columns[:len(COLUMNS)]) == list(COLUMNS)  # this function's own form
     if read:  # (e.g. a replicate's): checked again, a user may write it
+        if "channel" in table or "touchpoint" in table:
+            raise InputError(f"{source}: give what was held out as 'entity' and 'level' or as "
+                             "'channel' or 'touchpoint', not both; drop one")
         bad = ~table["level"].isin(["channel", "touchpoint"])
         if bad.any():
             raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])}: level must be "
@@ -69,7 +73,9 @@ def read_experiments(table) -> pd.DataFrame:
         level = [c for c in ("channel", "touchpoint") if c in table]
         if len(level) != 1:
             raise MissingColumnError(f"{source}: a lift-test table needs exactly one of the "
-                                     "columns 'channel' or 'touchpoint' (what was held out); "
+                                     "columns 'channel' or 'touchpoint' (what was held out; "
+                                     "or entity, level, incremental, se, start, end first, "
+                                     "the form read_experiments returns); "
                                      f"it has {level or 'neither'} (columns: "
                                      f"{', '.join(map(str, table.columns[:8]))}; CSV with "
                                      "commas)")
@@ -83,21 +89,31 @@ def read_experiments(table) -> pd.DataFrame:
     start, end = _period(table, source)
     out = pd.DataFrame({"entity": names.astype(str).to_numpy(), "level": level,
                         "incremental": incremental, "se": se, "start": start, "end": end})
-    if read:
-        return pd.concat([out, table.iloc[:, len(COLUMNS):]], axis=1)
     same = out.duplicated(keep=False)
-    if same.any():
+    if same.any() and not table.attrs.get(READ):  # once, not in every replicate
         rows = np.flatnonzero(same)[:2]
-        warnings.warn(f"{source}: rows {rows[0]} and {rows[1]} are the same test ({level} "
+        warnings.warn(f"{source}: rows {rows[0]} and {rows[1]} are the same test "
+                      f"({out['level'].iloc[rows[0]]} "
                       f"{out['entity'].iloc[rows[0]]}, incremental "
                       f"{out['incremental'].iloc[rows[0]]:g}, se {out['se'].iloc[rows[0]]:g}): "
                       "each row counts as independent evidence; drop the copy if it is one",
                       AttributionWarning, stacklevel=3)
-    known = {level, "incremental", "se", "lower", "upper", "start", "end", *COLUMNS}
-    for col in table.columns:  # kept as they are (e.g. the simulator's true_incremental)
-        if col not in known:
-            out[col] = table[col].to_numpy()
+    if read:
+        out = pd.concat([out, table.iloc[:, len(COLUMNS):]], axis=1)
+    else:
+        known = {level, "incremental", "se", "lower", "upper", "start", "end", *COLUMNS}
+        for col in table.columns:  # kept as they are (e.g. the simulator's true_incremental)
+            if col not in known:
+                out[col] = table[col].to_numpy()
+    out.attrs[READ] = True
     return out
+
+
+def row_of(exps: pd.DataFrame, e) -> int:
+    """The row of experiment ``e`` in the table the user gave (an epoch's share of a table
+    keeps it in its ``table_row`` column): what messages name.
+    """
+    return int(exps["table_row"].iloc[e]) if "table_row" in exps else int(e)
 
 
 def no_touchpoint_tests(exps: pd.DataFrame, data_level: str, fit_level: str) -> pd.DataFrame:
@@ -108,7 +124,7 @@ def no_touchpoint_tests(exps: pd.DataFrame, data_level: str, fit_level: str) -> 
     """
     held = np.flatnonzero(exps["level"].to_numpy() == "touchpoint")
     if data_level != fit_level and len(held):
-        raise ParameterError(f"experiment row {held[0]} holds out touchpoint "
+        raise ParameterError(f"experiment row {row_of(exps, held[0])} holds out touchpoint "
                              f"{exps['entity'].iloc[held[0]]!r}, but the model is fitted at "
                              "channel level; fit at touchpoint level")
     return exps
@@ -117,12 +133,15 @@ def no_touchpoint_tests(exps: pd.DataFrame, data_level: str, fit_level: str) -> 
 def _numbers(table, col, source) -> np.ndarray:
     if col not in table:
         raise MissingColumnError(f"{source}: the lift-test table has no {col!r} column")
-    values = pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
-    bad = ~np.isfinite(values)
+    flags = table[col].map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(bool)
+    values = pd.to_numeric(table[col].where(~flags), errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(values)  # (True is not 1 conversion)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{source}: column {col!r}, row {row}: {table[col].iloc[row]!r} is not "
-                         "a finite number")
+        given = table[col].iloc[row]
+        raise InputError(f"{source}: column {col!r}, row {row}: "
+                         f"{repr(given) if isinstance(given, str) else given} is not a finite "
+                         "number")
     return values
 
 
@@ -133,7 +152,14 @@ def _standard_errors(table, source) -> np.ndarray:
     if "se" in table:
         se = _numbers(table, "se", source)
     elif "lower" in table and "upper" in table:
-        se = (_numbers(table, "upper", source) - _numbers(table, "lower", source)) / (2 * Z95)
+        lower, upper = _numbers(table, "lower", source), _numbers(table, "upper", source)
+        se = (upper - lower) / (2 * Z95)
+        inc = _numbers(table, "incremental", source)
+        bad = (inc < lower) | (inc > upper)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{source}: row {row}: incremental {inc[row]:g} lies outside its "
+                             f"interval [{lower[row]:g}, {upper[row]:g}]; check the columns")
     else:
         raise MissingColumnError(f"{source}: the lift-test table needs 'se' (the standard "
                                  "error of incremental) or 'lower' and 'upper' (its 95% interval)")
@@ -224,7 +250,8 @@ def replicate_experiments(exps: pd.DataFrame, base):
         ratio = people(c, u) / data
         keep = ratio > 0
         for e in np.flatnonzero(~keep):
-            warnings.warn(f"experiment row {e} ({exps['entity'].iloc[e]!r}) covers no journey "
+            warnings.warn(f"experiment row {row_of(exps, e)} ({exps['entity'].iloc[e]!r}) covers "
+                          "no journey "
                           "of a bootstrap replicate and is left out of it: its period holds "
                           "few journeys", AttributionWarning, stacklevel=2)
         if not keep.any():

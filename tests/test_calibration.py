@@ -436,3 +436,25 @@ def test_replicate_warnings_group_by_kind():
         assert _kind(a) == _kind(b)
     assert _kind("experiment row 0 ('web') covers") != _kind("experiment row 1 ('web') covers")
     assert _kind("the model's fit of 'web'") == _kind("the model's fit of 'email'")
+
+
+def test_lift_table_details_are_checked():
+    ok = pd.DataFrame({"channel": ["web"], "incremental": [10.0], "se": [2.0]})
+    read = read_experiments(ok)
+    for table, error, words in [
+            (read.assign(channel="web"), at.InputError, "'entity' and 'level' or as 'channel'"),
+            (ok.assign(incremental=True), at.InputError, "'incremental', row 0: True is not"),
+            (ok.assign(se=np.inf), at.InputError, "'se', row 0: inf is not a finite number"),
+            (ok.drop(columns="se").assign(lower=5.0, upper=7.0), at.InputError,
+             r"row 0: incremental 10 lies outside its interval \[5, 7\]"),
+            (read[["level", "entity", "incremental", "se", "start", "end"]],
+             at.MissingColumnError, "or entity, level, incremental, se, start, end first")]:
+        with pytest.raises(error, match=words):
+            read_experiments(table)
+    row = {"entity": "web", "level": "channel", "incremental": 10.0, "se": 2.0,
+           "start": pd.NaT, "end": pd.NaT}
+    with pytest.warns(at.AttributionWarning, match="rows 0 and 1 are the same test"):
+        twice = read_experiments(pd.DataFrame([row, row]))  # written in the read form
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_experiments(twice)  # read once: a replicate's table is not warned again

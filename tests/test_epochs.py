@@ -356,3 +356,17 @@ def test_an_epoch_calibration_warning_names_its_epoch_once():
     assert sum(m.startswith("epoch 2024Q2: the calibrated fit still disagrees with "
                             "experiment row 0 (web") for m in said) == 1
     assert sum("3 of 3 bootstrap replicates warned" in m for m in said) == 1
+
+
+def test_an_epoch_names_experiments_by_their_row_in_the_users_table():
+    """Row 1 of the table is the only test of its epoch: messages still call it row 1."""
+    j, _, _ = year(4_000, 0)
+    lift = pd.DataFrame({"channel": ["web", "email"], "incremental": [5.0, 1e6],
+                         "se": [2.0, 1.0], "start": ["2024-02-01", "2024-05-01"],
+                         "end": ["2024-03-01", "2024-06-01"]})
+    with pytest.raises(at.InputError, match=r"experiment row 1 \(email\): incremental 1e\+06 "
+                       "exceeds"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", at.AttributionWarning)
+            at.fit_by_epoch(at.Logistic(link="identity", random_state=0), j, "M",
+                            experiments=lift)

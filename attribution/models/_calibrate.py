@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize
 
-from attribution.experiments import covered
+from attribution.experiments import covered, row_of
 from attribution.journeys.validation import AttributionWarning, InputError, ParameterError
 from attribution.models._links import MAX_HAZARD, _objective
 from attribution.models._value_model import with_pairs
@@ -58,8 +58,9 @@ def columns_of(exps: pd.DataFrame, j) -> list[np.ndarray]:
     out = []
     for row, (name, level) in enumerate(zip(exps["entity"], exps["level"], strict=True)):
         if level == "touchpoint" and j.level == "channel" and name not in names:
-            raise ParameterError(f"experiment row {row} holds out touchpoint {name!r}, but the "
-                                 "model is fitted at channel level; fit at touchpoint level")
+            raise ParameterError(f"experiment row {row_of(exps, row)} holds out touchpoint "
+                                 f"{name!r}, but the model is fitted at channel level; fit "
+                                 "at touchpoint level")
         if level == j.level or j.level == "channel":  # (a path table's names are its own)
             cols = np.flatnonzero(names == name)
         else:  # a channel experiment on touchpoint journeys: all its touchpoints
@@ -67,9 +68,9 @@ def columns_of(exps: pd.DataFrame, j) -> list[np.ndarray]:
             cols = np.flatnonzero(np.asarray(j.channel_of) == code) if code >= 0 else []
         if not len(cols):
             known = channels if level == "channel" and j.level != "channel" else names
-            raise InputError(f"experiment row {row}: {level} {name!r} is not in the journeys "
-                             f"({level}s: {', '.join(known[:8])}{'...' * (len(known) > 8)}); "
-                             "check the name")
+            raise InputError(f"experiment row {row_of(exps, row)}: {level} {name!r} is not in "
+                             f"the journeys ({level}s: {', '.join(known[:8])}"
+                             f"{'...' * (len(known) > 8)}); check the name")
         out.append(np.asarray(cols, dtype=np.int64))
     return out
 
@@ -94,14 +95,15 @@ def row_weights(exps: pd.DataFrame, j, inv, n_rows, table_weights) -> np.ndarray
         keep = covered(j, start, end)
         out[e] = np.bincount(inv[keep], (j.conversions + j.nulls)[keep], minlength=n_rows)
     for e in np.flatnonzero(out.sum(axis=1) <= 0):
-        raise InputError(f"experiment row {e} ({exps['entity'].iloc[e]}, {exps['start'].iloc[e]}"
-                         f" to {exps['end'].iloc[e]}) covers no journey of the data: check its "
-                         "start and end (and their unit) or drop the row")
+        raise InputError(f"experiment row {row_of(exps, e)} ({exps['entity'].iloc[e]}, "
+                         f"{exps['start'].iloc[e]} to {exps['end'].iloc[e]}) covers no journey "
+                         "of the data: check its start and end (and their unit) or drop the row")
     too_big = np.flatnonzero(np.abs(exps["incremental"].to_numpy()) > out.sum(axis=1))
     for e in too_big:
-        raise InputError(f"experiment row {e} ({exps['entity'].iloc[e]}): incremental "
-                         f"{exps['incremental'].iloc[e]:g} exceeds the {out[e].sum():g} journeys "
-                         "it covers; incremental is conversions over the journeys of the data")
+        raise InputError(f"experiment row {row_of(exps, e)} ({exps['entity'].iloc[e]}): "
+                         f"incremental {exps['incremental'].iloc[e]:g} exceeds the "
+                         f"{out[e].sum():g} journeys it covers; incremental is conversions over "
+                         "the journeys of the data")
     return out
 
 
@@ -196,8 +198,9 @@ def _warn_if_rejected(exps, z, link) -> None:
     if float(z @ z) <= len(z):
         return
     worst = int(np.argmax(np.abs(z)))
-    warnings.warn(f"the calibrated fit still disagrees with experiment row {worst} "
-                  f"({exps['entity'].iloc[worst]}, z {z[worst]:+.1f}) with the journeys' "
+    warnings.warn(f"the calibrated fit still disagrees with experiment row "
+                  f"{row_of(exps, worst)} ({exps['entity'].iloc[worst]}, z {z[worst]:+.1f}) "
+                  "with the journeys' "
                   f"weight at its minimum {MIN_WEIGHT:g}: the {link} value model cannot "
                   "produce that effect (a negative lift where effects are >= 0, or more than "
                   "its journeys can give); check the experiment", AttributionWarning,
