@@ -79,8 +79,9 @@ def shared_parents() -> Parents:
                    help="column of the conversions of each path")
     g.add_argument("--nulls", default="total_null",
                    help="column of the journeys of each path that did not convert")
-    g.add_argument("--path-value", default=None,
-                   help="column of the value of each path (default: none, value 0)")
+    g.add_argument("--path-value", default="auto",
+                   help="column of the value of each path; auto: total_conversion_value if "
+                        "the table has it, else value 0")
     g.add_argument("--sep", default=">", help="separator of the names in a path")
     events = argparse.ArgumentParser(add_help=False)
     _event_columns(events.add_argument_group("event log columns (one row per event)"))

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import attribution as at
-from tests.conftest import paths_of
+from tests.conftest import CA_PATHS, paths_of
 
 
 def test_from_paths_parses_strips_and_keeps_fractions():
@@ -367,3 +367,19 @@ def test_single_touch_names_that_hold_separator_characters_are_fine():
                        "total_null": [0, 1, 3]})
     j = at.Journeys.from_paths(df)
     assert sorted(j.names) == ["Smith, J", "a|b", "google/cpc"]
+
+
+def test_value_defaults_to_channelattributions_column_where_the_table_has_it(tmp_path):
+    """to_paths writes total_conversion_value; reading it back (Python or the CLI) keeps the
+    value unless told otherwise (it was silently 0)."""
+    from attribution.cli import main
+    Journeys = at.Journeys
+    j = Journeys.from_paths(CA_PATHS)
+    assert j.value.sum() == pytest.approx(CA_PATHS["total_conversion_value"].sum())
+    assert Journeys.from_paths(CA_PATHS, value=None).value.sum() == 0
+    assert Journeys.from_paths(CA_PATHS.drop(columns="total_conversion_value")).value.sum() == 0
+    CA_PATHS.to_csv(tmp_path / "p.csv", index=False)
+    assert main(["fit", str(tmp_path / "p.csv"), "-m", "linear", "-o",
+                 str(tmp_path / "c.csv")]) == 0
+    credit = pd.read_csv(tmp_path / "c.csv")
+    assert credit["value"].sum() == pytest.approx(CA_PATHS["total_conversion_value"].sum())

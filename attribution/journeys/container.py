@@ -104,7 +104,7 @@ class Journeys(Immutable, _cov.CovariateAccess):
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_paths(cls, df, path="path", conversions="total_conversions", nulls="total_null",
-                   value=None, sep=">", channel_map=None, aggregate=False, covariates=None,
+                   value="auto", sep=">", channel_map=None, aggregate=False, covariates=None,
                    covariate_bins=_cov.DEFAULT_BINS):
         """Read an aggregated path table (ChannelAttribution's format).
 
@@ -113,7 +113,7 @@ class Journeys(Immutable, _cov.CovariateAccess):
         df : pandas.DataFrame
             One row per path: ``"a > b > c"``, its conversions, non-conversions and value.
         path, conversions, nulls, value : str or None
-            Column names. ``nulls`` and ``value`` may be ``None`` (zeros).
+            Columns (nulls, value ``None``: zeros; value ``"auto"``: total_conversion_value if any).
         sep : str
             Separator between touchpoints; names are stripped of surrounding spaces.
         channel_map : mapping or pandas.Series, optional

@@ -44,6 +44,7 @@ SCAN_CHUNK = 1 << 24  # bytes of path strings compared with the separator at a t
 # 1M path strings; the system allocator peaks near 45 MB and returns memory when freed.
 _POOL = pa.system_memory_pool()
 WEIGHTS = ("conversions", "nulls", "value")
+VALUE = "total_conversion_value"  # value="auto" reads it where a table has it
 
 
 def journeys_from_paths(cls, df, *, path, conversions, nulls, value, sep, channel_map,
@@ -52,6 +53,9 @@ def journeys_from_paths(cls, df, *, path, conversions, nulls, value, sep, channe
     :meth:`Journeys.from_paths`. With covariates the rows are read one by one (covariates
     binned over the rows) and aggregated afterwards, by (path, covariates).
     """
+    if isinstance(value, str) and value == "auto":  # ChannelAttribution's column, if there
+        names = getattr(df, "column_names", None) or list(getattr(df, "columns", []))
+        value = VALUE if VALUE in names else None
     roles = dict(path=path, conversions=conversions, nulls=nulls, value=value)
     df = as_pandas(df, "path table", roles, _cov.column_list(covariates))
     covariates = _cov.columns_of(df, covariates, roles)
