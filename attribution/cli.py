@@ -36,7 +36,7 @@ from attribution.cli_args import (
 from attribution.cli_epochs import check_epoch, epoch_table, tell_experiments
 from attribution.cli_models import estimators
 from attribution.cli_parser import build_parser as _build_parser
-from attribution.journeys.validation import AttributionError, DroppedDataWarning
+from attribution.journeys.validation import REPORT_HINT, AttributionError, DroppedDataWarning
 
 __all__ = ["CLIError", "build_parser", "load_journeys", "main"]
 
@@ -393,7 +393,7 @@ def _fail(exc) -> int:
 
 
 def _short_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"attribution: warning: {message}", file=sys.stderr)
+    print(f"attribution: warning: {str(message).removesuffix(REPORT_HINT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -173,7 +173,8 @@ def run_demo(out_dir: str | Path = "demo-output", write_report: Callable | None 
     echo(f"Known truth: {truth.conversions:,.0f} conversions expected, {truth.baseline:,.0f} "
          f"of them ({_percent(truth.baseline / truth.conversions)}) would have happened "
          f"with no touch (the baseline), {caused:,.0f} caused by touchpoints.\n")
-    echo("Share of conversions credited to each channel, by model, against the truth "
+    echo("Share of conversions credited to each channel (its touchpoints' credit summed; "
+         "Markov refitted on channel journeys differs), by model, against the truth "
          "(heuristics have no baseline: they hand it to the channels):")
     echo(format_channels(channels))
     echo("\nDistance from the true touchpoint credit (total variation, 0 = exact; best first):")

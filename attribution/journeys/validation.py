@@ -270,7 +270,11 @@ def check_parameter(ok: bool, message: str) -> None:
         raise ParameterError(message)
 
 
+#: the end of a dropped-data warning in Python (the command line has no ``report_``)
+REPORT_HINT = " See journeys.report_ for the counts."
+
+
 def warn_dropped(summary: str, stacklevel: int = 3) -> None:
     """Warn once with a summary of what was dropped."""
-    warnings.warn(summary + " See journeys.report_ for the counts.", DroppedDataWarning,
+    warnings.warn(summary + REPORT_HINT, DroppedDataWarning,
                   stacklevel=stacklevel)
