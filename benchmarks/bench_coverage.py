@@ -3,7 +3,13 @@ share cover the model's own estimand, its share on the population, in >= 93% of 
 
     .venv/bin/python benchmarks/bench_coverage.py [--population 1000000] [--sample 5000]
         [--replications 60] [--n-boot 200] [--n-jobs 2] [--interval percentile]
-        [--detail rows.csv]
+        [--detail rows.csv] [--models linear ...]
+
+The rest of the registry (``first``, ``time_decay``, ``last_non_direct``,
+``additive_hazard``, and ``shapley_model``: ``Shapley(value="model")``) with::
+
+    .venv/bin/python benchmarks/bench_coverage.py --out bench_coverage_more \
+        --models first time_decay last_non_direct additive_hazard shapley_model
 
 The population is one simulated event log (noisy-OR tier); the estimand is the model fitted on
 all of it, with its defaults (Logistic: link="auto", credit="incremental"). Each replication
@@ -34,6 +40,16 @@ from attribution.inference.bootstrap import INTERVALS
 
 MODELS = {"linear": {}, "last": {}, "position": {}, "markov": {},
           "shapley": {}, "logistic": dict(random_state=0), "shao_li": {}}
+#: more models for --models (registry name, parameters): the rest of the registry
+MORE = {"first": ("first", {}), "time_decay": ("time_decay", {}),
+        "last_non_direct": ("last_non_direct", {}), "additive_hazard": ("additive_hazard", {}),
+        "shapley_model": ("shapley", dict(value="model", random_state=0))}
+
+
+def model_of(name):
+    """A new model of the row ``name`` (MODELS or MORE)."""
+    registry, params = MORE.get(name, (name, MODELS.get(name, {})))
+    return at.get_model(registry, **params)
 
 
 def one(name, pop, estimand, n, n_boot, seed, interval="percentile"):
@@ -41,7 +57,7 @@ def one(name, pop, estimand, n, n_boot, seed, interval="percentile"):
     sample = pop.select(np.sort(rng.choice(pop.n_journeys, n, replace=False)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ci = at.bootstrap(at.get_model(name, **MODELS[name]), sample, n_boot=n_boot,
+        ci = at.bootstrap(model_of(name), sample, n_boot=n_boot,
                           random_state=seed, interval=interval).set_index("entity")
     est = estimand.reindex(ci.index).dropna()
     ci = ci.loc[est.index]
@@ -86,7 +102,8 @@ def main():
     ap.add_argument("--replications", type=int, default=60)
     ap.add_argument("--n-boot", type=int, default=200)
     ap.add_argument("--n-jobs", type=int, default=2)
-    ap.add_argument("--models", nargs="+", default=list(MODELS))
+    ap.add_argument("--models", nargs="+", default=list(MODELS),
+                    choices=[*MODELS, *MORE])
     ap.add_argument("--logistic-C", type=float, default=None,
                     help="L2 penalty of Logistic (default: the model's)")
     ap.add_argument("--out", default="bench_coverage", help="results file name")
@@ -102,7 +119,7 @@ def main():
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            full = at.get_model(name, **MODELS[name]).fit(pop).result_.to_frame()
+            full = model_of(name).fit(pop).result_.to_frame()
         estimand = full.set_index("entity")["share"]
         seeds = np.random.SeedSequence(17).generate_state(args.replications)
         parts = Parallel(n_jobs=args.n_jobs)(
