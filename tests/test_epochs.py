@@ -368,5 +368,5 @@ def test_an_epoch_names_experiments_by_their_row_in_the_users_table():
                        "exceeds"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", at.AttributionWarning)
-            at.fit_by_epoch(at.Logistic(link="identity", random_state=0), j, "M",
+            at.fit_by_epoch(at.Logistic(link="identity", random_state=0), j, "M", n_boot=0,
                             experiments=lift)
