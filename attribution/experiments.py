@@ -85,7 +85,7 @@ def read_experiments(table) -> pd.DataFrame:
     if bad.any():
         raise InputError(f"{source}: row {int(np.flatnonzero(bad)[0])} has no {name_col} name")
     incremental = _numbers(table, "incremental", source)
-    se = _standard_errors(table, source)
+    se = _standard_errors(table, source, incremental)
     start, end = _period(table, source)
     out = pd.DataFrame({"entity": names.astype(str).to_numpy(), "level": level,
                         "incremental": incremental, "se": se, "start": start, "end": end})
@@ -145,7 +145,7 @@ def _numbers(table, col, source) -> np.ndarray:
     return values
 
 
-def _standard_errors(table, source) -> np.ndarray:
+def _standard_errors(table, source, inc) -> np.ndarray:
     if "se" in table and ("lower" in table or "upper" in table):
         raise InputError(f"{source}: give each test's 'se' or its interval 'lower' and 'upper', "
                          "not both (they may disagree); drop one")
@@ -154,7 +154,6 @@ def _standard_errors(table, source) -> np.ndarray:
     elif "lower" in table and "upper" in table:
         lower, upper = _numbers(table, "lower", source), _numbers(table, "upper", source)
         se = (upper - lower) / (2 * Z95)
-        inc = _numbers(table, "incremental", source)
         bad = (inc < lower) | (inc > upper)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
@@ -251,9 +250,8 @@ def replicate_experiments(exps: pd.DataFrame, base):
         keep = ratio > 0
         for e in np.flatnonzero(~keep):
             warnings.warn(f"experiment row {row_of(exps, e)} ({exps['entity'].iloc[e]!r}) covers "
-                          "no journey "
-                          "of a bootstrap replicate and is left out of it: its period holds "
-                          "few journeys", AttributionWarning, stacklevel=2)
+                          "no journey of a bootstrap replicate and is left out of it: its "
+                          "period holds few journeys", AttributionWarning, stacklevel=2)
         if not keep.any():
             warnings.warn("no experiment covers a journey of a bootstrap replicate: it is "
                           "fitted uncalibrated", AttributionWarning, stacklevel=2)
